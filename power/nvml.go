@@ -1,0 +1,489 @@
+//go:build linux && cgo
+
+package power
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+)
+
+// nvmlLib is the part of nvml.Interface carbontrack uses. go-nvml's
+// nvml.New(...) and its mock servers (mock/dgxh100, ...) both satisfy it.
+type nvmlLib interface {
+	Init() nvml.Return
+	Shutdown() nvml.Return
+	SystemGetDriverVersion() (string, nvml.Return)
+	DeviceGetCount() (int, nvml.Return)
+	DeviceGetHandleByIndex(int) (nvml.Device, nvml.Return)
+	DeviceGetHandleByUUID(string) (nvml.Device, nvml.Return)
+}
+
+var _ nvmlLib = nvml.Interface(nil)
+
+// nvmlHandle holds an nvml.Interface given with WithNVML.
+type nvmlHandle = nvml.Interface
+
+// WithNVML uses lib instead of loading libnvidia-ml: a go-nvml mock server in
+// tests, or a library the caller has configured. Discover calls lib.Init and,
+// on Close, lib.Shutdown.
+func WithNVML(lib nvml.Interface) Option { return func(o *options) { o.nvml = lib } }
+
+// nvmlErr turns an nvml.Return into an error: nil for SUCCESS (nvml.SUCCESS is
+// a non-nil error value), otherwise the Return wrapped with what was called so
+// that errors.Is(err, nvml.ERROR_NOT_SUPPORTED) works.
+func nvmlErr(ret nvml.Return, call string) error {
+	if ret == nvml.SUCCESS {
+		return nil
+	}
+	var sentinel error
+	switch ret {
+	case nvml.ERROR_NOT_SUPPORTED, nvml.ERROR_FUNCTION_NOT_FOUND:
+		sentinel = ErrNotSupported
+	case nvml.ERROR_NO_PERMISSION:
+		sentinel = ErrPermission
+	case nvml.ERROR_GPU_IS_LOST:
+		sentinel = ErrLost
+	case nvml.ERROR_LIBRARY_NOT_FOUND, nvml.ERROR_DRIVER_NOT_LOADED, nvml.ERROR_NOT_FOUND:
+		sentinel = ErrNotFound
+	}
+	if sentinel != nil {
+		return fmt.Errorf("power: nvml: %s: %w: %w", call, sentinel, ret)
+	}
+	return fmt.Errorf("power: nvml: %s: %w", call, ret)
+}
+
+// nvmlSession owns one successful nvml Init. Shutdown runs once, when the last
+// GPU source is closed.
+type nvmlSession struct {
+	lib  nvmlLib
+	mu   sync.Mutex
+	refs int
+}
+
+func (s *nvmlSession) release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs--
+	if s.refs != 0 {
+		return nil
+	}
+	return nvmlErr(s.lib.Shutdown(), "Shutdown")
+}
+
+// discoverNVML initialises NVML once and returns a source per selected GPU.
+// If Init fails no other NVML function is called: after a failed Init go-nvml
+// has no library to call into and the process would die with "symbol lookup
+// error".
+func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
+	var lib nvmlLib = o.nvml
+	libName := "libnvidia-ml.so.1"
+	if lib == nil {
+		if o.nvmlLibrary != "" {
+			libName = o.nvmlLibrary
+			lib = nvml.New(nvml.WithLibraryPath(o.nvmlLibrary))
+		} else {
+			lib = nvml.New()
+		}
+	}
+	if ret := lib.Init(); ret != nvml.SUCCESS {
+		err := nvmlErr(ret, "Init")
+		hint := ""
+		switch ret {
+		case nvml.ERROR_LIBRARY_NOT_FOUND:
+			hint = fmt.Sprintf(" (%s could not be loaded: no NVIDIA driver here, or set %s / --nvml-lib to its path)", libName, EnvNVMLLibrary)
+		case nvml.ERROR_DRIVER_NOT_LOADED:
+			hint = " (the NVIDIA kernel driver is not loaded)"
+		case nvml.ERROR_NO_PERMISSION:
+			hint = " (no permission to open /dev/nvidia*)"
+		}
+		return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf("%w%s", err, hint)}}
+	}
+	sess := &nvmlSession{lib: lib}
+	o.logger.DebugContext(ctx, "nvml initialised", "library", libName)
+
+	devs, unavail := selectGPUs(lib, o.cudaVisible)
+	var sources []Source
+	for _, d := range devs {
+		if err := ctx.Err(); err != nil {
+			unavail = append(unavail, Unavailable{Name: "nvml", Err: err})
+			break
+		}
+		g, err := newGPU(d.dev, d.note, o.forceSampled)
+		if err != nil {
+			unavail = append(unavail, Unavailable{Name: d.name, Err: err})
+			continue
+		}
+		g.sess = sess
+		sources = append(sources, g)
+	}
+	if o.pid > 0 {
+		for i, s := range sources {
+			sources[i] = newProcessGPU(s.(*GPU), o.pid, o.procRoot())
+		}
+	}
+	sess.refs = len(sources)
+	if len(sources) == 0 {
+		sess.refs = 1
+		_ = sess.release()
+		if len(unavail) == 0 {
+			unavail = append(unavail, Unavailable{Name: "nvml", Err: fmt.Errorf("power: nvml: no GPUs: %w", ErrNotFound)})
+		}
+	}
+	return sources, unavail
+}
+
+type selectedGPU struct {
+	dev  nvml.Device
+	name string
+	note string
+}
+
+// selectGPUs returns the GPUs CUDA would see. visible is CUDA_VISIBLE_DEVICES
+// (nil when unset): comma-separated indices, GPU UUIDs ("GPU-..."; a unique
+// prefix is enough, as in CUDA) or MIG UUIDs ("MIG-..."). A MIG instance maps
+// to its parent GPU, whose energy covers all its instances: NVML has no energy
+// or power per MIG instance. As CUDA does, selection stops at the first entry
+// that matches no device.
+func selectGPUs(lib nvmlLib, visible *string) ([]selectedGPU, []Unavailable) {
+	count, ret := lib.DeviceGetCount()
+	if err := nvmlErr(ret, "DeviceGetCount"); err != nil {
+		return nil, []Unavailable{{Name: "nvml", Err: err}}
+	}
+	var unavail []Unavailable
+	all := make([]nvml.Device, 0, count)
+	uuids := make([]string, 0, count)
+	for i := 0; i < count; i++ {
+		d, ret := lib.DeviceGetHandleByIndex(i)
+		if err := nvmlErr(ret, "DeviceGetHandleByIndex("+strconv.Itoa(i)+")"); err != nil {
+			unavail = append(unavail, Unavailable{Name: "gpu:" + strconv.Itoa(i), Err: err})
+			all, uuids = append(all, nil), append(uuids, "")
+			continue
+		}
+		u, _ := d.GetUUID()
+		all, uuids = append(all, d), append(uuids, u)
+	}
+	if visible == nil {
+		var out []selectedGPU
+		for i, d := range all {
+			if d != nil {
+				out = append(out, selectedGPU{dev: d, name: "gpu:" + strconv.Itoa(i)})
+			}
+		}
+		return out, unavail
+	}
+	v := strings.TrimSpace(*visible)
+	if v == "" {
+		return nil, append(unavail, Unavailable{Name: "nvml", Err: fmt.Errorf("power: nvml: CUDA_VISIBLE_DEVICES is set and empty, so no GPU is visible: %w", ErrNotFound)})
+	}
+	var out []selectedGPU
+	seen := map[int]bool{}
+	for _, entry := range strings.Split(v, ",") {
+		entry = strings.TrimSpace(entry)
+		idx, note, err := resolveVisible(lib, entry, uuids)
+		if err != nil {
+			unavail = append(unavail, Unavailable{Name: "CUDA_VISIBLE_DEVICES=" + entry,
+				Err: fmt.Errorf("power: nvml: CUDA_VISIBLE_DEVICES entry %q: %w; as CUDA does, the entries after it are ignored", entry, err)})
+			break
+		}
+		if seen[idx] {
+			continue
+		}
+		seen[idx] = true
+		if all[idx] == nil {
+			continue
+		}
+		out = append(out, selectedGPU{dev: all[idx], name: "gpu:" + strconv.Itoa(idx), note: note})
+	}
+	return out, unavail
+}
+
+func resolveVisible(lib nvmlLib, entry string, uuids []string) (int, string, error) {
+	if n, err := strconv.Atoi(entry); err == nil {
+		if n < 0 || n >= len(uuids) {
+			return 0, "", fmt.Errorf("no GPU with index %d (%d present): %w", n, len(uuids), ErrNotFound)
+		}
+		return n, "", nil
+	}
+	if strings.HasPrefix(entry, "MIG-") {
+		mig, ret := lib.DeviceGetHandleByUUID(entry)
+		if err := nvmlErr(ret, "DeviceGetHandleByUUID"); err != nil {
+			return 0, "", err
+		}
+		parent, ret := mig.GetDeviceHandleFromMigDeviceHandle()
+		if err := nvmlErr(ret, "GetDeviceHandleFromMigDeviceHandle"); err != nil {
+			return 0, "", err
+		}
+		pu, ret := parent.GetUUID()
+		if err := nvmlErr(ret, "GetUUID"); err != nil {
+			return 0, "", err
+		}
+		for i, u := range uuids {
+			if u == pu {
+				return i, "MIG instance " + entry + " measured as its parent GPU (NVML has no per-instance energy; the figure covers every instance on the GPU)", nil
+			}
+		}
+		return 0, "", fmt.Errorf("parent GPU %s not found: %w", pu, ErrNotFound)
+	}
+	match := -1
+	for i, u := range uuids {
+		if u != "" && strings.HasPrefix(u, entry) {
+			if match >= 0 {
+				return 0, "", fmt.Errorf("UUID prefix matches several GPUs: %w", ErrNotFound)
+			}
+			match = i
+		}
+	}
+	if match < 0 {
+		return 0, "", fmt.Errorf("no GPU with this index or UUID: %w", ErrNotFound)
+	}
+	return match, "", nil
+}
+
+// GPU is one NVIDIA GPU read through NVML. Its method is chosen when it is
+// discovered:
+//
+//   - counter: nvmlDeviceGetTotalEnergyConsumption (mJ since the driver was
+//     loaded; Volta and newer), exact;
+//   - sampled with the driver's power sample buffer: nvmlDeviceGetSamples
+//     (NVML_TOTAL_POWER_SAMPLES) returns every reading the driver took since
+//     the previous call, so the integral sees the load between polls;
+//   - sampled: nvmlDeviceGetPowerUsage at each poll. On Hopper (H100, H200)
+//     this is the average over the last 1 s, not an instantaneous reading (it
+//     is instantaneous on A100), so sampling it preserves energy but blurs
+//     edges by up to 1 s.
+//
+// A GPU is read by one goroutine at a time (the sampler's); Info is safe for
+// concurrent use.
+type GPU struct {
+	dev       nvml.Device
+	info      Info
+	useBuffer bool
+	sess      *nvmlSession
+
+	primed   bool
+	lastMJ   uint64
+	totalMJ  uint64
+	lastSeen uint64
+	closed   bool
+}
+
+var (
+	_ Source = (*GPU)(nil)
+	_ Closer = (*GPU)(nil)
+)
+
+// gpuMaxPlausibleFactor bounds a counter interval at this many times the
+// enforced power limit; transient draw above the limit lasts milliseconds.
+const gpuMaxPlausibleFactor = 2
+
+// gpuDefaultMaxPlausible is used when the power limit is unknown: twice the
+// 1000 W of the largest board of 2024 (B200 SXM, NVIDIA datasheet).
+const gpuDefaultMaxPlausible Watts = 2000
+
+func newGPU(dev nvml.Device, note string, forceSampled bool) (*GPU, error) {
+	idx, ret := dev.GetIndex()
+	if err := nvmlErr(ret, "GetIndex"); err != nil {
+		return nil, err
+	}
+	uuid, ret := dev.GetUUID()
+	if err := nvmlErr(ret, "GetUUID"); err != nil {
+		return nil, err
+	}
+	name, ret := dev.GetName()
+	if err := nvmlErr(ret, "GetName"); err != nil {
+		return nil, err
+	}
+	g := &GPU{dev: dev, info: Info{
+		Name: "gpu:" + strconv.Itoa(idx), Kind: KindGPU, Device: name, Index: idx, UUID: uuid,
+		MaxPower: gpuDefaultMaxPlausible,
+	}}
+	if limit, ret := dev.GetEnforcedPowerLimit(); ret == nvml.SUCCESS && limit > 0 {
+		g.info.MaxPower = Watts(float64(limit)/1e3) * gpuMaxPlausibleFactor
+	}
+	var details []string
+	if note != "" {
+		details = append(details, note)
+	}
+	_, energyRet := dev.GetTotalEnergyConsumption()
+	switch {
+	case energyRet == nvml.SUCCESS && !forceSampled:
+		g.info.Method = MethodCounter
+		details = append(details, "energy counter (nvmlDeviceGetTotalEnergyConsumption, mJ)")
+	default:
+		_, _, sret := dev.GetSamples(nvml.TOTAL_POWER_SAMPLES, 0)
+		if sret == nvml.SUCCESS || sret == nvml.ERROR_NOT_FOUND {
+			g.useBuffer = true
+			g.info.Method = MethodSampled
+			details = append(details, "driver power sample buffer (nvmlDeviceGetSamples)")
+		} else if _, pret := dev.GetPowerUsage(); pret == nvml.SUCCESS {
+			g.info.Method = MethodSampled
+			details = append(details, "power readings (nvmlDeviceGetPowerUsage)")
+		} else {
+			return nil, fmt.Errorf("power: nvml: %s (%s) supports neither the energy counter (%v) nor power readings (%w)",
+				g.info.Name, name, energyRet, nvmlErr(pret, "GetPowerUsage"))
+		}
+		if forceSampled && energyRet == nvml.SUCCESS {
+			details = append(details, "energy counter available but power sampling forced")
+		}
+	}
+	g.info.Detail = strings.Join(details, "; ")
+	return g, nil
+}
+
+// Info describes the GPU.
+func (g *GPU) Info() Info { return g.info }
+
+// Read takes one reading: the cumulative energy (counter) or the power
+// readings since the previous Read (sampled).
+func (g *GPU) Read(_ context.Context, r *Reading) error {
+	*r = Reading{Samples: r.Samples[:0]}
+	switch {
+	case g.info.Method == MethodCounter:
+		mj, ret := g.dev.GetTotalEnergyConsumption()
+		if err := nvmlErr(ret, "GetTotalEnergyConsumption"); err != nil {
+			return err
+		}
+		switch {
+		case !g.primed:
+			g.primed = true
+		case mj >= g.lastMJ:
+			g.totalMJ += mj - g.lastMJ
+		default:
+			r.Reset = true // driver reloaded: the counter restarted
+		}
+		g.lastMJ = mj
+		r.Energy = Joules(float64(g.totalMJ) / 1e3)
+		return nil
+	case g.useBuffer:
+		typ, samples, ret := g.dev.GetSamples(nvml.TOTAL_POWER_SAMPLES, g.lastSeen)
+		if ret != nvml.ERROR_NOT_FOUND { // NOT_FOUND: no sample since lastSeen
+			if err := nvmlErr(ret, "GetSamples"); err != nil {
+				return err
+			}
+		}
+		for _, s := range samples {
+			if s.TimeStamp <= g.lastSeen {
+				continue
+			}
+			g.lastSeen = s.TimeStamp
+			r.Samples = append(r.Samples, PowerSample{TimeMicros: int64(s.TimeStamp), Power: sampleWatts(typ, s.SampleValue)})
+		}
+		if len(r.Samples) > 0 {
+			return nil
+		}
+	}
+	mw, ret := g.dev.GetPowerUsage()
+	if err := nvmlErr(ret, "GetPowerUsage"); err != nil {
+		return err
+	}
+	r.Power = Watts(float64(mw) / 1e3)
+	return nil
+}
+
+// sampleWatts decodes a power sample (milliwatts) of the given value type.
+func sampleWatts(t nvml.ValueType, v [8]byte) Watts {
+	le := uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
+		uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56
+	var mw float64
+	switch t {
+	case nvml.VALUE_TYPE_DOUBLE:
+		mw = math.Float64frombits(le)
+	case nvml.VALUE_TYPE_UNSIGNED_LONG, nvml.VALUE_TYPE_UNSIGNED_LONG_LONG:
+		mw = float64(le)
+	case nvml.VALUE_TYPE_SIGNED_LONG_LONG:
+		mw = float64(int64(le))
+	case nvml.VALUE_TYPE_SIGNED_INT:
+		mw = float64(int32(uint32(le)))
+	case nvml.VALUE_TYPE_UNSIGNED_SHORT:
+		mw = float64(uint16(le))
+	default: // VALUE_TYPE_UNSIGNED_INT, what the driver uses for power
+		mw = float64(uint32(le))
+	}
+	return Watts(mw / 1e3)
+}
+
+// Close releases this GPU's share of the NVML session; the last one calls
+// nvmlShutdown. It is idempotent.
+func (g *GPU) Close() error {
+	if g.closed || g.sess == nil {
+		return nil
+	}
+	g.closed = true
+	return g.sess.release()
+}
+
+// ProcessGPU gates a GPU on a process tree: it counts the GPU's energy from
+// the first time a process of the tree appears among the GPU's NVML compute
+// processes (checked at most once a second until then). Before that it reports
+// no energy. Note that inside a PID namespace (a container) NVML reports host
+// PIDs, which then do not match.
+type ProcessGPU struct {
+	gpu      *GPU
+	pid      int
+	tree     *procTree
+	active   bool
+	base     Joules
+	nextScan int64 // unix nanoseconds
+	info     Info
+}
+
+var (
+	_ Source = (*ProcessGPU)(nil)
+	_ Closer = (*ProcessGPU)(nil)
+)
+
+func newProcessGPU(g *GPU, pid int, procRoot string) *ProcessGPU {
+	info := g.info
+	info.Detail += "; counted from when process tree " + strconv.Itoa(pid) + " first runs on it"
+	return &ProcessGPU{gpu: g, pid: pid, tree: newProcTree(pid, procRoot), info: info}
+}
+
+// Info describes the gated GPU.
+func (p *ProcessGPU) Info() Info { return p.info }
+
+// Read reads the GPU and reports its energy or power once the tree has used it.
+func (p *ProcessGPU) Read(ctx context.Context, r *Reading) error {
+	if err := p.gpu.Read(ctx, r); err != nil {
+		return err
+	}
+	if !p.active {
+		now := time.Now().UnixNano()
+		if now >= p.nextScan {
+			p.nextScan = now + 1e9
+			p.active = p.runsOnGPU(ctx)
+			if p.active && p.gpu.info.Method == MethodCounter {
+				p.base = r.Energy
+			}
+		}
+	}
+	if !p.active {
+		r.Energy, r.Power, r.Samples = 0, 0, r.Samples[:0]
+		return nil
+	}
+	r.Energy -= p.base
+	return nil
+}
+
+func (p *ProcessGPU) runsOnGPU(ctx context.Context) bool {
+	procs, ret := p.gpu.dev.GetComputeRunningProcesses()
+	if ret != nvml.SUCCESS {
+		return false
+	}
+	pids := p.tree.pids(ctx)
+	for _, pr := range procs {
+		if _, ok := pids[int32(pr.Pid)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Close closes the GPU.
+func (p *ProcessGPU) Close() error { return p.gpu.Close() }

@@ -1,0 +1,118 @@
+package power
+
+import (
+	"log/slog"
+	"os"
+)
+
+// Environment variables read by Discover when the matching option is not
+// given.
+const (
+	// EnvSysfsRoot overrides the sysfs root ("/sys"), for containers with the
+	// host's /sys mounted elsewhere and for tests.
+	EnvSysfsRoot = "CARBONTRACK_SYSFS_ROOT"
+	// EnvNVMLLibrary names the NVML library to load instead of
+	// "libnvidia-ml.so.1" (a path or a soname).
+	EnvNVMLLibrary = "CARBONTRACK_NVML_LIBRARY"
+	// EnvProcRoot overrides the procfs root ("/proc") used by the CPU and RAM
+	// estimates.
+	EnvProcRoot = "CARBONTRACK_PROC_ROOT"
+)
+
+// Option configures Discover.
+type Option func(*options)
+
+type options struct {
+	sysfsRoot    string
+	procRootDir  string
+	nvmlLibrary  string
+	nvml         nvmlHandle // set by WithNVML where cgo is available
+	kinds        map[Kind]bool
+	pid          int
+	forceSampled bool
+	logger       *slog.Logger
+	cudaVisible  *string
+}
+
+func defaultOptions() options {
+	return options{
+		sysfsRoot:   "",
+		nvmlLibrary: "",
+		kinds:       map[Kind]bool{KindGPU: true, KindCPU: true, KindDRAM: true},
+		logger:      slog.New(slog.DiscardHandler),
+	}
+}
+
+func (o *options) resolve() {
+	if o.sysfsRoot == "" {
+		o.sysfsRoot = os.Getenv(EnvSysfsRoot)
+	}
+	if o.sysfsRoot == "" {
+		o.sysfsRoot = "/sys"
+	}
+	if o.nvmlLibrary == "" {
+		o.nvmlLibrary = os.Getenv(EnvNVMLLibrary)
+	}
+	if o.cudaVisible == nil {
+		if v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES"); ok {
+			o.cudaVisible = &v
+		}
+	}
+}
+
+// WithSysfsRoot reads RAPL zones under root/class/powercap instead of
+// /sys/class/powercap. Without it, CARBONTRACK_SYSFS_ROOT or "/sys" is used.
+func WithSysfsRoot(root string) Option { return func(o *options) { o.sysfsRoot = root } }
+
+// WithProcRoot reads CPU load, cpuinfo, memory and processes under root
+// instead of /proc (gopsutil's HOST_PROC). Without it, CARBONTRACK_PROC_ROOT
+// or "/proc" is used.
+func WithProcRoot(root string) Option { return func(o *options) { o.procRootDir = root } }
+
+func (o *options) procRoot() string {
+	if o.procRootDir != "" {
+		return o.procRootDir
+	}
+	if r := os.Getenv(EnvProcRoot); r != "" {
+		return r
+	}
+	return "/proc"
+}
+
+// WithNVMLLibrary loads NVML from path (go-nvml's WithLibraryPath) instead of
+// "libnvidia-ml.so.1". Without it, CARBONTRACK_NVML_LIBRARY is used if set.
+func WithNVMLLibrary(path string) Option { return func(o *options) { o.nvmlLibrary = path } }
+
+// WithKinds limits discovery to the given kinds of device (default: all).
+func WithKinds(kinds ...Kind) Option {
+	return func(o *options) {
+		o.kinds = make(map[Kind]bool, len(kinds))
+		for _, k := range kinds {
+			o.kinds[k] = true
+		}
+	}
+}
+
+// WithProcess restricts measurement to the process tree rooted at pid: the
+// GPUs on which one of its processes runs (NVML compute processes) and its
+// share of CPU time. RAPL counters measure whole packages, so with a process
+// view the CPU and DRAM sources are the estimates, scaled to the tree.
+func WithProcess(pid int) Option { return func(o *options) { o.pid = pid } }
+
+// WithGPUPowerSampling makes GPUs use power readings even where the energy
+// counter is supported, for validating one method against the other.
+func WithGPUPowerSampling() Option { return func(o *options) { o.forceSampled = true } }
+
+// WithCUDAVisibleDevices selects GPUs as CUDA_VISIBLE_DEVICES would
+// (comma-separated indices, GPU UUIDs or MIG UUIDs) instead of reading that
+// environment variable.
+func WithCUDAVisibleDevices(v string) Option { return func(o *options) { o.cudaVisible = &v } }
+
+// WithLogger logs discovery decisions to l (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}

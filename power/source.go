@@ -1,0 +1,145 @@
+package power
+
+import (
+	"context"
+	"errors"
+)
+
+// Kind is the class of device a Source measures.
+type Kind string
+
+// The kinds of device carbontrack measures.
+const (
+	KindGPU  Kind = "gpu"
+	KindCPU  Kind = "cpu"
+	KindDRAM Kind = "dram"
+)
+
+// Method says how a Source knows its energy, from most to least exact.
+type Method string
+
+const (
+	// MethodCounter is a cumulative hardware energy counter (NVML's
+	// TotalEnergyConsumption, RAPL energy_uj): energy is the exact difference
+	// between two reads.
+	MethodCounter Method = "counter"
+	// MethodSampled is a series of power readings integrated over time
+	// (trapezoidal rule); its error depends on the sampling rate against the
+	// load's rate of change.
+	MethodSampled Method = "sampled"
+	// MethodEstimated is a model, such as CPU load × TDP or W per GB of RAM,
+	// not a measurement.
+	MethodEstimated Method = "estimated"
+)
+
+// Info describes a Source. It is a plain value, safe to copy.
+type Info struct {
+	// Name identifies the source uniquely within one discovery, such as
+	// "gpu:0", "cpu:package-0" or "dram:package-0". It contains no '.'.
+	Name string
+	// Kind is the class of device.
+	Kind Kind
+	// Device is the human name of the device, such as "NVIDIA H100 80GB HBM3"
+	// or "AMD EPYC 7763 64-Core Processor".
+	Device string
+	// Index is the device's index among devices of its kind (NVML index,
+	// RAPL package number), or -1 when it has none.
+	Index int
+	// UUID is the GPU's UUID; empty for other kinds.
+	UUID string
+	// Method says how energy is known.
+	Method Method
+	// Detail says what the method rests on, such as "TDP 280 W (table) × 1
+	// socket" or "GetSamples power buffer"; for people, not parsing.
+	Detail string
+	// MaxPower is the most the device can plausibly draw. The sampler rejects
+	// a counter interval implying more (a counter reset, not a real spike).
+	// Zero means no check.
+	MaxPower Watts
+	// Wraps is true for a counter that wraps around (RAPL). The sampler
+	// never treats a backwards step of such a counter as a reset by itself;
+	// the source unwraps it and MaxPower bounds the result.
+	Wraps bool
+}
+
+// PowerSample is one power reading with the time it was taken, in
+// microseconds since the Unix epoch (NVML's timestamp unit).
+type PowerSample struct {
+	TimeMicros int64
+	Power      Watts
+}
+
+// Reading is what one Read of a Source yields. The caller owns it and reuses
+// it between reads, so reading allocates nothing: Read overwrites every field
+// and appends to Samples[:0].
+type Reading struct {
+	// Energy is the cumulative energy since the source was opened, already
+	// unwrapped; meaningful for MethodCounter sources.
+	Energy Joules
+	// Reset is set by a counter source whose counter went backwards where it
+	// cannot wrap (a driver reload): the interval since the previous read is
+	// unusable and must be skipped.
+	Reset bool
+	// Power is the power now (Average false) or the mean power since the
+	// previous Read (Average true); meaningful for sampled and estimated
+	// sources. Ignored when Samples is not empty.
+	Power Watts
+	// Average is true when Power is the mean since the previous Read rather
+	// than a reading at this instant.
+	Average bool
+	// Samples are power readings taken by the device itself between two
+	// reads, oldest first, strictly newer than the previous Read's samples
+	// (NVML's power sample buffer). When present they replace Power.
+	Samples []PowerSample
+}
+
+// Source is one measurable device: a GPU, a CPU package, DRAM, or an estimate
+// standing in for one.
+//
+// Read takes one reading into r. It is synchronous, cheap (one sensor read)
+// and allocates nothing in steady state. A Source is used by one goroutine
+// at a time (the sampler's); Info may be called concurrently.
+type Source interface {
+	Info() Info
+	Read(ctx context.Context, r *Reading) error
+}
+
+// Closer is implemented by sources holding resources (open files, a library
+// handle). Close is idempotent.
+type Closer interface {
+	Close() error
+}
+
+// Unavailable says why a device could not be measured.
+type Unavailable struct {
+	// Name is what was looked for, such as "nvml", "gpu:3" or
+	// "rapl:package-0".
+	Name string
+	// Err is the reason, wrapping a sentinel such as ErrNotFound,
+	// ErrPermission or ErrNotSupported where one applies.
+	Err error
+}
+
+// Reason returns the reason as text, or "" when Err is nil.
+func (u Unavailable) Reason() string {
+	if u.Err == nil {
+		return ""
+	}
+	return u.Err.Error()
+}
+
+// Sentinel errors that wrap the reasons a source is unavailable. Test them with
+// errors.Is.
+var (
+	// ErrNotFound means the hardware or its interface is absent (no NVIDIA
+	// driver, no powercap tree): not a failure.
+	ErrNotFound = errors.New("power: not found")
+	// ErrPermission means the interface exists but this process may not read
+	// it.
+	ErrPermission = errors.New("power: permission denied")
+	// ErrNotSupported means the platform or build cannot use the interface
+	// (no cgo, not Linux, a call the device does not support).
+	ErrNotSupported = errors.New("power: not supported")
+	// ErrLost means a device stopped answering mid-run.
+	ErrLost = errors.New("power: device lost")
+)

@@ -1,0 +1,357 @@
+package sampler_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+	"github.com/carbontrack/carbontrack/sampler"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// squareWave returns a 1 Hz load: busy for the first half of each second
+// after t0 (plus phase), idle for the second half.
+func squareWave(t0 time.Time, phase time.Duration, idle, busy power.Watts) func(time.Time) power.Watts {
+	return func(t time.Time) power.Watts {
+		x := math.Mod(t.Sub(t0).Seconds()+phase.Seconds(), 1)
+		if x < 0.5 {
+			return busy
+		}
+		return idle
+	}
+}
+
+// squareEnergy is the exact integral of squareWave over [a, b].
+func squareEnergy(t0 time.Time, phase time.Duration, idle, busy power.Watts, a, b time.Time) power.Joules {
+	f := func(t time.Time) float64 { // integral from t0-phase to t
+		x := t.Sub(t0).Seconds() + phase.Seconds()
+		n := math.Floor(x)
+		r := x - n
+		return n*0.5*float64(busy+idle) + math.Min(r, 0.5)*float64(busy) + math.Max(r-0.5, 0)*float64(idle)
+	}
+	return power.Joules(f(b) - f(a))
+}
+
+func run(t *testing.T, s *sampler.Sampler, d time.Duration) {
+	t.Helper()
+	require.NoError(t, s.Start(t.Context()))
+	time.Sleep(d)
+	s.Stop()
+}
+
+func TestCounterAndSumming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		gpu0 := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, start)
+		gpu1 := powertest.Constant("gpu:1", power.KindGPU, power.MethodCounter, 100, start)
+		cpu := powertest.Constant("cpu:package-0", power.KindCPU, power.MethodCounter, 50, start)
+		s, err := sampler.New([]power.Source{gpu0, gpu1, cpu})
+		require.NoError(t, err)
+		run(t, s, 10*time.Second)
+		snap := s.Snapshot()
+		require.Len(t, snap.Sources, 3)
+		assert.InDelta(t, 3000, float64(snap.Sources[0].Energy), 3, "300 W for 10 s")
+		assert.InDelta(t, 1000, float64(snap.Sources[1].Energy), 1)
+		assert.InDelta(t, 4000, float64(snap.ByKind(power.KindGPU)), 4, "GPUs are summed, not averaged")
+		assert.InDelta(t, 4500, float64(snap.Total()), 4.5)
+		assert.InDelta(t, 300, float64(snap.Sources[0].AvgPower), 0.3)
+		assert.InDelta(t, 300, float64(snap.Sources[0].Power), 0.3)
+		assert.Equal(t, 10*time.Second, snap.Time.Sub(snap.Start))
+		// 1 first reading + 100 ticks + 1 final reading.
+		assert.Equal(t, 102, snap.Sources[0].Reads)
+	})
+}
+
+func TestSampledSquareWaveWithinOnePercent(t *testing.T) {
+	for _, phase := range []time.Duration{0, 37 * time.Millisecond, 250 * time.Millisecond, 911 * time.Millisecond} {
+		t.Run(phase.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				t0 := time.Now()
+				src := &powertest.Source{
+					Desc:  power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled},
+					Power: squareWave(t0, phase, 100, 300),
+				}
+				s, err := sampler.New([]power.Source{src})
+				require.NoError(t, err)
+				start := time.Now()
+				run(t, s, 60*time.Second+130*time.Millisecond)
+				snap := s.Snapshot()
+				truth := squareEnergy(t0, phase, 100, 300, start, snap.Time)
+				got := snap.Sources[0].Energy
+				assert.InEpsilon(t, float64(truth), float64(got), 0.01, "truth %v got %v", truth, got)
+			})
+		})
+	}
+}
+
+func TestBufferedSamplesAreIntegrated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		f := squareWave(t0, 13*time.Millisecond, 100, 300)
+		src := &bufferSource{f: f, period: 20 * time.Millisecond}
+		s, err := sampler.New([]power.Source{src}, sampler.WithInterval(time.Second))
+		require.NoError(t, err)
+		run(t, s, 30*time.Second)
+		snap := s.Snapshot()
+		// The integral runs from the first buffered sample to the last one.
+		truth := squareEnergy(t0, 13*time.Millisecond, 100, 300, src.first, src.last)
+		assert.InEpsilon(t, float64(truth), float64(snap.Sources[0].Energy), 0.005,
+			"1 s polls of a 50 Hz buffer follow a 1 Hz square wave that plain 1 s polls would alias")
+	})
+}
+
+// bufferSource imitates NVML's power sample buffer: every read returns the
+// readings taken every period since the previous read.
+type bufferSource struct {
+	f           func(time.Time) power.Watts
+	period      time.Duration
+	lastSeen    time.Time
+	first, last time.Time
+}
+
+func (b *bufferSource) Info() power.Info {
+	return power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled}
+}
+
+func (b *bufferSource) Read(_ context.Context, r *power.Reading) error {
+	*r = power.Reading{Samples: r.Samples[:0]}
+	now := time.Now()
+	t := now.Truncate(b.period)
+	if b.lastSeen.IsZero() {
+		b.lastSeen = t.Add(-b.period)
+		b.first = t
+	}
+	var ts []time.Time
+	for ; t.After(b.lastSeen); t = t.Add(-b.period) {
+		ts = append(ts, t)
+	}
+	for i := len(ts) - 1; i >= 0; i-- {
+		r.Samples = append(r.Samples, power.PowerSample{TimeMicros: ts[i].UnixMicro(), Power: b.f(ts[i])})
+		b.lastSeen, b.last = ts[i], ts[i]
+	}
+	return nil
+}
+
+func TestAveragePowerSources(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &averageSource{w: 40}
+		s, err := sampler.New([]power.Source{src}, sampler.WithInterval(250*time.Millisecond))
+		require.NoError(t, err)
+		run(t, s, 8*time.Second)
+		assert.InDelta(t, 320, float64(s.Snapshot().Sources[0].Energy), 1e-6, "an average over each interval is a rectangle, exact")
+	})
+}
+
+type averageSource struct{ w power.Watts }
+
+func (a *averageSource) Info() power.Info {
+	return power.Info{Name: "cpu:estimate", Kind: power.KindCPU, Method: power.MethodEstimated}
+}
+func (a *averageSource) Read(_ context.Context, r *power.Reading) error {
+	*r = power.Reading{Samples: r.Samples[:0], Power: a.w, Average: true}
+	return nil
+}
+
+// scriptedCounter returns successive cumulative energies.
+type scriptedCounter struct {
+	info   power.Info
+	values []power.Joules
+	resets []bool
+	i      int
+}
+
+func (c *scriptedCounter) Info() power.Info { return c.info }
+func (c *scriptedCounter) Read(_ context.Context, r *power.Reading) error {
+	i := min(c.i, len(c.values)-1)
+	c.i++
+	*r = power.Reading{Samples: r.Samples[:0], Energy: c.values[i]}
+	if i < len(c.resets) {
+		r.Reset = c.resets[i]
+	}
+	return nil
+}
+
+func TestCounterResetsAreSkipped(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	src := &scriptedCounter{
+		info: power.Info{Name: "cpu:package-0", Kind: power.KindCPU, Method: power.MethodCounter, MaxPower: 1500},
+		// 10 J/s, then a misread wrap (+262 kJ in 1 s), then a driver-reported
+		// reset, then steady again.
+		values: []power.Joules{0, 10, 20, 262_164, 262_174, 262_174, 262_184},
+		resets: []bool{false, false, false, false, false, true, false},
+	}
+	s, err := sampler.New([]power.Source{src}, sampler.WithLogger(logger))
+	require.NoError(t, err)
+	t0 := time.Unix(1_700_000_000, 0)
+	for k := range src.values {
+		s.SampleAt(t.Context(), t0.Add(time.Duration(k)*time.Second))
+	}
+	st := s.Snapshot().Sources[0]
+	assert.InDelta(t, 40, float64(st.Energy), 1e-9, "only the four plausible 10 J intervals count")
+	assert.Equal(t, 2, st.Resets)
+	assert.Contains(t, logs.String(), "interval skipped")
+	assert.Contains(t, logs.String(), "cpu:package-0")
+}
+
+func TestFailingSourceIsLostOthersGoOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		bad := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 200, start)
+		good := powertest.Constant("gpu:1", power.KindGPU, power.MethodCounter, 100, start)
+		s, err := sampler.New([]power.Source{bad, good}, sampler.WithMaxFailures(3))
+		require.NoError(t, err)
+		require.NoError(t, s.Start(t.Context()))
+		time.Sleep(5 * time.Second)
+		boom := errors.New("nvml: GPU fell off the bus")
+		bad.SetErr(boom)
+		time.Sleep(5 * time.Second)
+		s.Stop()
+		snap := s.Snapshot()
+		assert.True(t, snap.Sources[0].Lost)
+		assert.ErrorIs(t, snap.Sources[0].Err, boom)
+		assert.InDelta(t, 1000, float64(snap.Sources[0].Energy), 1, "energy before the loss is kept")
+		assert.Equal(t, 3, snap.Sources[0].Failures)
+		readsAtLoss := bad.Reads()
+		assert.False(t, snap.Sources[1].Lost)
+		assert.InDelta(t, 1000, float64(snap.Sources[1].Energy), 1)
+		assert.Equal(t, readsAtLoss, bad.Reads(), "a lost source is not read again")
+	})
+}
+
+func TestErrLostIsImmediate(t *testing.T) {
+	src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 200, time.Unix(0, 0))
+	s, err := sampler.New([]power.Source{src})
+	require.NoError(t, err)
+	s.SampleAt(t.Context(), time.Now())
+	src.SetErr(power.ErrLost)
+	s.SampleAt(t.Context(), time.Now())
+	assert.True(t, s.Snapshot().Sources[0].Lost)
+}
+
+type panicky struct{}
+
+func (panicky) Info() power.Info {
+	return power.Info{Name: "gpu:9", Kind: power.KindGPU, Method: power.MethodSampled}
+}
+func (panicky) Read(context.Context, *power.Reading) error { panic("driver bug") }
+
+func TestPanickingSourceNeverCrashes(t *testing.T) {
+	s, err := sampler.New([]power.Source{panicky{}}, sampler.WithMaxFailures(2))
+	require.NoError(t, err)
+	s.Sample(t.Context())
+	s.Sample(t.Context())
+	st := s.Snapshot().Sources[0]
+	assert.True(t, st.Lost)
+	assert.ErrorContains(t, st.Err, "driver bug")
+}
+
+func TestLifecycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+		s, err := sampler.New([]power.Source{src})
+		require.NoError(t, err)
+		s.Stop() // never started: no-op
+		require.NoError(t, s.Start(t.Context()))
+		assert.ErrorIs(t, s.Start(t.Context()), sampler.ErrAlreadyStarted)
+		time.Sleep(1234 * time.Millisecond)
+		s.Stop()
+		s.Stop()
+		snap := s.Snapshot()
+		assert.InDelta(t, 123.4, float64(snap.Sources[0].Energy), 1e-6, "Stop takes a final reading")
+	})
+}
+
+func TestContextCancelStopsSampling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+		s, err := sampler.New([]power.Source{src})
+		require.NoError(t, err)
+		require.NoError(t, s.Start(ctx))
+		time.Sleep(time.Second)
+		cancel()
+		synctest.Wait()
+		reads := src.Reads()
+		time.Sleep(time.Second)
+		assert.Equal(t, reads, src.Reads())
+		s.Stop()
+	})
+}
+
+func TestRingIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+		s, err := sampler.New([]power.Source{src}, sampler.WithRingSize(50))
+		require.NoError(t, err)
+		run(t, s, 30*time.Second)
+		pts := s.Recent(0, nil)
+		require.Len(t, pts, 50)
+		for i := 1; i < len(pts); i++ {
+			assert.True(t, pts[i].Time.After(pts[i-1].Time), "oldest first")
+		}
+		assert.InDelta(t, 100, float64(pts[len(pts)-2].Power), 1e-6)
+		assert.Empty(t, s.Recent(7, nil))
+	})
+}
+
+func TestConcurrentReaders(t *testing.T) {
+	src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+	s, err := sampler.New([]power.Source{src}, sampler.WithInterval(time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, s.Start(t.Context()))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			var snap sampler.Snapshot
+			var e []power.Joules
+			for range 200 {
+				s.SnapshotInto(&snap)
+				e, _ = s.Energies(e)
+				_ = s.Recent(0, nil)
+				s.Sample(context.Background())
+			}
+		})
+	}
+	wg.Wait()
+	s.Stop()
+	assert.Positive(t, float64(s.Snapshot().Total()))
+}
+
+func TestTickFunc(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var total power.Joules
+		var ticks int
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+		s, err := sampler.New([]power.Source{src}, sampler.WithTickFunc(func(_ time.Time, d []power.Joules) {
+			ticks++
+			total += d[0]
+		}))
+		require.NoError(t, err)
+		run(t, s, 2*time.Second)
+		assert.Equal(t, 22, ticks)
+		assert.InDelta(t, 200, float64(total), 1e-6)
+	})
+}
+
+func TestNewValidates(t *testing.T) {
+	_, err := sampler.New(nil, sampler.WithInterval(0))
+	assert.ErrorContains(t, err, "interval")
+	_, err = sampler.New(nil, sampler.WithRingSize(0))
+	assert.ErrorContains(t, err, "ring")
+	_, err = sampler.New([]power.Source{nil})
+	assert.ErrorContains(t, err, "nil")
+}
