@@ -78,7 +78,7 @@ func Discover(ctx context.Context, opts ...Option) (*Discovery, error) {
 		}
 	} else if o.pid > 0 {
 		d.Unavailable = append(d.Unavailable, Unavailable{Name: "rapl",
-			Err: fmt.Errorf("power: rapl: not used with a process view (RAPL measures whole packages); the CPU and RAM estimates are scaled to process %d instead: %w", o.pid, ErrNotSupported)})
+			Err: errorf(ErrNotSupported, "power: rapl: not used with a process view (RAPL measures whole packages); the CPU and RAM estimates are scaled to process %d instead", o.pid)})
 	}
 
 	if o.kinds[KindCPU] {

@@ -1,62 +1,27 @@
 package power_test
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
 )
 
-// procSpec describes a fake /proc for gopsutil: cpuinfo, stat and meminfo.
-type procSpec struct {
-	model   string
-	cpus    int
-	sockets int
-	vm      bool
-	memKB   uint64
-}
+type procSpec = powertest.Proc
 
 // writeProc writes a fake /proc under a new temporary directory.
 func writeProc(t testing.TB, s procSpec) string {
-	t.Helper()
-	return writeProcIn(t, filepath.Join(t.TempDir(), "proc"), s)
+	return powertest.WriteProc(t, filepath.Join(t.TempDir(), "proc"), s)
 }
 
-func writeProcIn(t testing.TB, dir string, s procSpec) string {
-	t.Helper()
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	sockets := max(s.sockets, 1)
-	flags := "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov ht syscall nx lm"
-	if s.vm {
-		flags += " hypervisor"
-	}
-	var b strings.Builder
-	for i := 0; i < s.cpus; i++ {
-		fmt.Fprintf(&b, "processor\t: %d\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: %s\n"+
-			"stepping\t: 7\ncpu MHz\t\t: 2500.000\ncache size\t: 28160 KB\nphysical id\t: %d\nsiblings\t: %d\ncore id\t\t: %d\n"+
-			"cpu cores\t: %d\nflags\t\t: %s\n\n", i, s.model, i%sockets, s.cpus/sockets, i/sockets, s.cpus/sockets, flags)
-	}
-	write(t, filepath.Join(dir, "cpuinfo"), b.String())
-	setStat(t, dir, 0, 0)
-	mem := s.memKB
-	if mem == 0 {
-		mem = 16_000_000
-	}
-	write(t, filepath.Join(dir, "meminfo"), fmt.Sprintf("MemTotal:       %d kB\nMemFree:        %d kB\nMemAvailable:   %d kB\nBuffers: 0 kB\nCached: 0 kB\n", mem, mem/2, mem/2))
-	return dir
-}
+func writeProcIn(t testing.TB, dir string, s procSpec) string { return powertest.WriteProc(t, dir, s) }
 
-// setStat writes /proc/stat with the given busy (user) and idle times, in
-// seconds (USER_HZ = 100 ticks each).
 func setStat(t testing.TB, dir string, busyS, idleS float64) {
-	t.Helper()
-	write(t, filepath.Join(dir, "stat"), fmt.Sprintf("cpu  %d 0 0 %d 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime 1700000000\n", int(busyS*100), int(idleS*100)))
+	powertest.SetCPUTimes(t, dir, busyS, idleS)
 }
 
 func discoverEstimate(t *testing.T, proc string) (cpu, ram power.Source) {
@@ -79,25 +44,25 @@ func TestCPUEstimateModels(t *testing.T) {
 	}{
 		{
 			name:   "known model on bare metal: TDP × sockets on Teads' curve",
-			spec:   procSpec{model: "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", cpus: 80, sockets: 2},
+			spec:   procSpec{Model: "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", CPUs: 80, Sockets: 2},
 			detail: "TDP 150 W (Intel Xeon Gold 6248) × 2 socket(s)",
 			idle:   0.12 * 300, half: 0.75 * 300, full: 1.02 * 300,
 		},
 		{
 			name:   "known AMD model in a VM: the vCPUs' share of the host package",
-			spec:   procSpec{model: "AMD EPYC 7763 64-Core Processor", cpus: 16, vm: true},
+			spec:   procSpec{Model: "AMD EPYC 7763 64-Core Processor", CPUs: 16, VM: true},
 			detail: "TDP 280 W (AMD EPYC 7763) × 16 vCPU / 128 threads",
 			idle:   0.12 * 35, half: 0.75 * 35, full: 1.02 * 35,
 		},
 		{
 			name:   "unknown model (this CI machine's 'AMD EPYC'): per-vCPU figures",
-			spec:   procSpec{model: "AMD EPYC", cpus: 2, vm: true},
+			spec:   procSpec{Model: "AMD EPYC", CPUs: 2, VM: true},
 			detail: "CPU model not in the TDP table: 2 vCPU × 0.74–3.5 W",
 			idle:   2 * 0.74, half: 2 * (0.74 + 0.5*2.76), full: 2 * 3.5,
 		},
 		{
 			name:   "known Intel model in a VM: share unknown, per-vCPU figures",
-			spec:   procSpec{model: "Intel(R) Xeon(R) Platinum 8480+", cpus: 8, vm: true},
+			spec:   procSpec{Model: "Intel(R) Xeon(R) Platinum 8480+", CPUs: 8, VM: true},
 			detail: "VM whose share of the host CPU is unknown",
 			idle:   8 * 0.74, half: 8 * (0.74 + 0.5*2.76), full: 8 * 3.5,
 		},
@@ -128,7 +93,7 @@ func TestCPUEstimateModels(t *testing.T) {
 }
 
 func TestRAMEstimate(t *testing.T) {
-	proc := writeProc(t, procSpec{model: "AMD EPYC", cpus: 2, memKB: 24_683_656})
+	proc := writeProc(t, procSpec{Model: "AMD EPYC", CPUs: 2, MemKB: 24_683_656})
 	_, ram := discoverEstimate(t, proc)
 	info := ram.Info()
 	assert.Equal(t, power.KindDRAM, info.Kind)

@@ -54,7 +54,7 @@ func nvmlErr(ret nvml.Return, call string) error {
 		sentinel = ErrNotFound
 	}
 	if sentinel != nil {
-		return fmt.Errorf("power: nvml: %s: %w: %w", call, sentinel, ret)
+		return errorf(sentinel, "power: nvml: %s: %w", call, ret)
 	}
 	return fmt.Errorf("power: nvml: %s: %w", call, ret)
 }
@@ -103,7 +103,7 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 		case nvml.ERROR_NO_PERMISSION:
 			hint = " (no permission to open /dev/nvidia*)"
 		}
-		return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf("%w%s", err, hint)}}
+		return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf("%w%s; GPUs are not measured", err, hint)}}
 	}
 	sess := &nvmlSession{lib: lib}
 	o.logger.DebugContext(ctx, "nvml initialised", "library", libName)
@@ -133,7 +133,7 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 		sess.refs = 1
 		_ = sess.release()
 		if len(unavail) == 0 {
-			unavail = append(unavail, Unavailable{Name: "nvml", Err: fmt.Errorf("power: nvml: no GPUs: %w", ErrNotFound)})
+			unavail = append(unavail, Unavailable{Name: "nvml", Err: errorf(ErrNotFound, "power: nvml: no GPUs")})
 		}
 	}
 	return sources, unavail
@@ -180,7 +180,7 @@ func selectGPUs(lib nvmlLib, visible *string) ([]selectedGPU, []Unavailable) {
 	}
 	v := strings.TrimSpace(*visible)
 	if v == "" {
-		return nil, append(unavail, Unavailable{Name: "nvml", Err: fmt.Errorf("power: nvml: CUDA_VISIBLE_DEVICES is set and empty, so no GPU is visible: %w", ErrNotFound)})
+		return nil, append(unavail, Unavailable{Name: "nvml", Err: errorf(ErrNotFound, "power: nvml: CUDA_VISIBLE_DEVICES is set and empty, so no GPU is visible")})
 	}
 	var out []selectedGPU
 	seen := map[int]bool{}
@@ -207,7 +207,7 @@ func selectGPUs(lib nvmlLib, visible *string) ([]selectedGPU, []Unavailable) {
 func resolveVisible(lib nvmlLib, entry string, uuids []string) (int, string, error) {
 	if n, err := strconv.Atoi(entry); err == nil {
 		if n < 0 || n >= len(uuids) {
-			return 0, "", fmt.Errorf("no GPU with index %d (%d present): %w", n, len(uuids), ErrNotFound)
+			return 0, "", errorf(ErrNotFound, "no GPU with index %d (%d present)", n, len(uuids))
 		}
 		return n, "", nil
 	}
@@ -229,19 +229,19 @@ func resolveVisible(lib nvmlLib, entry string, uuids []string) (int, string, err
 				return i, "MIG instance " + entry + " measured as its parent GPU (NVML has no per-instance energy; the figure covers every instance on the GPU)", nil
 			}
 		}
-		return 0, "", fmt.Errorf("parent GPU %s not found: %w", pu, ErrNotFound)
+		return 0, "", errorf(ErrNotFound, "parent GPU %s not found", pu)
 	}
 	match := -1
 	for i, u := range uuids {
 		if u != "" && strings.HasPrefix(u, entry) {
 			if match >= 0 {
-				return 0, "", fmt.Errorf("UUID prefix matches several GPUs: %w", ErrNotFound)
+				return 0, "", errorf(ErrNotFound, "UUID prefix matches several GPUs")
 			}
 			match = i
 		}
 	}
 	if match < 0 {
-		return 0, "", fmt.Errorf("no GPU with this index or UUID: %w", ErrNotFound)
+		return 0, "", errorf(ErrNotFound, "no GPU with this index or UUID")
 	}
 	return match, "", nil
 }

@@ -4,7 +4,6 @@ package power
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 )
 
@@ -12,7 +11,7 @@ import (
 type nvmlHandle = any
 
 func discoverNVML(_ context.Context, _ *options) ([]Source, []Unavailable) {
-	return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf(
-		"power: nvml: this binary was built without cgo or not for Linux (%s/%s); NVIDIA GPUs need a Linux build with CGO_ENABLED=1: %w",
-		runtime.GOOS, runtime.GOARCH, ErrNotSupported)}}
+	return nil, []Unavailable{{Name: "nvml", Err: errorf(ErrNotSupported,
+		"power: nvml: this binary was built without cgo or not for Linux (%s/%s); NVIDIA GPUs need a Linux build with CGO_ENABLED=1",
+		runtime.GOOS, runtime.GOARCH)}}
 }

@@ -28,17 +28,19 @@ const raplMaxPlausible Watts = 1500
 func discoverRAPL(root string) ([]Source, []Unavailable) {
 	fs, err := sysfs.NewFS(root)
 	if err != nil {
-		return nil, []Unavailable{{Name: "rapl", Err: fmt.Errorf("power: rapl: sysfs root %s: %w", root, errors.Join(ErrNotFound, err))}}
+		return nil, []Unavailable{{Name: "rapl", Err: errorf(ErrNotFound, "power: rapl: sysfs root %s: %w", root, err)}}
 	}
 	zones, err := sysfs.GetRaplZones(fs)
 	if err != nil || len(zones) == 0 {
 		if err == nil {
 			err = errors.New("no zones")
 		}
+		dir := filepath.Join(root, "class/powercap")
 		if errors.Is(err, os.ErrPermission) {
-			return nil, []Unavailable{{Name: "rapl", Err: fmt.Errorf("power: rapl: %s: %w: %w", filepath.Join(root, "class/powercap"), ErrPermission, err)}}
+			return nil, []Unavailable{{Name: "rapl", Err: errorf(ErrPermission, "power: rapl: %s: %w", dir, err)}}
 		}
-		return nil, []Unavailable{{Name: "rapl", Err: fmt.Errorf("power: rapl: no powercap zones under %s (a VM, a container without /sys/class/powercap, or a CPU without RAPL): %w", filepath.Join(root, "class/powercap"), errors.Join(ErrNotFound, err))}}
+		return nil, []Unavailable{{Name: "rapl", Err: errorf(ErrNotFound,
+			"power: rapl: no powercap zones under %s (a VM, a container without the host's /sys, or a CPU without RAPL); the CPU and RAM estimates are used", dir)}}
 	}
 	sort.Slice(zones, func(i, j int) bool { return zones[i].Path < zones[j].Path })
 
@@ -129,13 +131,13 @@ func raplOpenError(info Info, p string, err error) error {
 			instead = "RAM"
 		}
 		dir := filepath.Dir(filepath.Dir(p))
-		return fmt.Errorf("power: rapl: cannot read %s: %w (energy_uj is root-only since Linux 5.10, CVE-2020-8694); "+
+		return errorf(ErrPermission, "power: rapl: cannot read %s: permission denied (energy_uj is root-only since Linux 5.10, CVE-2020-8694); "+
 			"fix: run as root, or `sudo chmod o+r %s %s` (or a udev rule doing the same at boot), "+
 			"or `sudo setcap cap_dac_read_search+ep $(which carbontrack)`; the %s estimate is used instead: %w",
-			p, ErrPermission, filepath.Join(dir, "intel-rapl:*", "energy_uj"), filepath.Join(dir, "intel-rapl:*:*", "energy_uj"), instead, err)
+			p, filepath.Join(dir, "intel-rapl:*", "energy_uj"), filepath.Join(dir, "intel-rapl:*:*", "energy_uj"), instead, err)
 	}
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("power: rapl: %s: %w: %w", p, ErrNotFound, err)
+		return errorf(ErrNotFound, "power: rapl: %s: %w", p, err)
 	}
 	return fmt.Errorf("power: rapl: %s: %w", p, err)
 }

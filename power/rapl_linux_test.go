@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -16,69 +15,41 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/sampler"
 )
 
-// zone is one powercap zone of a fake sysfs tree. Directory names contain ':'
-// (intel-rapl:0), which Go module zips reject, so trees are written at test
-// time, never committed.
-type zone struct {
-	dir, name string
-	energyUJ  uint64
-	maxUJ     uint64
-}
+type zone = powertest.Zone
 
-// writePowercap writes zones under root/class/powercap and returns root.
-func writePowercap(t testing.TB, zones ...zone) string {
-	t.Helper()
-	root := t.TempDir()
-	base := filepath.Join(root, "class", "powercap")
-	// The control type directory has no name file; procfs skips it.
-	require.NoError(t, os.MkdirAll(filepath.Join(base, "intel-rapl"), 0o755))
-	for _, z := range zones {
-		d := filepath.Join(base, z.dir)
-		require.NoError(t, os.MkdirAll(d, 0o755))
-		maxUJ := z.maxUJ
-		if maxUJ == 0 {
-			maxUJ = 262143328850 // a real Xeon's max_energy_range_uj
-		}
-		write(t, filepath.Join(d, "name"), z.name+"\n")
-		write(t, filepath.Join(d, "max_energy_range_uj"), strconv.FormatUint(maxUJ, 10)+"\n")
-		write(t, filepath.Join(d, "energy_uj"), strconv.FormatUint(z.energyUJ, 10)+"\n")
-	}
-	return root
-}
+func writePowercap(t testing.TB, zones ...zone) string { return powertest.WritePowercap(t, zones...) }
+
+func setEnergy(t testing.TB, root, dir string, uj uint64) { powertest.SetEnergy(t, root, dir, uj) }
 
 func write(t testing.TB, p, s string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(p, []byte(s), 0o644))
 }
 
-func setEnergy(t testing.TB, root, dir string, uj uint64) {
-	t.Helper()
-	write(t, filepath.Join(root, "class", "powercap", dir, "energy_uj"), strconv.FormatUint(uj, 10)+"\n")
-}
-
 // twoSocketServer is a dual-socket Intel server: packages with core, uncore
 // and dram sub-zones, a psys zone, and the MMIO duplicate of package 0.
 func twoSocketServer() []zone {
 	return []zone{
-		{dir: "intel-rapl:0", name: "package-0", energyUJ: 1_000_000},
-		{dir: "intel-rapl:0:0", name: "core", energyUJ: 500_000},
-		{dir: "intel-rapl:0:1", name: "uncore", energyUJ: 100_000},
-		{dir: "intel-rapl:0:2", name: "dram", energyUJ: 2_000_000},
-		{dir: "intel-rapl:1", name: "package-1", energyUJ: 3_000_000},
-		{dir: "intel-rapl:1:0", name: "core", energyUJ: 700_000},
-		{dir: "intel-rapl:1:1", name: "dram", energyUJ: 4_000_000},
-		{dir: "intel-rapl:2", name: "psys", energyUJ: 9_000_000},
-		{dir: "intel-rapl-mmio:0", name: "package-0", energyUJ: 1_000_000},
+		{Dir: "intel-rapl:0", Name: "package-0", EnergyUJ: 1_000_000},
+		{Dir: "intel-rapl:0:0", Name: "core", EnergyUJ: 500_000},
+		{Dir: "intel-rapl:0:1", Name: "uncore", EnergyUJ: 100_000},
+		{Dir: "intel-rapl:0:2", Name: "dram", EnergyUJ: 2_000_000},
+		{Dir: "intel-rapl:1", Name: "package-1", EnergyUJ: 3_000_000},
+		{Dir: "intel-rapl:1:0", Name: "core", EnergyUJ: 700_000},
+		{Dir: "intel-rapl:1:1", Name: "dram", EnergyUJ: 4_000_000},
+		{Dir: "intel-rapl:2", Name: "psys", EnergyUJ: 9_000_000},
+		{Dir: "intel-rapl-mmio:0", Name: "package-0", EnergyUJ: 1_000_000},
 	}
 }
 
 func discoverRAPL(t *testing.T, root string, opts ...power.Option) *power.Discovery {
 	t.Helper()
 	opts = append([]power.Option{power.WithSysfsRoot(root), power.WithKinds(power.KindCPU, power.KindDRAM),
-		power.WithProcRoot(writeProc(t, procSpec{model: "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", cpus: 4}))}, opts...)
+		power.WithProcRoot(writeProc(t, procSpec{Model: "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", CPUs: 4}))}, opts...)
 	d, err := power.Discover(t.Context(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
@@ -109,8 +80,8 @@ func TestRAPLZoneSelection(t *testing.T) {
 func TestRAPLOnAMDWithoutDRAM(t *testing.T) {
 	// AMD Zen exposes package and core zones through the same driver, no DRAM.
 	root := writePowercap(t,
-		zone{dir: "intel-rapl:0", name: "package-0", energyUJ: 10, maxUJ: 65532610987},
-		zone{dir: "intel-rapl:0:0", name: "core", energyUJ: 5, maxUJ: 65532610987},
+		zone{Dir: "intel-rapl:0", Name: "package-0", EnergyUJ: 10, MaxUJ: 65532610987},
+		zone{Dir: "intel-rapl:0:0", Name: "core", EnergyUJ: 5, MaxUJ: 65532610987},
 	)
 	d := discoverRAPL(t, root)
 	assert.Equal(t, []string{"cpu:package-0", "dram:estimate"}, names(d))
@@ -118,7 +89,7 @@ func TestRAPLOnAMDWithoutDRAM(t *testing.T) {
 }
 
 func TestRAPLReadsDeltasAndWraps(t *testing.T) {
-	root := writePowercap(t, zone{dir: "intel-rapl:0", name: "package-0", energyUJ: 900_000_000, maxUJ: 1_000_000_000})
+	root := writePowercap(t, zone{Dir: "intel-rapl:0", Name: "package-0", EnergyUJ: 900_000_000, MaxUJ: 1_000_000_000})
 	d := discoverRAPL(t, root, power.WithKinds(power.KindCPU))
 	require.Equal(t, []string{"cpu:package-0"}, names(d))
 	src := d.Sources[0]
@@ -137,7 +108,7 @@ func TestRAPLReadsDeltasAndWraps(t *testing.T) {
 }
 
 func TestRAPLResetIsSkippedBySampler(t *testing.T) {
-	root := writePowercap(t, zone{dir: "intel-rapl:0", name: "package-0", energyUJ: 100_000_000_000})
+	root := writePowercap(t, zone{Dir: "intel-rapl:0", Name: "package-0", EnergyUJ: 100_000_000_000})
 	d := discoverRAPL(t, root, power.WithKinds(power.KindCPU))
 	s, err := sampler.New(d.Sources)
 	require.NoError(t, err)
@@ -164,7 +135,7 @@ func TestRAPLAbsentFallsBackToEstimate(t *testing.T) {
 }
 
 func TestRAPLBadCounterIsUnavailable(t *testing.T) {
-	root := writePowercap(t, zone{dir: "intel-rapl:0", name: "package-0"})
+	root := writePowercap(t, zone{Dir: "intel-rapl:0", Name: "package-0"})
 	write(t, filepath.Join(root, "class/powercap/intel-rapl:0/energy_uj"), "garbage\n")
 	d := discoverRAPL(t, root)
 	assert.Equal(t, []string{"cpu:estimate", "dram:estimate"}, names(d))
@@ -187,15 +158,15 @@ func TestRAPLPermissionDenied(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o755))
 	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
 	root := filepath.Join(dir, "sys")
-	for _, z := range []zone{{dir: "intel-rapl:0", name: "package-0", energyUJ: 1}, {dir: "intel-rapl:0:0", name: "dram", energyUJ: 1}} {
-		d := filepath.Join(root, "class", "powercap", z.dir)
+	for _, z := range []zone{{Dir: "intel-rapl:0", Name: "package-0", EnergyUJ: 1}, {Dir: "intel-rapl:0:0", Name: "dram", EnergyUJ: 1}} {
+		d := filepath.Join(root, "class", "powercap", z.Dir)
 		require.NoError(t, os.MkdirAll(d, 0o755))
-		write(t, filepath.Join(d, "name"), z.name+"\n")
+		write(t, filepath.Join(d, "name"), z.Name+"\n")
 		write(t, filepath.Join(d, "max_energy_range_uj"), "262143328850\n")
 		write(t, filepath.Join(d, "energy_uj"), "1\n")
 		require.NoError(t, os.Chmod(filepath.Join(d, "energy_uj"), 0o400))
 	}
-	proc := writeProcIn(t, filepath.Join(dir, "proc"), procSpec{model: "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", cpus: 4})
+	proc := writeProcIn(t, filepath.Join(dir, "proc"), procSpec{Model: "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", CPUs: 4})
 	require.NoError(t, chmodTree(proc))
 
 	// Copy the test binary where the unprivileged user can execute it.

@@ -3,6 +3,7 @@ package power
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Kind is the class of device a Source measures.
@@ -143,3 +144,15 @@ var (
 	// ErrLost means a device stopped answering mid-run.
 	ErrLost = errors.New("power: device lost")
 )
+
+// kindError is an error that reads as err but also matches kind (one of the
+// sentinels) with errors.Is, so messages do not repeat the sentinel's text.
+type kindError struct{ err, kind error }
+
+func (e kindError) Error() string   { return e.err.Error() }
+func (e kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// errorf formats an error that also matches kind.
+func errorf(kind error, format string, args ...any) error {
+	return kindError{err: fmt.Errorf(format, args...), kind: kind}
+}
