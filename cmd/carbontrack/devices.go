@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/sampler"
+)
+
+const devicesHelp = `Usage: carbontrack devices [flags]
+
+Lists each power source carbontrack can read on this machine (kind gpu, cpu
+or dram; the device; the method: counter, sampled or estimated) and each one
+it cannot, with the reason. With --measure it samples for that long and adds
+the energy and average power of each source.
+
+Examples:
+  carbontrack devices
+  carbontrack devices --json --measure 10s
+  carbontrack devices --sysfs-root /host/sys --nvml-lib /usr/lib64/libnvidia-ml.so.1
+
+Flags:
+`
+
+// devicesJSON is the --json document.
+type devicesJSON struct {
+	Sources     []sourceJSON      `json:"sources"`
+	Unavailable []unavailableJSON `json:"unavailable"`
+	DurationS   *float64          `json:"duration_s,omitempty"`
+}
+
+type sourceJSON struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	Device    string   `json:"device"`
+	Method    string   `json:"method"`
+	Detail    string   `json:"detail"`
+	UUID      string   `json:"uuid,omitempty"`
+	EnergyJ   *float64 `json:"energy_j"`
+	AvgPowerW *float64 `json:"avg_power_w"`
+	Error     string   `json:"error,omitempty"`
+}
+
+type unavailableJSON struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, devicesHelp)
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	measure := fs.Duration("measure", 0, "sample for this long (e.g. 10s) and report energy and average power")
+	sysfsRoot := fs.String("sysfs-root", os.Getenv(power.EnvSysfsRoot), "sysfs root for RAPL (env "+power.EnvSysfsRoot+")")
+	nvmlLib := fs.String("nvml-lib", os.Getenv(power.EnvNVMLLibrary), "path of libnvidia-ml.so.1 (env "+power.EnvNVMLLibrary+")")
+	interval := fs.Duration("interval", envDuration("CARBONTRACK_INTERVAL", sampler.DefaultInterval), "sampling interval with --measure (env CARBONTRACK_INTERVAL)")
+	gpuSampling := fs.Bool("gpu-power-sampling", envBool("CARBONTRACK_GPU_POWER_SAMPLING"), "read GPU power instead of the energy counter (env CARBONTRACK_GPU_POWER_SAMPLING)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "carbontrack devices: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *measure < 0 {
+		fmt.Fprintln(stderr, "carbontrack devices: --measure must not be negative")
+		return 2
+	}
+
+	opts := []power.Option{power.WithSysfsRoot(*sysfsRoot), power.WithNVMLLibrary(*nvmlLib)}
+	if *gpuSampling {
+		opts = append(opts, power.WithGPUPowerSampling())
+	}
+	d, err := power.Discover(ctx, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+		return 1
+	}
+	defer d.Close()
+
+	out := devicesJSON{Sources: []sourceJSON{}, Unavailable: []unavailableJSON{}}
+	for _, s := range d.Sources {
+		i := s.Info()
+		out.Sources = append(out.Sources, sourceJSON{Name: i.Name, Kind: string(i.Kind), Device: i.Device,
+			Method: string(i.Method), Detail: i.Detail, UUID: i.UUID})
+	}
+	for _, u := range d.Unavailable {
+		out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: u.Reason()})
+	}
+
+	if *measure > 0 && len(d.Sources) > 0 {
+		s, err := sampler.New(d.Sources, sampler.WithInterval(*interval))
+		if err != nil {
+			fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+			return 2
+		}
+		if !*asJSON {
+			fmt.Fprintf(stderr, "measuring for %v (Ctrl-C stops early)...\n", *measure)
+		}
+		if err := s.Start(ctx); err != nil {
+			fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+			return 1
+		}
+		select {
+		case <-time.After(*measure):
+		case <-ctx.Done():
+		}
+		s.Stop()
+		snap := s.Snapshot()
+		secs := snap.Time.Sub(snap.Start).Seconds()
+		out.DurationS = &secs
+		for k, st := range snap.Sources {
+			e, p := float64(st.Energy), float64(st.AvgPower)
+			out.Sources[k].EnergyJ, out.Sources[k].AvgPowerW = &e, &p
+			if st.Err != nil {
+				out.Sources[k].Error = st.Err.Error()
+			}
+		}
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	printDevices(stdout, out)
+	return 0
+}
+
+func printDevices(w io.Writer, out devicesJSON) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if out.DurationS != nil {
+		fmt.Fprintf(tw, "NAME\tKIND\tMETHOD\tENERGY (J)\tAVG POWER (W)\tDEVICE\n")
+	} else {
+		fmt.Fprintf(tw, "NAME\tKIND\tMETHOD\tDEVICE\n")
+	}
+	for _, s := range out.Sources {
+		if out.DurationS != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%s\n", s.Name, s.Kind, s.Method, deref(s.EnergyJ), deref(s.AvgPowerW), s.Device)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Kind, s.Method, s.Device)
+		}
+	}
+	_ = tw.Flush()
+	if out.DurationS != nil {
+		fmt.Fprintf(w, "\nmeasured for %.2f s\n", *out.DurationS)
+	}
+	fmt.Fprintln(w, "\nHow each source is measured:")
+	for _, s := range out.Sources {
+		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Detail)
+		if s.Error != "" {
+			fmt.Fprintf(w, "    error: %s\n", s.Error)
+		}
+	}
+	if len(out.Unavailable) > 0 {
+		fmt.Fprintln(w, "\nNot measured:")
+		for _, u := range out.Unavailable {
+			fmt.Fprintf(w, "  %s: %s\n", u.Name, u.Reason)
+		}
+	}
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// envDuration reads a duration from the environment, or def.
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// envBool reads a boolean from the environment ("1", "true", ...).
+func envBool(name string) bool {
+	switch os.Getenv(name) {
+	case "1", "true", "TRUE", "True", "yes":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+)
+
+// fakeMachine points discovery at a powercap tree with one package and its
+// DRAM, a fake /proc, and a missing NVML library.
+func fakeMachine(t *testing.T) (sysfs string) {
+	t.Helper()
+	sysfs = powertest.WritePowercap(t,
+		powertest.Zone{Dir: "intel-rapl:0", Name: "package-0", EnergyUJ: 1000},
+		powertest.Zone{Dir: "intel-rapl:0:0", Name: "dram", EnergyUJ: 1000},
+	)
+	t.Setenv(power.EnvProcRoot, powertest.WriteProc(t, filepath.Join(t.TempDir(), "proc"), powertest.Proc{Model: "AMD EPYC", CPUs: 2}))
+	t.Setenv(power.EnvNVMLLibrary, filepath.Join(t.TempDir(), "libnvidia-ml.so.1"))
+	t.Setenv("CUDA_VISIBLE_DEVICES", "")
+	return sysfs
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(t.Context(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDevicesJSON(t *testing.T) {
+	sysfs := fakeMachine(t)
+	code, out, stderr := runCLI(t, "devices", "--json", "--sysfs-root", sysfs, "--measure", "300ms", "--interval", "50ms")
+	require.Equal(t, 0, code, stderr)
+	var doc struct {
+		Sources []struct {
+			Name, Kind, Device, Method string
+			EnergyJ                    *float64 `json:"energy_j"`
+			AvgPowerW                  *float64 `json:"avg_power_w"`
+		} `json:"sources"`
+		Unavailable []struct{ Name, Reason string } `json:"unavailable"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.Len(t, doc.Sources, 2)
+	assert.Equal(t, "cpu:package-0", doc.Sources[0].Name)
+	assert.Equal(t, "cpu", doc.Sources[0].Kind)
+	assert.Equal(t, "counter", doc.Sources[0].Method)
+	assert.Equal(t, "dram:package-0", doc.Sources[1].Name)
+	for _, s := range doc.Sources {
+		require.NotNil(t, s.EnergyJ, "--measure adds energy")
+		require.NotNil(t, s.AvgPowerW)
+		assert.Zero(t, *s.EnergyJ, "the fake counters do not move")
+	}
+	require.Len(t, doc.Unavailable, 1)
+	assert.Equal(t, "nvml", doc.Unavailable[0].Name)
+	assert.Contains(t, doc.Unavailable[0].Reason, "ERROR_LIBRARY_NOT_FOUND")
+}
+
+func TestDevicesTableWithoutRAPL(t *testing.T) {
+	fakeMachine(t)
+	code, out, _ := runCLI(t, "devices", "--sysfs-root", t.TempDir())
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "cpu:estimate")
+	assert.Contains(t, out, "estimated")
+	assert.Contains(t, out, "Not measured:")
+	assert.Contains(t, out, "rapl: power: rapl: no powercap zones")
+	assert.Contains(t, out, "nvml:")
+}
+
+func TestDevicesJSONWithoutMeasureHasNullEnergy(t *testing.T) {
+	fakeMachine(t)
+	code, out, _ := runCLI(t, "devices", "--json", "--sysfs-root", t.TempDir())
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, `"energy_j": null`)
+}
+
+func TestUsageAndErrors(t *testing.T) {
+	code, out, _ := runCLI(t)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, "devices")
+	code, _, stderr := runCLI(t, "frobnicate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `unknown command "frobnicate"`)
+	code, _, stderr = runCLI(t, "devices", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Examples:")
+	code, _, _ = runCLI(t, "devices", "--measure", "-1s")
+	assert.Equal(t, 2, code)
+	code, _, _ = runCLI(t, "devices", "extra")
+	assert.Equal(t, 2, code)
+}
