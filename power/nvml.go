@@ -368,10 +368,16 @@ func (g *GPU) Read(_ context.Context, r *Reading) error {
 				return err
 			}
 		}
+		if !g.primed && len(samples) > 1 {
+			// The buffer holds readings from before this source was opened:
+			// start from the newest one only.
+			samples = samples[len(samples)-1:]
+		}
 		for _, s := range samples {
 			if s.TimeStamp <= g.lastSeen {
 				continue
 			}
+			g.primed = true
 			g.lastSeen = s.TimeStamp
 			r.Samples = append(r.Samples, PowerSample{TimeMicros: int64(s.TimeStamp), Power: sampleWatts(typ, s.SampleValue)})
 		}
