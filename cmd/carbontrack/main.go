@@ -4,6 +4,7 @@
 // Usage:
 //
 //	carbontrack devices [--json] [--measure DURATION] [--sysfs-root DIR] [--nvml-lib PATH]
+//	carbontrack intensity [--zone Z | --region R] [--provider P] [--provider-url URL] [--forecast] [--json]
 //
 // Run "carbontrack help" or "carbontrack COMMAND --help" for details.
 package main
@@ -33,6 +34,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"devices", "list what can be measured here, and why not the rest", runDevices},
+		{"intensity", "print the carbon intensity of electricity for a zone, live or embedded", runIntensity},
 	}
 }
 

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ukServer answers like api.carbonintensity.org.uk: the current regional
+// intensity as a list, the regional 24 h forecast with data as an object.
+func ukServer(t *testing.T, status int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status != http.StatusOK {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte("<html><body>502 Bad Gateway</body></html>"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/regional/postcode/RG10"):
+			_, _ = w.Write([]byte(`{"data":[{"regionid":12,"dnoregion":"SSE South","shortname":"South England","postcode":"RG10",
+				"data":[{"from":"2026-11-28T13:30Z","to":"2026-11-28T14:00Z","intensity":{"forecast":143,"index":"moderate"},
+				"generationmix":[{"fuel":"gas","perc":30.1},{"fuel":"wind","perc":40.2}]}]}]}`))
+		case strings.HasPrefix(r.URL.Path, "/regional/intensity/") && strings.HasSuffix(r.URL.Path, "/fw24h/postcode/RG10"):
+			_, _ = w.Write([]byte(`{"data":{"regionid":12,"shortname":"South England","postcode":"RG10","data":[
+				{"from":"2026-11-28T14:00Z","to":"2026-11-28T14:30Z","intensity":{"forecast":150,"index":"moderate"}},
+				{"from":"2026-11-28T14:30Z","to":"2026-11-28T15:00Z","intensity":{"forecast":90,"index":"low"}}]}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func intensityJSONOut(t *testing.T, args ...string) intensityJSON {
+	t.Helper()
+	code, out, stderr := runCLI(t, append([]string{"intensity", "--json"}, args...)...)
+	require.Equal(t, 0, code, stderr)
+	var v intensityJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &v), out)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	for _, k := range []string{"intensity_g_per_kwh", "provider", "zone", "at", "year", "fallback"} {
+		assert.Contains(t, raw, k)
+	}
+	return v
+}
+
+func TestIntensityStatic(t *testing.T) {
+	t.Setenv("CARBONTRACK_ZONE", "")
+	v := intensityJSONOut(t, "--zone", "FRA")
+	assert.Equal(t, "FR", v.Zone)
+	assert.Equal(t, "static", v.Provider)
+	assert.InDelta(t, 56.04, v.IntensityGPerKWh, 0.5)
+	require.NotNil(t, v.Year)
+	assert.Nil(t, v.Fallback)
+
+	v = intensityJSONOut(t, "--region", "aws:us-east-1")
+	assert.InDelta(t, 415.755, v.IntensityGPerKWh, 0.01, "SERC eGRID value per Cloud Carbon Footprint")
+
+	v = intensityJSONOut(t, "--zone", "Atlantis")
+	assert.Equal(t, "world", v.Zone)
+	require.NotNil(t, v.Fallback, "a fallback is never silent")
+	assert.Contains(t, *v.Fallback, "Atlantis")
+}
+
+func TestIntensityUKGridLiveAndForecast(t *testing.T) {
+	srv := ukServer(t, http.StatusOK)
+	v := intensityJSONOut(t, "--provider", "ukgrid", "--zone", "RG10", "--provider-url", srv.URL, "--forecast")
+	assert.Equal(t, 143.0, v.IntensityGPerKWh)
+	assert.Nil(t, v.Fallback)
+	assert.Nil(t, v.Year, "live values have a timestamp, not a year")
+	require.Len(t, v.Forecast, 2)
+	assert.Equal(t, 90.0, v.Forecast[1].IntensityGPerKWh)
+}
+
+func TestIntensityLiveFailureFallsBack(t *testing.T) {
+	srv := ukServer(t, http.StatusBadGateway)
+	v := intensityJSONOut(t, "--provider", "ukgrid", "--zone", "RG10", "--provider-url", srv.URL, "--timeout", "2s")
+	assert.Equal(t, "static", v.Provider)
+	assert.Equal(t, "GB", v.Zone)
+	require.NotNil(t, v.Fallback)
+	assert.Contains(t, *v.Fallback, "502")
+}
+
+func TestIntensityFlagErrors(t *testing.T) {
+	code, _, stderr := runCLI(t, "intensity", "--provider", "nope")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "unknown provider")
+	code, _, stderr = runCLI(t, "intensity", "--zone", "FR", "--forecast")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "no forecast")
+	code, _, _ = runCLI(t, "intensity", "--zone", "FR", "--region", "gcp:europe-west4")
+	assert.Equal(t, 2, code)
+	code, _, stderr = runCLI(t, "intensity", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Examples:")
+}
