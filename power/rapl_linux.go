@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -191,7 +192,11 @@ func parseUint(b []byte) (uint64, error) {
 	digits := 0
 	for _, c := range b {
 		if c >= '0' && c <= '9' {
-			v = v*10 + uint64(c-'0')
+			d := uint64(c - '0')
+			if v > (math.MaxUint64-d)/10 {
+				return 0, errBadNumber // overflow
+			}
+			v = v*10 + d
 			digits++
 			continue
 		}
