@@ -86,9 +86,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // WithTickFunc calls f after every sample with the energy each source drew
 // since the previous sample, indexed like the sources. f runs on the
-// sampler's goroutine (or SampleAt's caller), never under the sampler's lock;
-// delta is reused: f must not keep it. f must be quick: it delays the next
-// sample.
+// sampler's goroutine (or SampleAt's caller) after the snapshot state is
+// updated and unlocked, so it may call Snapshot, Energies and Recent; it must
+// not call SampleAt (samples are serialised: that would deadlock). delta is
+// reused: f must not keep it. f must be quick: it delays the next sample.
 func WithTickFunc(f func(now time.Time, delta []power.Joules)) Option {
 	return func(o *options) { o.onTick = f }
 }
