@@ -1,0 +1,256 @@
+package tracker
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LogTimeLayout is the time stamp of each line of the carbontracker log pair
+// (Python's "%Y-%m-%d %H:%M:%S", local time).
+const LogTimeLayout = "2006-01-02 15:04:05"
+
+// logFileTimeLayout is carbontracker's "%Y-%m-%dT%H%M%SZ" for file names:
+// local time, with a literal Z, as carbontracker writes it.
+const logFileTimeLayout = "2006-01-02T150405Z"
+
+// consolePrefix starts every output-log message, as carbontracker's.
+const consolePrefix = "CarbonTracker: "
+
+// timeString formats seconds as carbontracker's convert_to_timestring:
+// "H:MM:SS", or "H:MM:SS.ss" with centiseconds.
+func timeString(seconds float64, centis bool) string {
+	neg := seconds < 0
+	seconds = math.Abs(seconds)
+	m := math.Floor(seconds / 60)
+	s := seconds - m*60
+	var ss string
+	if centis {
+		ss = fmt.Sprintf("%05.2f", s)
+		if strings.HasPrefix(ss, "60") {
+			m++
+			ss = "00.00"
+		}
+	} else {
+		si := int(math.RoundToEven(s))
+		if si == 60 {
+			m++
+			si = 0
+		}
+		ss = fmt.Sprintf("%02d", si)
+	}
+	h := int(m / 60)
+	mi := int(m) % 60
+	out := fmt.Sprintf("%d:%02d:%s", h, mi, ss)
+	if neg {
+		return "-" + out
+	}
+	return out
+}
+
+// formatBlock returns carbontracker's consumption block, starting with a
+// newline: "\nActual consumption for 3 epoch(s):\n\tTime:\t0:00:30\n...".
+func formatBlock(desc string, d time.Duration, kwh, grams float64, eqs []Equivalent, precision int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s\n\tTime:\t%s\n\tEnergy:\t%s kWh\n\tCO2eq:\t%s g", desc,
+		timeString(d.Seconds(), false), plain(kwh, precision), plain(grams, precision))
+	if eqs != nil {
+		b.WriteString("\n\tThis is equivalent to:")
+		for _, e := range eqs {
+			fmt.Fprintf(&b, "\n\t%s %s", plain(e.Value, precision), e.Unit)
+		}
+	}
+	return b.String()
+}
+
+// plain formats v as a plain decimal with prec decimals: never an exponent,
+// never NaN (written 0).
+func plain(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = 0
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// Consumption is a predicted or actual consumption block of a carbontracker
+// output log.
+type Consumption struct {
+	// Epochs is the number of epochs the block is for.
+	Epochs int
+	// Duration is the block's time, to the second.
+	Duration time.Duration
+	// KWh is the energy (PUE included) and Grams the emissions.
+	KWh, Grams float64
+	// Equivalents are the interpretable equivalents, unit → value.
+	Equivalents map[string]float64
+}
+
+// ComponentLog is what a carbontracker standard log says of one component.
+type ComponentLog struct {
+	// Devices are the component's devices.
+	Devices []string
+	// AvgPower is the average power of each epoch in watts.
+	AvgPower []float64
+}
+
+// Log is a parsed carbontracker log pair.
+type Log struct {
+	// Components are keyed by lower-case name: "gpu", "cpu", "dram".
+	Components map[string]*ComponentLog
+	// EpochDurations are in seconds, in order.
+	EpochDurations []float64
+	// EarlyStop is true when training was interrupted.
+	EarlyStop bool
+	// Predicted and Actual are the blocks of the output log, nil if absent.
+	Predicted, Actual *Consumption
+}
+
+var (
+	reComponents = regexp.MustCompile(`The following components were found:(.*)\n`)
+	reDevice     = regexp.MustCompile(` (.*?) with device\(s\) (.*?)\.`)
+	reDuration   = regexp.MustCompile(`Duration: (\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
+	rePower      = regexp.MustCompile(`Average power usage \(W\) for (.+): (\[?[0-9.]+\]?|None)`)
+	reEarly      = regexp.MustCompile(`(?i)Training was interrupted`)
+	reBlock      = regexp.MustCompile(`(?i)(Actual|Predicted) consumption(?: for (\d+) epoch\(s\))?:` +
+		`[\s\S]*?Time:\s*(.*)\n\s*Energy:\s*(.*?)\s+kWh[\s\S]*?CO2eq:\s*(.*?)\s+g` +
+		`(?:\s*This is equivalent to:\s*([\s\S]*?))?(?:\n\d{4}-\d{2}-\d{2}|\z)`)
+	reHMS = regexp.MustCompile(`(\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
+)
+
+// ParseLog reads a carbontracker log pair, the standard log std and the
+// output log out (either may be nil), with the rules of carbontracker's own
+// parser module. Malformed numbers are errors; missing parts are absent.
+func ParseLog(std, out io.Reader) (*Log, error) {
+	l := &Log{Components: map[string]*ComponentLog{}}
+	if std != nil {
+		data, err := io.ReadAll(std)
+		if err != nil {
+			return nil, fmt.Errorf("tracker: parse log: %w", err)
+		}
+		if err := l.parseStd(string(data)); err != nil {
+			return nil, err
+		}
+	}
+	if out != nil {
+		data, err := io.ReadAll(out)
+		if err != nil {
+			return nil, fmt.Errorf("tracker: parse log: %w", err)
+		}
+		if err := l.parseOut(string(data)); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *Log) parseStd(s string) error {
+	if m := reComponents.FindStringSubmatch(s); m != nil {
+		for _, d := range reDevice.FindAllStringSubmatch(m[1], -1) {
+			c := &ComponentLog{}
+			for _, dev := range strings.Split(d[2], ",") {
+				c.Devices = append(c.Devices, strings.TrimSpace(dev))
+			}
+			l.Components[strings.ToLower(d[1])] = c
+		}
+	}
+	for _, m := range reDuration.FindAllStringSubmatch(s, -1) {
+		sec, err := hms(m[1], m[2], m[3])
+		if err != nil {
+			return err
+		}
+		l.EpochDurations = append(l.EpochDurations, sec)
+	}
+	for _, m := range rePower.FindAllStringSubmatch(s, -1) {
+		c := l.Components[m[1]]
+		if c == nil {
+			c = &ComponentLog{}
+			l.Components[m[1]] = c
+		}
+		if m[2] == "None" {
+			c.AvgPower = append(c.AvgPower, 0)
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.Trim(m[2], "[]"), 64)
+		if err != nil {
+			return fmt.Errorf("tracker: parse log: power %q: %w", m[2], err)
+		}
+		c.AvgPower = append(c.AvgPower, v)
+	}
+	l.EarlyStop = reEarly.MatchString(s)
+	return nil
+}
+
+func (l *Log) parseOut(s string) error {
+	for _, m := range reBlock.FindAllStringSubmatch(s, -1) {
+		c := &Consumption{}
+		if m[2] != "" {
+			n, err := strconv.Atoi(m[2])
+			if err != nil {
+				return fmt.Errorf("tracker: parse log: epochs %q: %w", m[2], err)
+			}
+			c.Epochs = n
+		}
+		if t := reHMS.FindStringSubmatch(m[3]); t != nil {
+			sec, err := hms(t[1], t[2], t[3])
+			if err != nil {
+				return err
+			}
+			c.Duration = time.Duration(sec * float64(time.Second))
+		}
+		var err error
+		if c.KWh, err = strconv.ParseFloat(strings.TrimSpace(m[4]), 64); err != nil {
+			return fmt.Errorf("tracker: parse log: energy %q: %w", m[4], err)
+		}
+		if c.Grams, err = strconv.ParseFloat(strings.TrimSpace(m[5]), 64); err != nil {
+			return fmt.Errorf("tracker: parse log: CO2eq %q: %w", m[5], err)
+		}
+		if m[6] != "" {
+			c.Equivalents = map[string]float64{}
+			for _, line := range strings.Split(m[6], "\n") {
+				num, unit, ok := strings.Cut(strings.TrimSpace(line), " ")
+				if !ok {
+					continue
+				}
+				if v, err := strconv.ParseFloat(num, 64); err == nil {
+					c.Equivalents[strings.TrimSpace(unit)] = v
+				}
+			}
+		}
+		if strings.EqualFold(m[1], "actual") {
+			if l.Actual == nil {
+				l.Actual = c
+			}
+		} else if l.Predicted == nil {
+			l.Predicted = c
+		}
+	}
+	return nil
+}
+
+func hms(h, m, s string) (float64, error) {
+	hv, err1 := strconv.ParseFloat(h, 64)
+	mv, err2 := strconv.ParseFloat(m, 64)
+	sv, err3 := strconv.ParseFloat(s, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, fmt.Errorf("tracker: parse log: bad duration %s:%s:%s", h, m, s)
+	}
+	return hv*3600 + mv*60 + sv, nil
+}
+
+// lineWriter writes "YYYY-MM-DD HH:MM:SS - msg\n" lines.
+type lineWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (lw *lineWriter) line(t time.Time, msg string) {
+	if lw.err != nil {
+		return
+	}
+	_, lw.err = fmt.Fprintf(lw.w, "%s - %s\n", t.Format(LogTimeLayout), msg)
+}

@@ -1,0 +1,139 @@
+package tracker_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+	"github.com/carbontrack/carbontrack/tracker"
+)
+
+// fakeClock is a settable clock for examples, which cannot use synctest.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Advance moves the clock, then waits (in real time) for the sampler, which
+// ticks every millisecond, to read the sources at the new time.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+}
+
+// Two GPUs at 300 W and 100 W and a CPU at 50 W, counted by energy counters
+// on a fake clock: each epoch lasts 10 minutes.
+func fakeRig(c *fakeClock) []power.Source {
+	var srcs []power.Source
+	for _, s := range []struct {
+		name string
+		kind power.Kind
+		w    power.Watts
+	}{{"gpu:0", power.KindGPU, 300}, {"gpu:1", power.KindGPU, 100}, {"cpu:0", power.KindCPU, 50}} {
+		src := powertest.Constant(s.name, s.kind, power.MethodCounter, s.w, c.Now())
+		src.Clock = c.Now
+		srcs = append(srcs, src)
+	}
+	return srcs
+}
+
+// trimSpace drops the space that ends carbontracker's "CarbonTracker: "
+// line before a block, which an example's "// Output:" cannot show.
+type trimSpace struct{ w io.Writer }
+
+func (t trimSpace) Write(p []byte) (int, error) {
+	_, err := t.w.Write(bytes.ReplaceAll(p, []byte(" \n"), []byte("\n")))
+	return len(p), err
+}
+
+func Example() {
+	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	t, err := tracker.New(3,
+		tracker.WithSources(fakeRig(clock)), tracker.WithClock(clock.Now), tracker.WithInterval(time.Millisecond),
+		tracker.WithFixedIntensity(200), // gCO2e/kWh
+		tracker.WithPrecision(4), tracker.WithConsole(trimSpace{os.Stdout}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer t.Stop()
+	for range 3 {
+		t.EpochStart()
+		clock.Advance(10 * time.Minute) // train
+		t.EpochEnd()
+		time.Sleep(10 * time.Millisecond) // let the writer print, for a stable output
+	}
+	t.Stop()
+	r := t.Report()
+	fmt.Printf("GPU %.3f kWh, CPU %.3f kWh, %.2f g CO2e\n", r.ByKind.GPU.KWh(), r.ByKind.CPU.KWh(), t.FinalEmissionsReported())
+	// Output:
+	// CarbonTracker: The following components were found: GPU with device(s) gpu:0, gpu:1. CPU with device(s) cpu:0.
+	// CarbonTracker:
+	// Predicted consumption for 3 epoch(s):
+	// 	Time:	0:30:00
+	// 	Energy:	0.3555 kWh
+	// 	CO2eq:	71.1000 g
+	// 	This is equivalent to:
+	// 	0.6614 km travelled by car
+	// 	0.0303 litres of petrol burned
+	// CarbonTracker: Carbon intensity used: 200 gCO2e/kWh (fixed); PUE 1.58.
+	// CarbonTracker:
+	// Actual consumption for 3 epoch(s):
+	// 	Time:	0:30:00
+	// 	Energy:	0.3555 kWh
+	// 	CO2eq:	71.1000 g
+	// 	This is equivalent to:
+	// 	0.6614 km travelled by car
+	// 	0.0303 litres of petrol burned
+	// CarbonTracker: Average carbon intensity during training was 200.00 gCO2/kWh.
+	// CarbonTracker: Finished monitoring.
+	// GPU 0.200 kWh, CPU 0.025 kWh, 71.10 g CO2e
+}
+
+func ExampleEquivalents() {
+	for _, e := range tracker.Equivalents(1075) {
+		fmt.Printf("%.2f %s (%s)\n", e.Value, e.Unit, e.Source)
+	}
+	// Output:
+	// 10.00 km travelled by car (EEA 2020, new passenger cars in the EU, 107.5 gCO2e/km)
+	// 0.46 litres of petrol burned (US EPA Greenhouse Gas Equivalencies, 8,887 gCO2/gallon)
+}
+
+func BenchmarkEpochStartEnd(b *testing.B) {
+	t, err := tracker.New(b.N+1, tracker.WithSources([]power.Source{gpu("gpu:0", 300), cpu("cpu:0", 50)}),
+		tracker.WithVerbose(0), tracker.WithEpochsBeforePred(0), tracker.WithInterval(10*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.Stop()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t.EpochStart()
+		t.EpochEnd()
+	}
+}
+
+func BenchmarkEpochStartEndLogged(b *testing.B) {
+	t, err := tracker.New(b.N+1, tracker.WithSources([]power.Source{gpu("gpu:0", 300), cpu("cpu:0", 50)}),
+		tracker.WithVerbose(0), tracker.WithEpochsBeforePred(0), tracker.WithLogDir(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.Stop()
+	b.ReportAllocs()
+	for b.Loop() {
+		t.EpochStart()
+		t.EpochEnd()
+	}
+}

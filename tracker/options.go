@@ -1,0 +1,221 @@
+package tracker
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/carbontrack/carbontrack/factor"
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/sampler"
+)
+
+// Defaults.
+const (
+	// DefaultPUE is the power usage effectiveness applied to measured energy:
+	// 1.58, the average annual PUE of the Uptime Institute Global Data Center
+	// Survey 2023 (Daniel Bizo, 2023), as carbontracker uses.
+	DefaultPUE = 1.58
+	// DefaultInterval is the sampling period: the sampler's default, 100 ms,
+	// which keeps power-only GPUs within 1 % on a 1 Hz load (carbontracker
+	// samples every 1 s, which aliases such a load).
+	DefaultInterval = sampler.DefaultInterval
+	// DefaultIntensityRefresh is how often the emission factor is fetched
+	// again (carbontracker: every 15 minutes).
+	DefaultIntensityRefresh = 15 * time.Minute
+	// DefaultPrecision is the number of decimals in the console block and the
+	// carbontracker logs (carbontracker's decimal_precision).
+	DefaultPrecision = 12
+	// DefaultStopTimeout bounds how long Stop waits for the writer and the
+	// intensity goroutine.
+	DefaultStopTimeout = 10 * time.Second
+	// writeQueue is the number of records the writer goroutine can lag behind.
+	writeQueue = 64
+)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	epochsBeforePred int
+	monitorEpochs    int
+	interval         time.Duration
+	kinds            []power.Kind
+	pid              int
+	logDir           string
+	logPrefix        string
+	verbose          int
+	console          io.Writer
+	precision        int
+	interpretable    bool
+	confirm          io.Reader
+	pue              float64
+	provider         factor.Provider
+	zone             string
+	refresh          time.Duration
+	budgetGrams      float64
+	budgetKWh        float64
+	onBudget         func(BudgetEvent)
+	cancel           context.CancelCauseFunc
+	sysfsRoot        string
+	nvmlLibrary      string
+	logger           *slog.Logger
+	sources          []power.Source
+	now              func() time.Time
+	project          string
+	stopTimeout      time.Duration
+	jsonl, csv       bool
+}
+
+func defaultOptions() options {
+	return options{
+		epochsBeforePred: 1,
+		monitorEpochs:    -1,
+		interval:         DefaultInterval,
+		verbose:          1,
+		console:          os.Stdout,
+		precision:        DefaultPrecision,
+		interpretable:    true,
+		pue:              DefaultPUE,
+		refresh:          DefaultIntensityRefresh,
+		logger:           slog.New(slog.DiscardHandler),
+		now:              time.Now,
+		project:          "carbontrack",
+		stopTimeout:      DefaultStopTimeout,
+		jsonl:            true,
+		csv:              true,
+	}
+}
+
+// WithEpochsBeforePred sets after how many epochs the projection is made
+// (default 1; -1: all epochs; 0: no projection), carbontracker's
+// epochs_before_pred.
+func WithEpochsBeforePred(n int) Option { return func(o *options) { o.epochsBeforePred = n } }
+
+// WithMonitorEpochs sets how many epochs are monitored before the actual
+// consumption is reported and monitoring ends (default -1: all),
+// carbontracker's monitor_epochs.
+func WithMonitorEpochs(n int) Option { return func(o *options) { o.monitorEpochs = n } }
+
+// WithInterval sets the sampling period (default DefaultInterval).
+func WithInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
+
+// WithComponents limits measurement to the given kinds (default: gpu, cpu and
+// dram), carbontracker's components.
+func WithComponents(kinds ...power.Kind) Option {
+	return func(o *options) { o.kinds = append([]power.Kind(nil), kinds...) }
+}
+
+// WithProcess measures only the devices running the process tree rooted at
+// pid (power.WithProcess), carbontracker's devices_by_pid. Use os.Getpid().
+func WithProcess(pid int) Option { return func(o *options) { o.pid = pid } }
+
+// WithLogDir writes the carbontracker log pair, JSON lines and emissions.csv
+// to dir (created if needed). Without it nothing is written to disk.
+func WithLogDir(dir string) Option { return func(o *options) { o.logDir = dir } }
+
+// WithLogPrefix prefixes the log file names, carbontracker's log_file_prefix.
+func WithLogPrefix(p string) Option { return func(o *options) { o.logPrefix = p } }
+
+// WithVerbose sets the console verbosity: 0 prints nothing, 1 (default) the
+// projection and the actual consumption, 2 also the intensity used.
+func WithVerbose(level int) Option { return func(o *options) { o.verbose = level } }
+
+// WithConsole sets where the console blocks go (default os.Stdout).
+func WithConsole(w io.Writer) Option { return func(o *options) { o.console = w } }
+
+// WithPrecision sets the number of decimals printed (default 12).
+func WithPrecision(n int) Option { return func(o *options) { o.precision = n } }
+
+// WithInterpretable turns the interpretable equivalents (km by car, ...) on
+// the console on or off (default on). The output log always has them, as
+// carbontracker's parser expects.
+func WithInterpretable(on bool) Option { return func(o *options) { o.interpretable = on } }
+
+// WithStopAndConfirm pauses EpochEnd after the projection and asks
+// "Continue training (y/n)?", reading the answer from in (os.Stdin for a
+// terminal). "n" stops the tracker's run: the WithCancel function is called
+// with ErrStoppedByUser and Report.StoppedByUser is set.
+func WithStopAndConfirm(in io.Reader) Option { return func(o *options) { o.confirm = in } }
+
+// WithPUE sets the power usage effectiveness (default DefaultPUE; 1 for a
+// machine measured at the wall).
+func WithPUE(pue float64) Option { return func(o *options) { o.pue = pue } }
+
+// WithFactor sets the emission factor's provider (default
+// factor.Static(zone), see WithZone).
+func WithFactor(p factor.Provider) Option { return func(o *options) { o.provider = p } }
+
+// WithFixedIntensity uses a fixed emission factor in gCO2e/kWh.
+func WithFixedIntensity(v factor.GramsPerKWh) Option {
+	return func(o *options) { o.provider = factor.Fixed(v) }
+}
+
+// WithZone sets the zone of the default provider factor.Static(zone) (an ISO
+// country code, "gcp:europe-west4", ...). Without it the world average is
+// used, with a note in Report.Intensity.Fallback.
+func WithZone(zone string) Option { return func(o *options) { o.zone = zone } }
+
+// WithIntensityRefresh sets how often the emission factor is fetched again
+// by the tracker's background goroutine (default 15 minutes).
+func WithIntensityRefresh(d time.Duration) Option { return func(o *options) { o.refresh = d } }
+
+// WithBudgetGrams sets a budget in grams CO2e: when the projection or the
+// actual emissions pass it, the budget function runs and the WithCancel
+// function is called with ErrBudgetExceeded, once.
+func WithBudgetGrams(g float64) Option { return func(o *options) { o.budgetGrams = g } }
+
+// WithBudgetKWh sets a budget in kWh of facility energy (PUE included), like
+// WithBudgetGrams.
+func WithBudgetKWh(kwh float64) Option { return func(o *options) { o.budgetKWh = kwh } }
+
+// WithBudgetFunc sets the function run, once, when the budget is passed. It
+// runs on the goroutine that noticed (EpochEnd's caller, or the sampler's),
+// never under a lock; it must be quick.
+func WithBudgetFunc(f func(BudgetEvent)) Option { return func(o *options) { o.onBudget = f } }
+
+// WithCancel sets a function called with ErrBudgetExceeded or
+// ErrStoppedByUser, such as the cancel of the training loop's context.
+func WithCancel(cancel context.CancelCauseFunc) Option { return func(o *options) { o.cancel = cancel } }
+
+// WithSysfsRoot reads RAPL under root (power.WithSysfsRoot).
+func WithSysfsRoot(root string) Option { return func(o *options) { o.sysfsRoot = root } }
+
+// WithNVMLLibrary loads NVML from path (power.WithNVMLLibrary).
+func WithNVMLLibrary(path string) Option { return func(o *options) { o.nvmlLibrary = path } }
+
+// WithLogger logs the tracker's decisions, misuse and failures to l
+// (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithSources measures these sources instead of discovering the machine's
+// (tests, examples, custom hardware). The tracker does not close them.
+func WithSources(s []power.Source) Option {
+	return func(o *options) { o.sources = append([]power.Source(nil), s...) }
+}
+
+// WithClock sets the clock (default time.Now, which is the fake clock inside
+// a testing/synctest bubble).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithProjectName sets emissions.csv's project_name (default "carbontrack").
+func WithProjectName(name string) Option { return func(o *options) { o.project = name } }
+
+// WithStopTimeout bounds how long Stop waits for pending records to be
+// written (default DefaultStopTimeout).
+func WithStopTimeout(d time.Duration) Option { return func(o *options) { o.stopTimeout = d } }
+
+// WithJSONLines turns the JSON lines file on or off (default on, with a log
+// directory).
+func WithJSONLines(on bool) Option { return func(o *options) { o.jsonl = on } }
+
+// WithCSV turns emissions.csv on or off (default on, with a log directory).
+func WithCSV(on bool) Option { return func(o *options) { o.csv = on } }

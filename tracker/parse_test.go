@@ -1,0 +1,71 @@
+package tracker_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/tracker"
+)
+
+const seedStd = `2024-05-01 10:00:00 - carbontrack version 0.1.0
+2024-05-01 10:00:00 - The following components were found: GPU with device(s) gpu:0, gpu:1. CPU with device(s) cpu:0.
+2024-05-01 10:00:10 - Epoch 1:
+2024-05-01 10:00:10 - Duration: 0:00:10.00
+2024-05-01 10:00:10 - Average power usage (W) for gpu: 400.5
+2024-05-01 10:00:10 - Average power usage (W) for cpu: [65.25]
+2024-05-01 10:00:20 - Epoch 2:
+2024-05-01 10:00:20 - Duration: 1:02:03.45
+2024-05-01 10:00:20 - Average power usage (W) for gpu: None
+2024-05-01 10:00:20 - Average power usage (W) for cpu: 60
+2024-05-01 10:00:25 - Training was interrupted before all 3 epochs were monitored.
+`
+
+const seedOut = "2024-05-01 10:00:10 - CarbonTracker: \nPredicted consumption for 3 epoch(s):\n\tTime:\t0:00:30\n\tEnergy:\t0.003000 kWh\n\tCO2eq:\t1.500000 g\n\tThis is equivalent to:\n\t0.013953 km travelled by car\n\t0.000639 litres of petrol burned\n" +
+	"2024-05-01 10:00:10 - CarbonTracker: Carbon intensity used: 500 gCO2e/kWh (fixed).\n" +
+	"2024-05-01 10:00:25 - CarbonTracker: \nActual consumption for 2 epoch(s):\n\tTime:\t1:02:13\n\tEnergy:\t0.002000 kWh\n\tCO2eq:\t1.000000 g\n\tThis is equivalent to:\n\t0.009302 km travelled by car\n" +
+	"2024-05-01 10:00:25 - CarbonTracker: Finished monitoring.\n"
+
+func TestParseLog(t *testing.T) {
+	l, err := tracker.ParseLog(strings.NewReader(seedStd), strings.NewReader(seedOut))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gpu:0", "gpu:1"}, l.Components["gpu"].Devices)
+	assert.Equal(t, []float64{400.5, 0}, l.Components["gpu"].AvgPower)
+	assert.Equal(t, []float64{65.25, 60}, l.Components["cpu"].AvgPower)
+	assert.Equal(t, []float64{10, 3723.45}, l.EpochDurations)
+	assert.True(t, l.EarlyStop)
+	require.NotNil(t, l.Predicted)
+	assert.Equal(t, 3, l.Predicted.Epochs)
+	assert.InDelta(t, 0.003, l.Predicted.KWh, 1e-12)
+	assert.InDelta(t, 1.5, l.Predicted.Grams, 1e-12)
+	assert.Equal(t, map[string]float64{"km travelled by car": 0.013953, "litres of petrol burned": 0.000639}, l.Predicted.Equivalents)
+	require.NotNil(t, l.Actual)
+	assert.Equal(t, 2, l.Actual.Epochs)
+	assert.Equal(t, "1h2m13s", l.Actual.Duration.String())
+	assert.Equal(t, map[string]float64{"km travelled by car": 0.009302}, l.Actual.Equivalents)
+
+	empty, err := tracker.ParseLog(nil, nil)
+	require.NoError(t, err)
+	assert.Nil(t, empty.Actual)
+}
+
+func FuzzParseLog(f *testing.F) {
+	f.Add(seedStd, seedOut)
+	f.Add("", "")
+	f.Add("Duration: 9:99:99.99\nAverage power usage (W) for x: 1.2.3\n", "Actual consumption:\nTime: x\nEnergy: 1e5 kWh\nCO2eq: NaN g\n")
+	f.Add("The following components were found: GPU with device(s) .\n", "Predicted consumption for 99999999999999999999 epoch(s):\n\tTime:\t0:00:01\n\tEnergy:\t1 kWh\n\tCO2eq:\t2 g")
+	f.Fuzz(func(t *testing.T, std, out string) {
+		l, err := tracker.ParseLog(strings.NewReader(std), strings.NewReader(out))
+		if err != nil {
+			return
+		}
+		for _, c := range l.Components {
+			require.NotNil(t, c)
+		}
+		for _, d := range l.EpochDurations {
+			require.GreaterOrEqual(t, d, 0.0)
+		}
+	})
+}
