@@ -88,6 +88,7 @@ type Tracker struct {
 	files      []string
 	lost       []bool
 	lostErr    []string
+	statusSnap sampler.Snapshot // reused by StatusInto
 }
 
 // New returns a tracker for a run of epochs epochs and starts measuring: it

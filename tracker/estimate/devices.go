@@ -204,8 +204,8 @@ func (t *deviceTable) find(name string) (Accelerator, bool) {
 }
 
 // Suggest returns up to five canonical names close to name, closest first:
-// names whose spelling contains it or is contained in it, and names within a
-// small edit distance. It returns nil when nothing is close. It is safe for
+// names whose spelling contains it or is contained in it, then names within
+// a small edit distance (one edit per four characters, at least one). It returns nil when nothing is close. It is safe for
 // concurrent use.
 func Suggest(name string) []string {
 	t, err := loadDevices()
@@ -228,9 +228,8 @@ func (t *deviceTable) suggest(name string) []string {
 		}
 		d := levenshtein(q, k)
 		if strings.Contains(k, q) || strings.Contains(q, k) {
-			d = min(d, 1)
-		}
-		if d > max(2, len(q)/3) {
+			d = 0 // "h10" in "h100", "a10" in "a10g"
+		} else if d > max(1, len(q)/4) {
 			continue
 		}
 		if old, ok := best[pos]; !ok || d < old {

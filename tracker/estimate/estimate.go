@@ -331,18 +331,13 @@ func Estimate(job Job) (Result, error) {
 	}
 
 	// The arithmetic (Patterson et al. 2021).
-	r.DeviceHours = r.Hours * float64(r.Count)
+	r.DeviceHours = job.DeviceHours // as given, not rounded through Hours
+	if r.DeviceHours == 0 {
+		r.DeviceHours = float64(r.Count) * r.Hours
+	}
 	r.ITEnergyKWh = r.DeviceHours * r.AverageWatts / 1000
 	r.EnergyKWh = r.ITEnergyKWh * r.PUE
 	r.EmissionsKg = r.EnergyKWh * float64(r.Intensity.Value) / 1000
-	if job.DeviceHours == 0 {
-		r.DeviceHours = float64(r.Count) * r.Hours
-	} else {
-		r.DeviceHours = job.DeviceHours
-		r.ITEnergyKWh = r.DeviceHours * r.AverageWatts / 1000
-		r.EnergyKWh = r.ITEnergyKWh * r.PUE
-		r.EmissionsKg = r.EnergyKWh * float64(r.Intensity.Value) / 1000
-	}
 	wattsLabel := FormatNumber(r.Watts) + " W"
 	if r.Device != "" && r.WattsSource != "given" {
 		wattsLabel += " (" + r.Device + ", " + r.Accelerator.Basis + ")"

@@ -1,0 +1,77 @@
+package estimate
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// FormatNumber formats v for the arithmetic: six significant digits (all
+// digits of the integer part), trailing zeros dropped, thousands separated by
+// commas: 1486.464 → "1,486.46", 0.11376 → "0.11376", 100 → "100".
+func FormatNumber(v float64) string { return FormatSig(v, 6) }
+
+// FormatSig formats v with sig significant digits (at least the whole
+// integer part), trailing zeros dropped and thousands separated by commas.
+func FormatSig(v float64, sig int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	if v == 0 {
+		return "0"
+	}
+	decimals := sig - 1 - int(math.Floor(math.Log10(math.Abs(v))))
+	decimals = min(max(decimals, 0), 15)
+	s := strconv.FormatFloat(v, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		return "0"
+	}
+	return group(s)
+}
+
+// group puts commas between the thousands of the integer part of s.
+func group(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := sign + b.String()
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
+}
+
+// FormatEnergy formats an energy in kWh for people, with three significant
+// digits: in kWh below 1,000 kWh ("100 kWh"), in MWh from there ("1.49 MWh").
+func FormatEnergy(kwh float64) string {
+	if math.Abs(kwh) >= 1000 {
+		return FormatSig(kwh/1000, 3) + " MWh"
+	}
+	return FormatSig(kwh, 3) + " kWh"
+}
+
+// FormatMass formats a mass of CO2e given in kg for people, with three
+// significant digits: in g below 1 kg ("55 g"), in kg below 1,000 kg
+// ("83.3 kg"), in tonnes from there ("1.2 t").
+func FormatMass(kg float64) string {
+	switch a := math.Abs(kg); {
+	case a >= 1000:
+		return FormatSig(kg/1000, 3) + " t"
+	case a >= 1 || a == 0:
+		return FormatSig(kg, 3) + " kg"
+	default:
+		return FormatSig(kg*1000, 3) + " g"
+	}
+}

@@ -1,0 +1,91 @@
+package tracker
+
+import (
+	"time"
+
+	"github.com/carbontrack/carbontrack/factor"
+	"github.com/carbontrack/carbontrack/power"
+)
+
+// Status is a live view of a tracker, for status lines and metrics: totals
+// since New (epochs or not), the power now, the current epoch and the
+// projection. Take it with Status or StatusInto; it is a copy.
+type Status struct {
+	// Start is when New returned; Time is when the latest sample was taken.
+	Start, Time time.Time
+	// Epochs is the number announced to New; Started counts the epochs
+	// started (the open one included); Completed those that ended.
+	Epochs, Started, Completed int
+	// EpochOpen is true between EpochStart and EpochEnd.
+	EpochOpen bool
+	// Stopped is true once Stop was called.
+	Stopped bool
+	// PUE is the power usage effectiveness applied to Grams.
+	PUE float64
+	// Energy is the devices' energy since New (before PUE); Grams the
+	// emissions since New in grams CO2e (PUE included); Power the devices'
+	// power over the latest sampled interval.
+	Energy power.Joules
+	Grams  float64
+	Power  power.Watts
+	// Intensity is the emission factor in use now.
+	Intensity factor.Intensity
+	// Projection is the projection when HasProjection is true.
+	Projection    Projection
+	HasProjection bool
+	// Sources are the devices, in the order of Sources().
+	Sources []SourceStatus
+}
+
+// SourceStatus is one device in a Status.
+type SourceStatus struct {
+	Info power.Info
+	// Energy since New in joules, Grams in grams CO2e (PUE included), Power
+	// over the latest sampled interval.
+	Energy power.Joules
+	Grams  float64
+	Power  power.Watts
+	// Lost is true once the device stopped answering.
+	Lost bool
+}
+
+// Status returns a live view of the tracker. It reads no sensor.
+func (t *Tracker) Status() Status {
+	var s Status
+	t.StatusInto(&s)
+	return s
+}
+
+// StatusInto fills s, reusing s.Sources: it allocates nothing once s.Sources
+// has room, so a metrics scrape or a status line can call it often. It reads
+// no sensor.
+func (t *Tracker) StatusInto(s *Status) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	srcs := s.Sources[:0]
+	*s = Status{
+		Start: t.start, Time: t.lastTick, Epochs: t.epochs, EpochOpen: t.open,
+		Stopped: t.stopped || t.stopping, PUE: t.opts.pue, Intensity: t.intens,
+	}
+	s.Started = len(t.recs)
+	if t.open {
+		s.Started++
+	}
+	for _, r := range t.recs {
+		if !r.interrupted {
+			s.Completed++
+		}
+	}
+	if t.proj != nil {
+		s.Projection, s.HasProjection = *t.proj, true
+	}
+	t.smp.SnapshotInto(&t.statusSnap) // lock order: t.mu, then the sampler's
+	for i, info := range t.infos {
+		lost := t.lost[i] || (i < len(t.statusSnap.Sources) && t.statusSnap.Sources[i].Lost)
+		srcs = append(srcs, SourceStatus{Info: info, Energy: t.cumE[i], Grams: t.cumG[i], Power: t.lastPow[i], Lost: lost})
+		s.Energy += t.cumE[i]
+		s.Grams += t.cumG[i]
+		s.Power += t.lastPow[i]
+	}
+	s.Sources = srcs
+}

@@ -1,0 +1,46 @@
+package tracker_test
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+	"github.com/carbontrack/carbontrack/tracker"
+)
+
+func TestStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		srcs := []power.Source{
+			powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, start),
+			powertest.Constant("gpu:1", power.KindGPU, power.MethodCounter, 100, start),
+		}
+		tr, err := tracker.New(3, tracker.WithSources(srcs), tracker.WithFixedIntensity(500), tracker.WithPUE(1),
+			tracker.WithConsole(nil), tracker.WithInterval(time.Second))
+		require.NoError(t, err)
+		defer tr.Stop()
+		tr.EpochStart()
+		time.Sleep(10*time.Second + 500*time.Millisecond)
+		st := tr.Status()
+		assert.Equal(t, 1, st.Started)
+		assert.True(t, st.EpochOpen)
+		assert.Zero(t, st.Completed)
+		require.Len(t, st.Sources, 2)
+		assert.InDelta(t, 3000, float64(st.Sources[0].Energy), 1)
+		assert.InDelta(t, 300, float64(st.Sources[0].Power), 1e-6)
+		assert.InDelta(t, 4000, float64(st.Energy), 1)
+		assert.InDelta(t, 400, float64(st.Power), 1e-6)
+		assert.InDelta(t, power.Joules(4000).KWh()*500, st.Grams, 1e-3)
+		tr.EpochEnd()
+		st2 := st
+		allocs := testing.AllocsPerRun(100, func() { tr.StatusInto(&st2) })
+		assert.Zero(t, allocs)
+		assert.Equal(t, 1, st2.Completed)
+		assert.True(t, st2.HasProjection)
+	})
+}
