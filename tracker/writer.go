@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -190,6 +191,10 @@ func (w *writer) handle(r record) {
 		}
 		w.output(r.at, msg)
 		w.std0(r.at, msg)
+		if advice := carbonAdvice(context.Background(), t.opts.provider, p, r.at); advice != "" {
+			w.output(r.at, advice)
+			w.std0(r.at, advice)
+		}
 		w.json(projJSON(p))
 	case recActual:
 		t.mu.Lock()
