@@ -35,6 +35,7 @@ func commands() []command {
 	return []command{
 		{"devices", "list what can be measured here, and why not the rest", runDevices},
 		{"intensity", "print the carbon intensity of electricity for a zone, live or embedded", runIntensity},
+		{"estimate", "estimate a run's energy and emissions from its hardware and duration, step by step", runEstimate},
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 // ZoneEstimate is one job's estimate in one zone of a Comparison. It is a
 // plain value.
 type ZoneEstimate struct {
-	// Zone is the zone as given ("FR", "gcp:europe-north1").
+	// Zone is the zone as given, without surrounding spaces ("FR",
+	// "gcp:europe-north1").
 	Zone string
 	// Intensity is the zone's annual average from the embedded tables.
 	Intensity factor.Intensity
@@ -53,7 +54,8 @@ func CompareZones(job Job, zones []string) (Comparison, error) {
 	}
 	var c Comparison
 	for i, z := range zones {
-		if strings.TrimSpace(z) == "" {
+		z = strings.TrimSpace(z)
+		if z == "" {
 			return Comparison{}, fmt.Errorf("%w: zone %d of the comparison is empty", ErrInvalid, i+1)
 		}
 		j := job

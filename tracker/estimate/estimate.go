@@ -20,8 +20,9 @@ const Formula = "kWh = hours × devices × W per device × PUE / 1000; kgCO2e = 
 // (Google 1.10, AWS 1.135 per Cloud Carbon Footprint, Azure 1.12).
 const DefaultPUE = 1.58
 
-// MaxPUE is the largest PUE Job accepts; anything above is a unit or typing
-// error (the worst data centres the Uptime Institute surveys report about 2.5).
+// MaxPUE is the largest PUE Job accepts, the bound package tracker applies
+// too: against a global average of 1.58 (DefaultPUE), a larger value is a
+// typing or unit error.
 const MaxPUE = 5
 
 // HoursPerYear is 365 × 24, the year the amortisation of embodied emissions
@@ -299,8 +300,8 @@ func Estimate(job Job) (Result, error) {
 	switch {
 	case job.PUE == 0:
 		r.PUE = DefaultPUE
-		r.Notes = append(r.Notes, "PUE 1.58 is the global average data centre (Uptime Institute 2023); hyperscale clouds "+
-			"report about 1.1 (Google 1.10, AWS 1.135, Azure 1.12). Give the PUE of yours if you know it.")
+		r.Notes = append(r.Notes, "PUE "+FormatNumber(DefaultPUE)+" is the global average data centre (Uptime Institute 2023); "+
+			"hyperscale clouds report about 1.1 (Google 1.10, AWS 1.135, Azure 1.12). Give the PUE of yours if you know it.")
 	case !finite(job.PUE) || job.PUE < 1 || job.PUE > MaxPUE:
 		return bad("PUE must be in [1, %v], got %v: it is facility energy / IT energy (1 counts the devices alone)", MaxPUE, job.PUE)
 	}
@@ -381,7 +382,7 @@ func (r *Result) addEmbodied(m EmbodiedModel) error {
 		return fmt.Errorf("%w: lifetime utilization must be a fraction in (0, 1], got %v", ErrInvalid, m.LifetimeUtilization)
 	}
 	r.Embodied = &m
-	r.Servers = (r.Count + m.GPUsPerServer - 1) / m.GPUsPerServer
+	r.Servers = int(math.Ceil(float64(r.Count) / float64(m.GPUsPerServer)))
 	// Explicit conversions keep each product rounded on its own (no fused
 	// multiply-add), so results are the same on every architecture.
 	hardwareKg := float64(m.GPUKg*float64(r.Count)) + float64(m.ServerKg*float64(r.Servers))

@@ -1,0 +1,591 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/carbontrack/carbontrack/factor"
+	"github.com/carbontrack/carbontrack/tracker/estimate"
+)
+
+const estimateHelp = `Usage: carbontrack estimate (--device NAME | --watts W) [--utilization U] [--count N]
+           (--hours H | --days D | --gpu-hours H) [--pue P]
+           [--intensity G | --zone Z | --region R] [--embodied [--embodied-gpu-kg KG] ...]
+           [--compare-zones Z1,Z2,...] [--json]
+       carbontrack estimate --list-devices [--json]
+
+Estimates the energy and carbon emissions of a training run from its hardware
+and duration alone, the way published papers do (Patterson et al. 2021):
+
+  kWh    = hours × devices × W per device × utilization × PUE / 1000
+  kgCO2e = kWh × gCO2e/kWh / 1000
+
+and prints the arithmetic step by step with the source of every number.
+Energy is printed in kWh (MWh from 1,000 kWh), emissions in kg CO2e (t from
+1,000 kg).
+
+Power: --device looks the accelerator up in an embedded table of vendor
+figures (--list-devices: V100, A100, H100, H200, B200, L4, T4, A10, TPU v2-v4,
+...; spelling is flexible: a100-80gb, "A100 80GB", h100-sxm); --watts gives
+the W per device yourself and wins over the table. A TDP is an upper bound:
+training averages below it, so --utilization (default 1) scales it (e.g. 0.7).
+
+Duration: --hours (wall clock), --days (24 h each), or --gpu-hours, the total
+device-hours papers often report: then hours = gpu-hours / count.
+
+PUE (facility energy / IT energy): default 1.58, the global average data
+centre (Uptime Institute Global Data Center Survey 2023); hyperscale clouds
+report about 1.1 (Google 1.10, AWS 1.135, Azure 1.12). --pue 1 counts the
+devices alone.
+
+Intensity: --intensity in gCO2e/kWh, or the annual average of a --zone
+(country: FR, DEU, Sweden) or --region (gcp:europe-west4, aws:us-east-1,
+azure:westeurope) from the embedded tables, as "carbontrack intensity" shows.
+Without any, the world average, 483.18 gCO2e/kWh (Our World in Data, 2023),
+with a note.
+
+Embodied: --embodied adds the run's share of the hardware's manufacturing
+emissions (Luccioni et al. 2022, BLOOM): 150 kgCO2e per GPU and 2,500 kgCO2e
+per server (servers = ceil(GPUs / 8)), spread over a 6-year life at 85 %
+utilisation, i.e. share = hours / (6 × 8,760 × 0.85). --embodied-gpu-kg,
+--embodied-server-kg, --gpus-per-server, --lifetime-years and
+--lifetime-utilization change these figures (and imply --embodied).
+
+Comparing zones: --compare-zones FR,DE,US,gcp:europe-north1 prints the same
+run in each zone, lowest emissions first, with the saving against the FIRST
+zone given. A cleaner grid is the cheapest lever there is.
+
+Examples:
+  carbontrack estimate --watts 1000 --hours 100 --intensity 500 --pue 1
+  carbontrack estimate --device h100-sxm --count 8 --days 7 --zone FR --embodied
+  carbontrack estimate --device "A100 80GB" --count 64 --gpu-hours 100000 --utilization 0.7 --region gcp:us-central1 --json
+  carbontrack estimate --device tpu-v4 --count 256 --days 3 --pue 1.1 --compare-zones US,FR,SE,gcp:europe-north1
+  carbontrack estimate --list-devices
+
+Environment: CARBONTRACK_PUE, CARBONTRACK_ZONE and CARBONTRACK_REGION set
+--pue, --zone and --region when the flags are not given.
+
+Flags:
+`
+
+// estimateJSON is the --json document of one estimate.
+type estimateJSON struct {
+	Device           *string       `json:"device"`
+	Watts            float64       `json:"watts"`
+	WattsSource      string        `json:"watts_source"`
+	Utilization      float64       `json:"utilization"`
+	AverageWatts     float64       `json:"average_watts"`
+	Count            int           `json:"count"`
+	Hours            float64       `json:"hours"`
+	DeviceHours      float64       `json:"device_hours"`
+	PUE              float64       `json:"pue"`
+	IntensityGPerKWh float64       `json:"intensity_g_per_kwh"`
+	Zone             *string       `json:"zone"`
+	IntensitySource  string        `json:"intensity_source"`
+	IntensityYear    *int          `json:"intensity_year"`
+	ITEnergyKWh      float64       `json:"it_energy_kwh"`
+	EnergyKWh        float64       `json:"energy_kwh"`
+	EmissionsKg      float64       `json:"emissions_kg"`
+	EmbodiedKg       *float64      `json:"embodied_kg"`
+	TotalKg          float64       `json:"total_kg"`
+	Embodied         *embodiedJSON `json:"embodied,omitempty"`
+	Formula          string        `json:"formula"`
+	Steps            []stepJSON    `json:"steps"`
+	Notes            []string      `json:"notes"`
+}
+
+type embodiedJSON struct {
+	GPUKg               float64 `json:"gpu_kg"`
+	ServerKg            float64 `json:"server_kg"`
+	GPUsPerServer       int     `json:"gpus_per_server"`
+	Servers             int     `json:"servers"`
+	LifetimeYears       float64 `json:"lifetime_years"`
+	LifetimeUtilization float64 `json:"lifetime_utilization"`
+	Source              string  `json:"source"`
+}
+
+type stepJSON struct {
+	Quantity   string  `json:"quantity"`
+	Expression string  `json:"expression"`
+	Value      float64 `json:"value"`
+	Unit       string  `json:"unit"`
+}
+
+// compareJSON is the --json document of --compare-zones.
+type compareJSON struct {
+	Device       *string    `json:"device"`
+	Watts        float64    `json:"watts"`
+	Utilization  float64    `json:"utilization"`
+	Count        int        `json:"count"`
+	Hours        float64    `json:"hours"`
+	PUE          float64    `json:"pue"`
+	EnergyKWh    float64    `json:"energy_kwh"`
+	EmbodiedKg   *float64   `json:"embodied_kg"`
+	BaselineZone string     `json:"baseline_zone"`
+	Zones        []zoneJSON `json:"zones"`
+	Notes        []string   `json:"notes"`
+}
+
+type zoneJSON struct {
+	Zone             string  `json:"zone"`
+	IntensityGPerKWh float64 `json:"intensity_g_per_kwh"`
+	IntensitySource  string  `json:"intensity_source"`
+	IntensityYear    *int    `json:"intensity_year"`
+	EmissionsKg      float64 `json:"emissions_kg"`
+	TotalKg          float64 `json:"total_kg"`
+	SavingKg         float64 `json:"saving_kg"`
+	SavingPercent    float64 `json:"saving_percent"`
+}
+
+type deviceJSON struct {
+	Name      string   `json:"name"`
+	Aliases   []string `json:"aliases"`
+	Kind      string   `json:"kind"`
+	Watts     float64  `json:"watts"`
+	Basis     string   `json:"basis"`
+	MeanWatts *float64 `json:"mean_watts"`
+	Year      int      `json:"year"`
+	Verified  bool     `json:"verified"`
+	Source    string   `json:"source"`
+}
+
+const (
+	sourcePUE      = "Uptime Institute Global Data Center Survey 2023, global average"
+	sourceEmbodied = "Luccioni et al. 2022 (BLOOM): 150 kg per GPU, 2,500 kg per server, 6-year life at 85 % utilisation"
+	sourceFormula  = "Patterson et al. 2021, Carbon Emissions and Large Neural Network Training (arXiv:2104.10350)"
+)
+
+func runEstimate(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, estimateHelp)
+		fs.PrintDefaults()
+	}
+	device := fs.String("device", "", "accelerator from the embedded table (see --list-devices), e.g. h100-sxm, \"A100 80GB\", tpu-v4")
+	watts := fs.Float64("watts", 0, "power per device in W (instead of, or overriding, --device)")
+	utilization := fs.Float64("utilization", 1, "mean fraction of the W per device drawn, in (0, 1]: TDP is an upper bound")
+	count := fs.Int("count", 1, "number of devices")
+	hours := fs.Float64("hours", 0, "wall-clock duration in hours")
+	days := fs.Float64("days", 0, "wall-clock duration in days (24 h)")
+	gpuHours := fs.Float64("gpu-hours", 0, "total device-hours; hours = gpu-hours / count")
+	pue := fs.Float64("pue", estimate.DefaultPUE, "power usage effectiveness (env CARBONTRACK_PUE; Uptime Institute 2023 global average)")
+	intensity := fs.Float64("intensity", 0, "carbon intensity in gCO2e/kWh (default: the zone's, else the world average)")
+	zone := fs.String("zone", "", "country for the embedded intensity tables, e.g. FR (env CARBONTRACK_ZONE)")
+	region := fs.String("region", "", "cloud region, e.g. gcp:europe-north1 (env CARBONTRACK_REGION)")
+	embodied := fs.Bool("embodied", false, "add amortised manufacturing emissions (Luccioni et al. 2022)")
+	gpuKg := fs.Float64("embodied-gpu-kg", estimate.EmbodiedGPUKg, "embodied kgCO2e per GPU")
+	serverKg := fs.Float64("embodied-server-kg", estimate.EmbodiedServerKg, "embodied kgCO2e per server without GPUs")
+	perServer := fs.Int("gpus-per-server", estimate.GPUsPerServer, "GPUs per server; servers = ceil(count / this)")
+	lifeYears := fs.Float64("lifetime-years", estimate.LifetimeYears, "years the embodied emissions are spread over")
+	lifeUtil := fs.Float64("lifetime-utilization", estimate.LifetimeUtilization, "fraction of the lifetime the hardware is busy, in (0, 1]")
+	compare := fs.String("compare-zones", "", "comma-separated zones or regions to compare, e.g. FR,DE,US,gcp:europe-north1")
+	asJSON := fs.Bool("json", false, "print JSON")
+	listDevices := fs.Bool("list-devices", false, "list the embedded accelerator table and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "carbontrack estimate: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q (quote names with spaces: --device \"A100 80GB\")", fs.Arg(0))
+	}
+	if *listDevices {
+		return printDeviceTable(stdout, stderr, *asJSON)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Values the library would read as "use the default" must not be 0 or
+	// negative when given.
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{
+		{"watts", *watts}, {"utilization", *utilization}, {"count", float64(*count)}, {"hours", *hours},
+		{"days", *days}, {"gpu-hours", *gpuHours}, {"pue", *pue}, {"intensity", *intensity},
+		{"gpus-per-server", float64(*perServer)}, {"lifetime-years", *lifeYears}, {"lifetime-utilization", *lifeUtil},
+	} {
+		if set[p.name] && !(p.v > 0) {
+			return usageErr("--%s must be greater than 0, got %v", p.name, p.v)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"embodied-gpu-kg", *gpuKg}, {"embodied-server-kg", *serverKg}} {
+		if set[p.name] && !(p.v >= 0) {
+			return usageErr("--%s must not be negative, got %v", p.name, p.v)
+		}
+	}
+
+	if strings.TrimSpace(*device) == "" && !set["watts"] {
+		return usageErr("give --device NAME or --watts W (carbontrack estimate --list-devices shows the devices)")
+	}
+	if d := given(set, "hours", "days", "gpu-hours"); len(d) == 0 {
+		return usageErr("give the duration: --hours H, --days D or --gpu-hours H (total device-hours)")
+	} else if len(d) > 1 {
+		return usageErr("give one duration, not %s", strings.Join(d, " and "))
+	}
+	if g := given(set, "intensity", "zone", "region"); len(g) > 1 {
+		return usageErr("give one of --intensity, --zone and --region, not %s", strings.Join(g, " and "))
+	} else if *compare != "" && len(g) > 0 {
+		return usageErr("--compare-zones sets the zones: drop %s", g[0])
+	}
+
+	job := estimate.Job{
+		Device: *device, Count: *count, Utilization: *utilization,
+		Hours: *hours, Days: *days, DeviceHours: *gpuHours,
+	}
+	if set["watts"] {
+		job.Watts = *watts
+	}
+	switch {
+	case set["pue"]:
+		job.PUE = *pue
+	case os.Getenv("CARBONTRACK_PUE") != "":
+		v, err := strconv.ParseFloat(os.Getenv("CARBONTRACK_PUE"), 64)
+		if err != nil || !(v > 0) {
+			return usageErr("CARBONTRACK_PUE=%q is not a PUE (a number such as 1.1)", clipArg(os.Getenv("CARBONTRACK_PUE")))
+		}
+		job.PUE = v
+	}
+	switch {
+	case *compare != "":
+	case set["intensity"]:
+		job.Intensity = factor.GramsPerKWh(*intensity)
+	case set["zone"]:
+		job.Zone = *zone
+	case set["region"]:
+		job.Zone = *region
+	case os.Getenv("CARBONTRACK_ZONE") != "" && os.Getenv("CARBONTRACK_REGION") != "":
+		return usageErr("CARBONTRACK_ZONE and CARBONTRACK_REGION are both set: unset one, or give --zone or --region")
+	case os.Getenv("CARBONTRACK_ZONE") != "":
+		job.Zone = os.Getenv("CARBONTRACK_ZONE")
+	case os.Getenv("CARBONTRACK_REGION") != "":
+		job.Zone = os.Getenv("CARBONTRACK_REGION")
+	}
+	if e := given(set, "embodied-gpu-kg", "embodied-server-kg", "gpus-per-server", "lifetime-years", "lifetime-utilization"); *embodied || len(e) > 0 {
+		job.Embodied = true
+		job.EmbodiedModel = estimate.EmbodiedModel{GPUKg: *gpuKg, ServerKg: *serverKg, GPUsPerServer: *perServer,
+			LifetimeYears: *lifeYears, LifetimeUtilization: *lifeUtil}
+	}
+
+	fail := func(err error) int {
+		msg := err.Error()
+		if errors.Is(err, estimate.ErrUnknownDevice) {
+			msg += " (--watts W); carbontrack estimate --list-devices shows the table"
+		}
+		fmt.Fprintf(stderr, "carbontrack estimate: %s\n", msg)
+		if errors.Is(err, estimate.ErrInvalid) || errors.Is(err, estimate.ErrUnknownDevice) || errors.Is(err, factor.ErrUnknownZone) {
+			return 2
+		}
+		return 1
+	}
+
+	if *compare != "" {
+		c, err := estimate.CompareZones(job, strings.Split(*compare, ","))
+		if err != nil {
+			return fail(err)
+		}
+		if *asJSON {
+			return writeJSON(stdout, stderr, compareDoc(c))
+		}
+		printComparison(stdout, c, job)
+		return 0
+	}
+	r, err := estimate.Estimate(job)
+	if err != nil {
+		return fail(err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, stderr, estimateDoc(r))
+	}
+	printEstimate(stdout, r, job)
+	return 0
+}
+
+// given returns, as "--name", the flags of names that were set.
+func given(set map[string]bool, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if set[n] {
+			out = append(out, "--"+n)
+		}
+	}
+	return out
+}
+
+func clipArg(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func writeJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(stderr, "carbontrack estimate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optYear(y int) *int {
+	if y == 0 {
+		return nil
+	}
+	return &y
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func estimateDoc(r estimate.Result) estimateJSON {
+	out := estimateJSON{
+		Device: optString(r.Device), Watts: r.Watts, WattsSource: r.WattsSource, Utilization: r.Utilization,
+		AverageWatts: r.AverageWatts, Count: r.Count, Hours: r.Hours, DeviceHours: r.DeviceHours, PUE: r.PUE,
+		IntensityGPerKWh: float64(r.Intensity.Value), Zone: optString(r.Intensity.Zone),
+		IntensitySource: r.Intensity.Source, IntensityYear: optYear(r.Intensity.Year),
+		ITEnergyKWh: r.ITEnergyKWh, EnergyKWh: r.EnergyKWh, EmissionsKg: r.EmissionsKg, TotalKg: r.TotalKg,
+		Formula: sourceFormula + ": " + estimate.Formula, Steps: []stepJSON{}, Notes: nonNil(r.Notes),
+	}
+	if r.Embodied != nil {
+		e := r.EmbodiedKg
+		out.EmbodiedKg = &e
+		m := *r.Embodied
+		src := sourceEmbodied
+		if m != estimate.DefaultEmbodiedModel() {
+			src = "given"
+		}
+		out.Embodied = &embodiedJSON{GPUKg: m.GPUKg, ServerKg: m.ServerKg, GPUsPerServer: m.GPUsPerServer, Servers: r.Servers,
+			LifetimeYears: m.LifetimeYears, LifetimeUtilization: m.LifetimeUtilization, Source: src}
+	}
+	for _, s := range r.Steps {
+		out.Steps = append(out.Steps, stepJSON{s.Quantity, s.Expression, s.Value, s.Unit})
+	}
+	return out
+}
+
+func compareDoc(c estimate.Comparison) compareJSON {
+	r := c.Result
+	out := compareJSON{Device: optString(r.Device), Watts: r.Watts, Utilization: r.Utilization, Count: r.Count, Hours: r.Hours,
+		PUE: r.PUE, EnergyKWh: r.EnergyKWh, BaselineZone: c.Baseline, Zones: []zoneJSON{}, Notes: nonNil(r.Notes)}
+	if r.Embodied != nil {
+		e := r.EmbodiedKg
+		out.EmbodiedKg = &e
+	}
+	for _, z := range c.Zones {
+		out.Zones = append(out.Zones, zoneJSON{Zone: z.Zone, IntensityGPerKWh: float64(z.Intensity.Value),
+			IntensitySource: z.Intensity.Source, IntensityYear: optYear(z.Intensity.Year), EmissionsKg: z.EmissionsKg,
+			TotalKg: z.TotalKg, SavingKg: z.SavingKg, SavingPercent: z.SavingPercent})
+	}
+	return out
+}
+
+// jobLine describes the run in one line: "8 × H100 SXM, 168 h (7 days), PUE 1.58".
+func jobLine(r estimate.Result, job estimate.Job) string {
+	what := r.Device
+	if what == "" || r.WattsSource == "given" {
+		if what != "" {
+			what += " at "
+		}
+		what += estimate.FormatNumber(r.Watts) + " W"
+	}
+	s := fmt.Sprintf("%d × %s, %s h", r.Count, what, estimate.FormatNumber(r.Hours))
+	switch {
+	case job.Days > 0:
+		s += fmt.Sprintf(" (%s days)", estimate.FormatNumber(job.Days))
+	case job.DeviceHours > 0:
+		s += fmt.Sprintf(" (%s device-h)", estimate.FormatNumber(job.DeviceHours))
+	}
+	if r.Utilization != 1 {
+		s += ", utilization " + estimate.FormatNumber(r.Utilization)
+	}
+	return s + ", PUE " + estimate.FormatNumber(r.PUE)
+}
+
+func intensityLabel(v factor.Intensity) string {
+	s := estimate.FormatNumber(float64(v.Value)) + " gCO2e/kWh"
+	switch {
+	case v.Source == "given":
+		s += " (given)"
+	case v.Zone == "world":
+		s += fmt.Sprintf(" (world average, %d)", v.Year)
+	case v.Year != 0:
+		s += fmt.Sprintf(" (%s, %d)", v.Zone, v.Year)
+	default:
+		s += fmt.Sprintf(" (%s)", v.Zone)
+	}
+	return s
+}
+
+func printEstimate(w io.Writer, r estimate.Result, job estimate.Job) {
+	fmt.Fprintf(w, "%s, %s\n\n", jobLine(r, job), intensityLabel(r.Intensity))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "energy\t%s\n", estimate.FormatEnergy(r.EnergyKWh))
+	if r.Embodied == nil {
+		fmt.Fprintf(tw, "emissions\t%s CO2e\n", estimate.FormatMass(r.EmissionsKg))
+	} else {
+		fmt.Fprintf(tw, "emissions\t%s CO2e\toperational (electricity)\n", estimate.FormatMass(r.EmissionsKg))
+		fmt.Fprintf(tw, "embodied\t%s CO2e\tmanufacturing, amortised\n", estimate.FormatMass(r.EmbodiedKg))
+		fmt.Fprintf(tw, "total\t%s CO2e\n", estimate.FormatMass(r.TotalKg))
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(w, "\nArithmetic (Patterson et al. 2021: kWh = hours × devices × W per device × PUE / 1000):\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "  %s\t= %s\t= %s %s\n", s.Quantity, s.Expression, estimate.FormatNumber(s.Value), s.Unit)
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(w, "\nSources:\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if r.WattsSource == "given" {
+		fmt.Fprintf(tw, "  power\t%s W per device: given\n", estimate.FormatNumber(r.Watts))
+	} else {
+		fmt.Fprintf(tw, "  power\t%s %s W: %s\n", r.Device, estimate.FormatNumber(r.Watts), r.WattsSource)
+	}
+	if job.PUE == 0 {
+		fmt.Fprintf(tw, "  PUE\t%s: %s (default)\n", estimate.FormatNumber(r.PUE), sourcePUE)
+	} else {
+		fmt.Fprintf(tw, "  PUE\t%s: given\n", estimate.FormatNumber(r.PUE))
+	}
+	if r.Intensity.Source == "given" {
+		fmt.Fprintf(tw, "  intensity\t%s gCO2e/kWh: given\n", estimate.FormatNumber(float64(r.Intensity.Value)))
+	} else {
+		fmt.Fprintf(tw, "  intensity\t%s: %s\n", intensityLabel(r.Intensity), r.Intensity.Source)
+	}
+	if r.Embodied != nil {
+		if *r.Embodied == estimate.DefaultEmbodiedModel() {
+			fmt.Fprintf(tw, "  embodied\t%s\n", sourceEmbodied)
+		} else {
+			fmt.Fprintf(tw, "  embodied\tgiven: %s kg per GPU, %s kg per server of %d, %s-year life at %s utilisation\n",
+				estimate.FormatNumber(r.Embodied.GPUKg), estimate.FormatNumber(r.Embodied.ServerKg), r.Embodied.GPUsPerServer,
+				estimate.FormatNumber(r.Embodied.LifetimeYears), estimate.FormatNumber(r.Embodied.LifetimeUtilization))
+		}
+	}
+	fmt.Fprintf(tw, "  formula\t%s\n", sourceFormula)
+	_ = tw.Flush()
+	printNotes(w, r.Notes)
+}
+
+func printNotes(w io.Writer, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nNotes:\n")
+	for _, n := range notes {
+		fmt.Fprintf(w, "  - %s\n", n)
+	}
+}
+
+func printComparison(w io.Writer, c estimate.Comparison, job estimate.Job) {
+	r := c.Result
+	fmt.Fprintf(w, "%s: %s in every zone", jobLine(r, job), estimate.FormatEnergy(r.EnergyKWh))
+	if r.Embodied != nil {
+		fmt.Fprintf(w, ", %s CO2e embodied", estimate.FormatMass(r.EmbodiedKg))
+	}
+	fmt.Fprintf(w, "\n\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := "ZONE\tgCO2e/kWh\tEMISSIONS"
+	if r.Embodied != nil {
+		header += "\tTOTAL"
+	}
+	fmt.Fprintf(tw, "%s\tSAVING vs %s\tSOURCE\n", header, c.Baseline)
+	for _, z := range c.Zones {
+		line := fmt.Sprintf("%s\t%s\t%s", z.Zone, estimate.FormatNumber(float64(z.Intensity.Value)), estimate.FormatMass(z.EmissionsKg))
+		if r.Embodied != nil {
+			line += "\t" + estimate.FormatMass(z.TotalKg)
+		}
+		saving := "baseline"
+		if z.Zone != c.Baseline {
+			saving = fmt.Sprintf("%s (%s %%)", signed(estimate.FormatMass(z.SavingKg)), signed(estimate.FormatSig(z.SavingPercent, 3)))
+		}
+		src := z.Intensity.Source
+		if z.Intensity.Year != 0 {
+			src += fmt.Sprintf(", %d", z.Intensity.Year)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", line, saving, src)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nLowest emissions first. SAVING is against %s, the first zone given: negative means more than %s.\n",
+		c.Baseline, c.Baseline)
+	printNotes(w, r.Notes)
+}
+
+func signed(s string) string {
+	if strings.HasPrefix(s, "-") || s == "0 kg" || s == "0" {
+		return s
+	}
+	return "+" + s
+}
+
+func printDeviceTable(stdout, stderr io.Writer, asJSON bool) int {
+	all, err := estimate.Accelerators()
+	if err != nil {
+		fmt.Fprintf(stderr, "carbontrack estimate: %v\n", err)
+		return 1
+	}
+	if asJSON {
+		out := make([]deviceJSON, 0, len(all))
+		for _, a := range all {
+			d := deviceJSON{Name: a.Name, Aliases: nonNil(a.Aliases), Kind: a.Kind, Watts: a.Watts, Basis: a.Basis,
+				Year: a.Year, Verified: a.Verified, Source: a.Source}
+			if a.MeanWatts > 0 {
+				m := a.MeanWatts
+				d.MeanWatts = &m
+			}
+			out = append(out, d)
+		}
+		return writeJSON(stdout, stderr, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "NAME\tKIND\tWATTS\tBASIS\tYEAR\tALSO MATCHES\n")
+	for _, a := range all {
+		name := a.Name
+		if !a.Verified {
+			name += " (*)"
+		}
+		aliases := a.Aliases
+		if len(aliases) > 3 {
+			aliases = aliases[:3]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", name, a.Kind, estimate.FormatNumber(a.Watts), a.Basis, a.Year, strings.Join(aliases, ", "))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(stdout, "\nSources:\n")
+	for _, a := range all {
+		fmt.Fprintf(stdout, "  %s: %s\n", a.Name, a.Source)
+	}
+	fmt.Fprintf(stdout, "\n(*) not confirmed against a primary source: give --watts if you know better.\n"+
+		"Names match case-insensitively, ignoring punctuation and word order (a100-80gb, \"NVIDIA A100-SXM4-80GB\").\n")
+	return 0
+}

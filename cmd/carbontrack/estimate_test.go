@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The -update flag: "go test ./cmd/carbontrack -run TestEstimateGolden -update"
+// rewrites the golden files in testdata/estimate. It is registered only if no
+// other test file of the package has registered it, and read through
+// flag.Lookup, so other golden tests here can share it.
+var _ = func() bool {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata/")
+	}
+	return true
+}()
+
+func updatingGolden() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	b, _ := g.Get().(bool)
+	return b
+}
+
+// estimateEnv clears the environment twins so a developer's own settings
+// cannot leak into the goldens.
+func estimateEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{"CARBONTRACK_ZONE", "CARBONTRACK_REGION", "CARBONTRACK_PUE"} {
+		t.Setenv(k, "")
+	}
+}
+
+// golden compares got with testdata/estimate/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "estimate", name)
+	if updatingGolden() {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./cmd/carbontrack -run TestEstimateGolden -update to create it")
+	assert.Equal(t, string(want), got, "golden file %s (rerun with -update if the change is intended)", path)
+}
+
+func TestEstimateGolden(t *testing.T) {
+	cases := []struct {
+		file string
+		args []string
+	}{
+		{"textbook.txt", []string{"--watts", "1000", "--hours", "100", "--intensity", "500", "--pue", "1"}},
+		{"textbook.json", []string{"--watts", "1000", "--hours", "100", "--intensity", "500", "--pue", "1", "--json"}},
+		{"h100_fr_embodied.txt", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--zone", "FR", "--embodied"}},
+		{"h100_fr_embodied.json", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--zone", "FR", "--embodied", "--json"}},
+		{"a100_gpu_hours_region.txt", []string{"--device", "A100 80GB", "--count", "64", "--gpu-hours", "100000",
+			"--utilization", "0.7", "--region", "gcp:us-central1", "--pue", "1.1"}},
+		{"tpu_v3_world_default.txt", []string{"--device", "tpu v3", "--count", "32", "--hours", "12"}},
+		{"tpu_v2_unconfirmed.txt", []string{"--device", "TPUv2", "--count", "8", "--hours", "24", "--pue", "1.1", "--zone", "US"}},
+		{"custom_embodied.txt", []string{"--watts", "300", "--count", "12", "--hours", "100", "--intensity", "200", "--pue", "1.2",
+			"--embodied-gpu-kg", "200", "--embodied-server-kg", "1000", "--gpus-per-server", "4", "--lifetime-years", "4",
+			"--lifetime-utilization", "0.5"}},
+		{"compare.txt", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--compare-zones", "FR,DE,US,gcp:europe-north1"}},
+		{"compare_embodied.txt", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--embodied", "--compare-zones", "DE,FR,US,gcp:europe-north1"}},
+		{"compare.json", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--compare-zones", "FR,DE,US,gcp:europe-north1", "--json"}},
+		{"list_devices.txt", []string{"--list-devices"}},
+		{"list_devices.json", []string{"--list-devices", "--json"}},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			estimateEnv(t)
+			code, out, stderr := runCLI(t, append([]string{"estimate"}, c.args...)...)
+			require.Equal(t, 0, code, stderr)
+			assert.Empty(t, stderr)
+			golden(t, c.file, out)
+		})
+	}
+}
+
+// The textbook example comes out exactly, in both forms.
+func TestEstimateTextbookJSON(t *testing.T) {
+	estimateEnv(t)
+	code, out, stderr := runCLI(t, "estimate", "--watts", "1000", "--hours", "100", "--intensity", "500", "--pue", "1", "--json")
+	require.Equal(t, 0, code, stderr)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw), out)
+	for _, k := range []string{"energy_kwh", "emissions_kg", "embodied_kg", "intensity_g_per_kwh", "pue", "hours", "count", "watts", "device", "steps", "notes"} {
+		assert.Contains(t, raw, k)
+	}
+	assert.Equal(t, 100.0, raw["energy_kwh"])
+	assert.Equal(t, 50.0, raw["emissions_kg"])
+	assert.Nil(t, raw["embodied_kg"], "null unless --embodied")
+	assert.Nil(t, raw["device"], "null with --watts alone")
+	assert.Len(t, raw["steps"], 5)
+}
+
+func TestEstimateCompareJSON(t *testing.T) {
+	estimateEnv(t)
+	code, out, stderr := runCLI(t, "estimate", "--watts", "1000", "--hours", "100", "--pue", "1",
+		"--compare-zones", "DE, FR ,gcp:europe-north1", "--json")
+	require.Equal(t, 0, code, stderr)
+	var doc compareJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	assert.Equal(t, "DE", doc.BaselineZone)
+	require.Len(t, doc.Zones, 3)
+	assert.Equal(t, []string{"gcp:europe-north1", "FR", "DE"}, []string{doc.Zones[0].Zone, doc.Zones[1].Zone, doc.Zones[2].Zone})
+	// 100 kWh × (380.95 − 39.32) g = 34.163 kg saved in Finland against Germany.
+	assert.InDelta(t, 100*(380.95-39.32)/1000, doc.Zones[0].SavingKg, 1e-9)
+	assert.InDelta(t, (380.95-39.32)/380.95*100, doc.Zones[0].SavingPercent, 1e-9)
+	assert.Zero(t, doc.Zones[2].SavingKg)
+}
+
+func TestEstimateEnvironmentTwins(t *testing.T) {
+	estimateEnv(t)
+	t.Setenv("CARBONTRACK_ZONE", "FR")
+	t.Setenv("CARBONTRACK_PUE", "1.1")
+	code, out, stderr := runCLI(t, "estimate", "--watts", "1000", "--hours", "10", "--json")
+	require.Equal(t, 0, code, stderr)
+	var doc estimateJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	require.NotNil(t, doc.Zone)
+	assert.Equal(t, "FR", *doc.Zone)
+	assert.Equal(t, 1.1, doc.PUE)
+
+	// Flags win over the environment, without a conflict.
+	code, out, stderr = runCLI(t, "estimate", "--watts", "1000", "--hours", "10", "--intensity", "100", "--pue", "1.2", "--json")
+	require.Equal(t, 0, code, stderr)
+	doc = estimateJSON{}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	assert.Nil(t, doc.Zone)
+	assert.Equal(t, 100.0, doc.IntensityGPerKWh)
+	assert.Equal(t, 1.2, doc.PUE)
+
+	code, out, stderr = runCLI(t, "estimate", "--watts", "1000", "--hours", "10", "--region", "gcp:europe-north1", "--json")
+	require.Equal(t, 0, code, stderr)
+	doc = estimateJSON{}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	assert.Equal(t, "gcp:europe-north1", *doc.Zone)
+
+	t.Setenv("CARBONTRACK_PUE", "fast")
+	code, _, stderr = runCLI(t, "estimate", "--watts", "1000", "--hours", "10")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "CARBONTRACK_PUE")
+
+	t.Setenv("CARBONTRACK_PUE", "")
+	t.Setenv("CARBONTRACK_REGION", "gcp:europe-north1")
+	code, _, stderr = runCLI(t, "estimate", "--watts", "1000", "--hours", "10")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "both set")
+}
+
+func TestEstimateUsageErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"no device or watts", []string{"--hours", "1"}, "give --device NAME or --watts W"},
+		{"no duration", []string{"--watts", "100"}, "give the duration"},
+		{"hours and days", []string{"--watts", "100", "--hours", "1", "--days", "2"}, "give one duration, not --hours and --days"},
+		{"days and gpu-hours", []string{"--watts", "100", "--days", "1", "--gpu-hours", "2"}, "not --days and --gpu-hours"},
+		{"negative hours", []string{"--watts", "100", "--hours", "-3"}, "--hours must be greater than 0, got -3"},
+		{"negative watts", []string{"--watts", "-100", "--hours", "3"}, "--watts must be greater than 0"},
+		{"zero count", []string{"--watts", "100", "--hours", "3", "--count", "0"}, "--count must be greater than 0"},
+		{"zero utilization", []string{"--watts", "100", "--hours", "3", "--utilization", "0"}, "--utilization must be greater than 0"},
+		{"zero intensity", []string{"--watts", "100", "--hours", "3", "--intensity", "0"}, "--intensity must be greater than 0"},
+		{"negative embodied kg", []string{"--watts", "100", "--hours", "3", "--embodied-gpu-kg", "-1"}, "--embodied-gpu-kg must not be negative"},
+		{"utilization above 1", []string{"--device", "h100", "--hours", "3", "--utilization", "1.5"}, "utilization must be a fraction in (0, 1]"},
+		{"PUE below 1", []string{"--device", "h100", "--hours", "3", "--pue", "0.8"}, "PUE must be in [1, 5]"},
+		{"unknown device", []string{"--device", "a10g", "--hours", "3"}, "close matches: A10, A100 SXM 40GB"},
+		{"unknown device hint", []string{"--device", "rtx4090", "--hours", "3"}, "--list-devices"},
+		{"unknown zone", []string{"--watts", "100", "--hours", "3", "--zone", "Atlantis"}, "unknown zone"},
+		{"intensity and zone", []string{"--watts", "100", "--hours", "3", "--zone", "FR", "--intensity", "50"}, "not --intensity and --zone"},
+		{"zone and region", []string{"--watts", "100", "--hours", "3", "--zone", "FR", "--region", "gcp:europe-north1"}, "not --zone and --region"},
+		{"compare with zone", []string{"--watts", "100", "--hours", "3", "--zone", "FR", "--compare-zones", "FR,DE"}, "--compare-zones sets the zones"},
+		{"compare empty zone", []string{"--watts", "100", "--hours", "3", "--compare-zones", "FR,,DE"}, "zone 2 of the comparison is empty"},
+		{"compare unknown zone", []string{"--watts", "100", "--hours", "3", "--compare-zones", "FR,Atlantis"}, "Atlantis"},
+		{"positional argument", []string{"A100", "--hours", "3"}, `unexpected argument "A100"`},
+		{"bad flag", []string{"--wats", "3"}, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			estimateEnv(t)
+			code, out, stderr := runCLI(t, append([]string{"estimate"}, c.args...)...)
+			assert.Equal(t, 2, code, stderr)
+			assert.Empty(t, out)
+			assert.Contains(t, stderr, c.msg)
+		})
+	}
+}
+
+func TestEstimateHelp(t *testing.T) {
+	code, _, stderr := runCLI(t, "estimate", "--help")
+	assert.Equal(t, 0, code)
+	for _, s := range []string{"Examples:", "Uptime Institute Global Data Center Survey 2023", "Patterson et al. 2021",
+		"Luccioni et al. 2022", "--compare-zones", "CARBONTRACK_PUE", "-list-devices"} {
+		assert.Contains(t, stderr, s)
+	}
+	code, out, _ := runCLI(t, "help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "estimate")
+}
