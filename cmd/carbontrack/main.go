@@ -5,6 +5,7 @@
 //
 //	carbontrack devices [--json] [--measure DURATION] [--sysfs-root DIR] [--nvml-lib PATH]
 //	carbontrack intensity [--zone Z | --region R] [--provider P] [--provider-url URL] [--forecast] [--json]
+//	carbontrack estimate (--device NAME | --watts W) [--count N] (--hours H | --days D | --gpu-hours H) [--zone Z] [--json]
 //
 // Run "carbontrack help" or "carbontrack COMMAND --help" for details.
 package main
