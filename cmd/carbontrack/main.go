@@ -37,6 +37,9 @@ func commands() []command {
 		{"devices", "list what can be measured here, and why not the rest", runDevices},
 		{"intensity", "print the carbon intensity of electricity for a zone, live or embedded", runIntensity},
 		{"estimate", "estimate a run's energy and emissions from its hardware and duration, step by step", runEstimate},
+		{"run", "run a command and measure its energy and emissions, epoch by epoch", runRun},
+		{"report", "read run logs (carbontrack's and carbontracker's), add them up, plot them", runReport},
+		{"serve", "export this machine's power and energy to Prometheus until interrupted", runServe},
 	}
 }
 

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ctFixture holds three log pairs written as the Python carbontracker 2.x
+// writes them (loggerutil.py: "%Y-%m-%d %H:%M:%S - msg" lines, numpy arrays
+// of one power per device, blocks of 12 decimals): a finished run of 3
+// epochs on two A100s; a run of 10 epochs killed after 2 (projection only,
+// and an _err.log); a run stopped early after 2 of 5 epochs (log prefix
+// "train").
+const ctFixture = "testdata/report/carbontracker"
+
+func TestReportCarbontrackerFixture(t *testing.T) {
+	code, out, stderr := runCLI(t, "report", ctFixture)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(out, "\n")
+	require.GreaterOrEqual(t, len(lines), 5, out)
+	assert.Regexp(t, `^RUN\s+FORMAT\s+EPOCHS\s+DURATION\s+ENERGY \(kWh\)\s+CO2e \(g\)\s+COUNTED$`, lines[0])
+	assert.Regexp(t, `^41237\.582913_2024-03-05T140211Z\s+carbontracker\s+3/3\s+0:30:01\s+0\.491\s+73\.6\s+actual$`, lines[1])
+	assert.Regexp(t, `^52011\.90211_2024-03-06T091500Z\s+carbontracker\s+2/10\s+5:02:34\s+2\.84\s+426\s+projection \[1\]$`, lines[2])
+	assert.Regexp(t, `^train_60777\.311876_2024-03-07T220405Z\s+carbontracker\s+2/5\s+0:03:11\s+0\.0589\s+22\.4\s+actual \[2\]$`, lines[3])
+	assert.Regexp(t, `^TOTAL \(3 runs\)\s+7\s+5:35:46\s+3\.39\s+522\s+2 actual, 1 projection$`, lines[4])
+	assert.Contains(t, out, "[1] 52011.90211_2024-03-06T091500Z: the log ends after 2 of 10 epochs without the actual consumption")
+	assert.Contains(t, out, "[2] train_60777.311876_2024-03-07T220405Z: stopped after 2 of 5 epochs")
+	assert.NotContains(t, out, "EPOCH ", "no per-epoch tables without --per-epoch")
+}
+
+func TestReportPerEpoch(t *testing.T) {
+	code, out, stderr := runCLI(t, "report", "--per-epoch", ctFixture)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "41237.582913_2024-03-05T140211Z (carbontracker, PUE 1.58):")
+	// Epoch 1 of the first run: GPUs 251.0775 + 248.3122 W, CPUs 61.23 +
+	// 58.91 W for 600.12 s, × PUE 1.58 = 0.163 kWh, × 149.95 g/kWh.
+	assert.Regexp(t, `(?m)^  1\s+0\.88 s\s+0:10:00\s+0\.163\s+24\.5\s+499\s+120$`, out)
+}
+
+func TestReportJSON(t *testing.T) {
+	// Flags may follow the directory.
+	code, out, stderr := runCLI(t, "report", ctFixture, "--json")
+	require.Equal(t, 0, code, stderr)
+	var doc struct {
+		Runs []struct {
+			Name            string  `json:"name"`
+			Format          string  `json:"format"`
+			Counted         string  `json:"counted"`
+			Note            string  `json:"note"`
+			EpochsPlanned   int     `json:"epochs_planned"`
+			EpochsCompleted int     `json:"epochs_completed"`
+			Finished        bool    `json:"finished"`
+			EnergyKWh       float64 `json:"energy_kwh"`
+			EmissionsG      float64 `json:"emissions_g"`
+			Actual          *struct {
+				Epochs     int     `json:"epochs"`
+				EmissionsG float64 `json:"emissions_g"`
+			} `json:"actual"`
+			Projection *struct {
+				Epochs int `json:"epochs"`
+			} `json:"projection"`
+			Components []string `json:"components"`
+			Epochs     []struct {
+				Epoch     int                `json:"epoch"`
+				AvgPowerW map[string]float64 `json:"avg_power_w"`
+			} `json:"epochs"`
+		} `json:"runs"`
+		Total struct {
+			Runs       int     `json:"runs"`
+			EnergyKWh  float64 `json:"energy_kwh"`
+			EmissionsG float64 `json:"emissions_g"`
+			Projected  int     `json:"projected_runs"`
+		} `json:"total"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.Len(t, doc.Runs, 3)
+	r := doc.Runs[0]
+	assert.Equal(t, "carbontracker", r.Format)
+	assert.Equal(t, "actual", r.Counted)
+	assert.True(t, r.Finished)
+	assert.InDelta(t, 0.490686333622, r.EnergyKWh, 1e-12)
+	assert.InDelta(t, 73.578415726579, r.EmissionsG, 1e-12)
+	assert.Equal(t, []string{"gpu", "cpu"}, r.Components)
+	require.Len(t, r.Epochs, 3)
+	assert.InDelta(t, 251.0775+248.3122, r.Epochs[0].AvgPowerW["gpu"], 1e-9, "both GPUs")
+	assert.InDelta(t, 62.4+58.125, r.Epochs[2].AvgPowerW["cpu"], 1e-9)
+
+	assert.Equal(t, "projection", doc.Runs[1].Counted)
+	assert.Nil(t, doc.Runs[1].Actual)
+	assert.Equal(t, 10, doc.Runs[1].Projection.Epochs)
+	assert.Equal(t, 2, doc.Runs[1].EpochsCompleted)
+	assert.Equal(t, 10, doc.Runs[1].EpochsPlanned)
+
+	assert.Equal(t, "actual", doc.Runs[2].Counted)
+	assert.Equal(t, 2, doc.Runs[2].Actual.Epochs)
+	assert.Equal(t, 5, doc.Runs[2].Projection.Epochs)
+
+	assert.Equal(t, 3, doc.Total.Runs)
+	assert.Equal(t, 1, doc.Total.Projected)
+	assert.InDelta(t, 0.490686333622+2.842835715556+0.058858183042, doc.Total.EnergyKWh, 1e-9)
+	assert.InDelta(t, 73.578415726579+426.283215547556+22.389652829050, doc.Total.EmissionsG, 1e-9)
+}
+
+func TestReportPlot(t *testing.T) {
+	dir := t.TempDir()
+	pngPath := filepath.Join(dir, "ct.png")
+	code, _, stderr := runCLI(t, "report", "--plot", pngPath, ctFixture)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "plot written to "+pngPath)
+	f, err := os.Open(pngPath)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.Equal(t, 768, img.Bounds().Dx())
+	assert.Equal(t, 768, img.Bounds().Dy())
+	colours := map[uint32]bool{}
+	nonWhite := 0
+	for y := 0; y < 768; y += 2 {
+		for x := 0; x < 768; x += 2 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[r>>8<<16|g>>8<<8|b>>8] = true
+			if r>>8 != 255 || g>>8 != 255 || b>>8 != 255 {
+				nonWhite++
+			}
+		}
+	}
+	assert.Greater(t, len(colours), 10)
+	assert.Greater(t, nonWhite, 384*384/50)
+
+	svgPath := filepath.Join(dir, "ct.SVG")
+	code, _, stderr = runCLI(t, "report", "--plot", svgPath, ctFixture)
+	require.Equal(t, 0, code, stderr)
+	svg, err := os.ReadFile(svgPath)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(svg), "<?xml"))
+	assert.Contains(t, string(svg), "Power draw of the devices by component")
+}
+
+func TestReportErrors(t *testing.T) {
+	code, _, stderr := runCLI(t, "report", "--plot", "x.jpg", ctFixture)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "must end in .png or .svg")
+
+	code, _, stderr = runCLI(t, "report", t.TempDir())
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "no carbontrack or carbontracker logs in")
+	assert.Contains(t, stderr, "no run found")
+
+	// A bad log is reported; the others are still counted.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "1.2_x_carbontrack.jsonl"), []byte("{\n"), 0o644))
+	code, out, stderr := runCLI(t, "report", ctFixture, dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "1.2_x_carbontrack.jsonl: line 1")
+	assert.Contains(t, out, "TOTAL (3 runs)")
+	assert.Contains(t, out, "testdata/report/carbontracker/41237", "several directories: runs are named with theirs")
+
+	code, _, _ = runCLI(t, "report", "--nope")
+	assert.Equal(t, 2, code)
+	code, _, stderr = runCLI(t, "report", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Examples:")
+}

@@ -1,0 +1,660 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker/runlog"
+)
+
+// childEnv makes the test binary act as the command run by carbontrack:
+// os.Args[1] is what to do (see testChild).
+const childEnv = "CT_TEST_CHILD"
+
+func init() {
+	if os.Getenv(childEnv) == "1" && len(os.Args) > 1 {
+		os.Exit(testChild(os.Args[1], os.Args[2:]))
+	}
+}
+
+// childStdout is what the "epochs" child writes to stdout: three epoch
+// lines (the second on stderr), bytes that are not text, and a last line
+// without its newline.
+const childStdout = "starting\r\nepoch 1 done\nbinary \x00\xff\xfe\nepoch 3 done\nsaving the model (no newline)"
+
+// testChild is the command's behaviour; it returns the exit code.
+func testChild(mode string, args []string) int {
+	switch mode {
+	case "epochs":
+		fmt.Print("starting\r\n")
+		time.Sleep(150 * time.Millisecond)
+		fmt.Print("epoch 1 done\n")
+		time.Sleep(150 * time.Millisecond)
+		fmt.Fprint(os.Stderr, "progress 50%")
+		fmt.Print("binary \x00\xff\xfe\n")
+		fmt.Fprint(os.Stderr, "\repoch 2 done\n")
+		time.Sleep(150 * time.Millisecond)
+		fmt.Print("epoch 3 done\n")
+		fmt.Print("saving the model (no newline)")
+		fmt.Fprint(os.Stderr, "stderr tail without newline")
+		return 0
+	case "exit":
+		fmt.Println("exiting")
+		n, _ := strconv.Atoi(args[0])
+		return n
+	case "killself":
+		fmt.Println("killing myself")
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(10 * time.Second)
+		return 0
+	case "trapint":
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, os.Interrupt)
+		fmt.Println("ready")
+		select {
+		case <-c:
+			fmt.Println("got SIGINT")
+			return 130
+		case <-time.After(10 * time.Second):
+			return 0
+		}
+	case "sleep":
+		fmt.Println("ready")
+		time.Sleep(10 * time.Second)
+		return 0
+	case "ignoreterm":
+		signal.Ignore(syscall.SIGTERM)
+		time.Sleep(300 * time.Millisecond)
+		fmt.Println("ready")
+		time.Sleep(10 * time.Second)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "unknown child mode %q\n", mode)
+	return 99
+}
+
+// noDevices makes discovery deterministic: no NVML, no RAPL (an empty
+// sysfs), so the CPU and RAM estimates are measured.
+func noDevices(t *testing.T) (env []string, sysfs string) {
+	t.Helper()
+	sysfs = t.TempDir()
+	nvml := filepath.Join(t.TempDir(), "libnvidia-ml.so.1")
+	// GORACE: a race-enabled binary otherwise sleeps a second on exit.
+	return []string{power.EnvNVMLLibrary + "=" + nvml, childEnv + "=1", "GORACE=atexit_sleep_ms=0"}, sysfs
+}
+
+// cli is the carbontrack binary, built once for TestRunCommand's subtests.
+type cli struct {
+	bin, self string
+}
+
+// buildCLI builds the command into dir, with -race when the tests are
+// (so the build reuses the test build's cache).
+func buildCLI(t *testing.T, dir string) cli {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build carbontrack with")
+	}
+	args := []string{"build", "-o", filepath.Join(dir, "carbontrack")}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" && s.Value == "true" {
+				args = append(args, "-race")
+			}
+		}
+	}
+	out, err := exec.Command(gobin, append(args, ".")...).CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	return cli{bin: filepath.Join(dir, "carbontrack"), self: self}
+}
+
+// result is one run of the binary.
+type result struct {
+	code           int
+	stdout, stderr string
+	logDir         string
+}
+
+// cmd prepares "carbontrack run [flags] -- <test binary> mode args...".
+func (c cli) cmd(t *testing.T, flags []string, mode string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	env, sysfs := noDevices(t)
+	logDir := filepath.Join(t.TempDir(), "logs")
+	argv := append([]string{"run", "--sysfs-root", sysfs, "--log-dir", logDir, "--interval", "50ms"}, flags...)
+	argv = append(argv, "--", c.self, mode)
+	argv = append(argv, args...)
+	cmd := exec.Command(c.bin, argv...)
+	cmd.Env = append(os.Environ(), env...)
+	// Its own process group: a SIGINT sent by the test is not one from a
+	// terminal, wherever the tests run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd, logDir
+}
+
+func (c cli) run(t *testing.T, flags []string, mode string, args ...string) result {
+	t.Helper()
+	cmd, logDir := c.cmd(t, flags, mode, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String(), logDir: logDir}
+}
+
+// startWaitingForReady starts the binary and returns once the child has
+// printed "ready"; the rest of stdout is read into the returned function's
+// result.
+func (c cli) startWaitingForReady(t *testing.T, flags []string, mode string) (cmd *exec.Cmd, finish func() result) {
+	t.Helper()
+	cmd, logDir := c.cmd(t, flags, mode)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	require.NoError(t, cmd.Start())
+	br := bufio.NewReader(stdout)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err, "stderr: %s", errb.String())
+	require.Equal(t, "ready\n", line)
+	return cmd, func() result {
+		rest, _ := io.ReadAll(br)
+		err := cmd.Wait()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{code: code, stdout: line + string(rest), stderr: errb.String(), logDir: logDir}
+	}
+}
+
+// runReportJSON mirrors runJSON for the tests.
+type runReportDoc struct {
+	Command         []string `json:"command"`
+	ExitCode        int      `json:"exit_code"`
+	Signal          string   `json:"signal"`
+	Mode            string   `json:"mode"`
+	DurationS       float64  `json:"duration_s"`
+	EnergyKWh       float64  `json:"energy_kwh"`
+	EmissionsG      float64  `json:"emissions_g"`
+	IntensityGPerKW float64  `json:"intensity_g_per_kwh"`
+	PUE             float64  `json:"pue"`
+	Components      []struct {
+		Name      string  `json:"name"`
+		Kind      string  `json:"kind"`
+		Device    string  `json:"device"`
+		Method    string  `json:"method"`
+		EnergyJ   float64 `json:"energy_j"`
+		AvgPowerW float64 `json:"avg_power_w"`
+	} `json:"components"`
+	EpochsPlanned   int  `json:"epochs_planned"`
+	EpochsCompleted int  `json:"epochs_completed"`
+	Interrupted     bool `json:"interrupted"`
+	Epochs          []struct {
+		Epoch       int     `json:"epoch"`
+		DurationS   float64 `json:"duration_s"`
+		EnergyKWh   float64 `json:"energy_kwh"`
+		EmissionsG  float64 `json:"emissions_g"`
+		Interrupted bool    `json:"interrupted"`
+	} `json:"epochs"`
+	Prediction *struct {
+		Epochs     int     `json:"epochs"`
+		EmissionsG float64 `json:"emissions_g"`
+	} `json:"prediction"`
+	BudgetExceeded  bool     `json:"budget_exceeded"`
+	StoppedByBudget bool     `json:"stopped_by_budget"`
+	Files           []string `json:"files"`
+}
+
+func readReportFile(t *testing.T, path string) runReportDoc {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc runReportDoc
+	require.NoError(t, json.Unmarshal(b, &doc), string(b))
+	return doc
+}
+
+func logFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestRunCommand builds carbontrack once and runs it on the test binary
+// acting as the command.
+func TestRunCommand(t *testing.T) {
+	c := buildCLI(t, t.TempDir())
+
+	t.Run("epochs, passthrough, json, report and plot", func(t *testing.T) {
+		t.Parallel()
+		r := c.run(t, []string{"--epochs", "3", "--epoch-pattern", `^epoch \d+ done$`, "--json"}, "epochs")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.True(t, strings.HasPrefix(r.stdout, childStdout), "stdout passes through byte for byte: %q", r.stdout)
+		// --json follows the command's output, on a line of its own.
+		rest := strings.TrimPrefix(r.stdout, childStdout)
+		require.True(t, strings.HasPrefix(rest, "\n{"), "%q", rest)
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(rest), &doc), rest)
+		assert.Equal(t, 0, doc.ExitCode)
+		assert.Equal(t, "machine", doc.Mode)
+		assert.Equal(t, 3, doc.EpochsPlanned)
+		assert.Equal(t, 3, doc.EpochsCompleted)
+		assert.False(t, doc.Interrupted)
+		require.Len(t, doc.Epochs, 3)
+		for _, e := range doc.Epochs {
+			assert.Greater(t, e.DurationS, 0.1, "each epoch lasts the child's 150 ms sleep")
+			assert.False(t, e.Interrupted)
+		}
+		require.NotNil(t, doc.Prediction, "the projection after epoch 1")
+		assert.Equal(t, 3, doc.Prediction.Epochs)
+		assert.Equal(t, 1.58, doc.PUE)
+		assert.Greater(t, doc.EnergyKWh, 0.0)
+		assert.InDelta(t, doc.EnergyKWh*doc.IntensityGPerKW, doc.EmissionsG, 1e-9)
+		var names []string
+		for _, comp := range doc.Components {
+			names = append(names, comp.Name)
+			assert.Equal(t, "estimated", comp.Method)
+			assert.GreaterOrEqual(t, comp.AvgPowerW, 0.0)
+		}
+		assert.Equal(t, []string{"cpu:estimate", "dram:estimate"}, names)
+		assert.Len(t, doc.Files, 5, "pair, JSON lines, emissions.csv, power series")
+
+		// stderr: the command's stderr intact, then the tracker's blocks
+		// and the report.
+		assert.Contains(t, r.stderr, "progress 50%\repoch 2 done\n")
+		assert.Contains(t, r.stderr, "stderr tail without newline\n", "the report starts on a new line")
+		assert.Contains(t, r.stderr, "CarbonTracker: \nPredicted consumption for 3 epoch(s):")
+		assert.Contains(t, r.stderr, "Actual consumption for 3 epoch(s):")
+		assert.Regexp(t, `carbontrack: \S+ epochs exited with code 0 after 0:00:0\d`, r.stderr)
+		assert.Contains(t, r.stderr, "epochs:     3 of 3 completed")
+
+		// report reads what the tracker wrote.
+		var out, errb bytes.Buffer
+		plot := filepath.Join(t.TempDir(), "run.png")
+		code := run(context.Background(), []string{"report", "--per-epoch", "--plot", plot, r.logDir}, &out, &errb)
+		require.Equal(t, 0, code, errb.String())
+		assert.Regexp(t, `(?m)^\d+\.\d+_\S+\s+carbontrack\s+3/3\s.*\sactual$`, out.String())
+		assert.Regexp(t, `(?m)^TOTAL \(1 run\)\s+3\s`, out.String())
+		assert.Contains(t, out.String(), "CPU (W)")
+		f, err := os.Open(plot)
+		require.NoError(t, err)
+		defer f.Close()
+		img, err := png.Decode(f)
+		require.NoError(t, err)
+		assert.Equal(t, 768, img.Bounds().Dx())
+	})
+
+	t.Run("exit code 3", func(t *testing.T) {
+		t.Parallel()
+		r := c.run(t, []string{"--json"}, "exit", "3")
+		require.Equal(t, 3, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "exited with code 3")
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(r.stdout, "exiting\n")), &doc), r.stdout)
+		assert.Equal(t, 3, doc.ExitCode)
+		assert.True(t, doc.Interrupted, "a failed command did not finish its epoch")
+		assert.Equal(t, 0, doc.EpochsCompleted)
+		require.Len(t, doc.Epochs, 1)
+		assert.True(t, doc.Epochs[0].Interrupted)
+		assert.Len(t, logFiles(t, r.logDir), 5)
+	})
+
+	t.Run("killed by SIGKILL", func(t *testing.T) {
+		t.Parallel()
+		rf := filepath.Join(t.TempDir(), "report.json")
+		r := c.run(t, []string{"--report-file", rf}, "killself")
+		require.Equal(t, 128+9, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "was killed by signal killed (exit code 137)")
+		doc := readReportFile(t, rf)
+		assert.Equal(t, 137, doc.ExitCode)
+		assert.Equal(t, "killed", doc.Signal)
+		assert.Equal(t, "killing myself\n", r.stdout, "--report-file keeps stdout clean")
+	})
+
+	t.Run("Ctrl-C is passed on", func(t *testing.T) {
+		t.Parallel()
+		rf := filepath.Join(t.TempDir(), "report.json")
+		cmd, finish := c.startWaitingForReady(t, []string{"--report-file", rf}, "trapint")
+		require.NoError(t, cmd.Process.Signal(os.Interrupt))
+		r := finish()
+		assert.Equal(t, 130, r.code, r.stderr)
+		assert.Equal(t, "ready\ngot SIGINT\n", r.stdout)
+		assert.Contains(t, r.stderr, "exited with code 130")
+		assert.Contains(t, r.stderr, "Actual consumption for 0 epoch(s):")
+		doc := readReportFile(t, rf)
+		assert.Equal(t, 130, doc.ExitCode)
+		assert.True(t, doc.Interrupted)
+		assert.Len(t, logFiles(t, r.logDir), 5, "the logs are written")
+	})
+
+	t.Run("SIGTERM is passed on", func(t *testing.T) {
+		t.Parallel()
+		cmd, finish := c.startWaitingForReady(t, nil, "sleep")
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		r := finish()
+		assert.Equal(t, 128+15, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "was killed by signal terminated (exit code 143)")
+		assert.Contains(t, r.stderr, "Training was interrupted"[:0]+"Actual consumption")
+	})
+
+	t.Run("budget enforced", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		r := c.run(t, []string{"--budget", "0.000000001", "--enforce-budget", "--json"}, "sleep")
+		assert.Equal(t, 143, r.code, r.stderr)
+		assert.Less(t, time.Since(start), 5*time.Second, "stopped long before its 10 s")
+		assert.Contains(t, r.stderr, "stopping the command (budget exceeded: consumption")
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(r.stdout, "ready\n")), &doc), r.stdout)
+		assert.True(t, doc.BudgetExceeded)
+		assert.True(t, doc.StoppedByBudget)
+	})
+
+	t.Run("budget enforced with SIGKILL after the grace period", func(t *testing.T) {
+		t.Parallel()
+		// The projection passes the budget when the first epoch ends, once
+		// the command ignores SIGTERM.
+		r := c.run(t, []string{"--budget", "1", "--enforce-budget", "--grace-period", "300ms", "--quiet",
+			"--epochs", "1000000", "--epoch-pattern", "^ready$"}, "ignoreterm")
+		assert.Equal(t, 137, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "budget exceeded: projected consumption")
+		assert.Contains(t, r.stderr, "did not stop within 300ms: SIGKILL")
+		assert.NotContains(t, r.stderr, "CarbonTracker", "--quiet")
+	})
+
+	t.Run("process tree", func(t *testing.T) {
+		t.Parallel()
+		r := c.run(t, []string{"--process", "--json"}, "exit", "0")
+		require.Equal(t, 0, r.code, r.stderr)
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(r.stdout, "exiting\n")), &doc), r.stdout)
+		assert.Equal(t, "process", doc.Mode)
+		assert.Equal(t, 1, doc.EpochsCompleted)
+		assert.Contains(t, r.stderr, "measured:   the command's process tree")
+	})
+
+	t.Run("missing command", func(t *testing.T) {
+		t.Parallel()
+		env, sysfs := noDevices(t)
+		cmd := exec.Command(c.bin, "run", "--sysfs-root", sysfs, "--", "no-such-command-carbontrack")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, 127, ee.ExitCode())
+		assert.Equal(t, "carbontrack run: no-such-command-carbontrack: command not found\n", string(out))
+	})
+}
+
+func TestRunUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no command", nil, nil, "no command given"},
+		{"pattern without epochs", []string{"--epoch-pattern", "x", "--", "true"}, nil, "--epoch-pattern needs --epochs"},
+		{"epochs without pattern", []string{"--epochs", "3", "--", "true"}, nil, "--epochs needs --epoch-pattern"},
+		{"bad pattern", []string{"--epochs", "3", "--epoch-pattern", "(", "--", "true"}, nil, "--epoch-pattern: error parsing regexp"},
+		{"enforce without budget", []string{"--enforce-budget", "--", "true"}, nil, "--enforce-budget needs --budget"},
+		{"pue", []string{"--pue", "0.5", "--", "true"}, nil, "--pue must be in [1, 5]"},
+		{"zone and region", []string{"--zone", "FR", "--region", "gcp:europe-west4", "--", "true"}, nil, "not both"},
+		{"bad env", []string{"--", "true"}, map[string]string{"CARBONTRACK_PUE": "lots"}, `CARBONTRACK_PUE="lots"`},
+		{"bad provider", []string{"--provider", "nope", "--", "true"}, nil, `unknown provider "nope"`},
+		{"unknown flag", []string{"--nope", "--", "true"}, nil, "flag provided but not defined: -nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, out, stderr := runCLI(t, append([]string{"run"}, tc.args...)...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, out)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	code, _, stderr := runCLI(t, "run", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Usage: carbontrack run [flags] [--] COMMAND [ARGS...]")
+	assert.Contains(t, stderr, "Examples:")
+	assert.Contains(t, stderr, "(env CARBONTRACK_EPOCH_PATTERN)")
+}
+
+func TestRunEnvTwins(t *testing.T) {
+	t.Setenv("CARBONTRACK_PUE", "1.2")
+	t.Setenv("CARBONTRACK_EPOCHS", "4")
+	t.Setenv("CARBONTRACK_EPOCH_PATTERN", "done")
+	o, argv, re, code := parseRunFlags([]string{"--pue", "1.1", "--", "train", "--lr", "3"}, io.Discard)
+	require.Equal(t, -1, code)
+	assert.Equal(t, 1.1, o.pue, "the command line wins")
+	assert.Equal(t, 4, o.epochs)
+	assert.Equal(t, "done", re.String())
+	assert.Equal(t, []string{"train", "--lr", "3"}, argv)
+}
+
+// fakeTerminalDeps makes stderr a terminal 200 columns wide, refreshes the
+// console every 20 ms and leaves signals alone.
+func fakeTerminalDeps(stderr io.Writer) runDeps {
+	d := defaultRunDeps()
+	d.stdin = nil
+	d.isTerminal = func(w io.Writer) bool { return w == stderr }
+	d.termWidth = func(io.Writer) int { return 200 }
+	d.tick = 20 * time.Millisecond
+	d.powerEvery = 50 * time.Millisecond
+	d.notify = func(chan<- os.Signal, ...os.Signal) {}
+	d.stopNotify = func(chan<- os.Signal) {}
+	return d
+}
+
+// TestRunInProcessStatusLine runs the command in the test process, with a
+// fake terminal on stderr: the status line is drawn and erased without
+// mixing with the command's lines.
+func TestRunInProcessStatusLine(t *testing.T) {
+	env, sysfs := noDevices(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	logDir := t.TempDir()
+	var out, errb bytes.Buffer
+	deps := fakeTerminalDeps(&errb)
+	code := runCommand(t.Context(), []string{"--sysfs-root", sysfs, "--log-dir", logDir, "--interval", "20ms",
+		"--epochs", "3", "--epoch-pattern", `epoch \d+ done`, "--", self, "epochs"}, &out, &errb, deps)
+	require.Equal(t, 0, code, errb.String())
+	assert.Equal(t, childStdout, out.String(), "no --json: stdout is the command's only")
+	s := errb.String()
+	assert.Regexp(t, `carbontrack 0:00:0\d epoch \d/3 \| cpu \d+ W dram \d+ W \| [0-9.]+ Wh [0-9.]+ g CO2e`, s)
+	assert.Contains(t, s, "\r\x1b[K", "the status line is erased")
+	// The command's lines are whole: never broken by the status line.
+	assert.Contains(t, s, "progress 50%\repoch 2 done\n")
+	assert.Contains(t, s, "stderr tail without newline\n")
+	assert.Regexp(t, `projected [0-9.]+ g`, s, "after the first epoch")
+
+	// The power series was logged, beside the tracker's logs.
+	runs, err := runlog.Read(logDir)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.NotEmpty(t, runs[0].Power)
+	assert.Equal(t, 3, runs[0].Completed)
+}
+
+func TestRunInProcessCancel(t *testing.T) {
+	env, sysfs := noDevices(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var out, errb lockedBuffer
+	deps := fakeTerminalDeps(nil)
+	go func() {
+		// Cancel once the child is up (or after 10 s).
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "ready") && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	code := runCommand(ctx, []string{"--sysfs-root", sysfs, "--log-dir", "", "--grace-period", "2s", "--", self, "sleep"}, &out, &errb, deps)
+	assert.Equal(t, 143, code, errb.String())
+	assert.Contains(t, errb.String(), "stopping the command (cancelled)")
+	assert.NotContains(t, errb.String(), "log:", "--log-dir '' writes no logs")
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lockedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lockedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestConsoleHoldsMessagesForPartialLines(t *testing.T) {
+	var out, errb bytes.Buffer
+	c := newConsole(&out, &errb, false, true, true, 80)
+	c.mu.Lock()
+	c.text = "STATUS"
+	c.drawLocked()
+	c.mu.Unlock()
+	assert.Equal(t, "STATUS", errb.String())
+
+	_, _ = c.childErr([]byte("abc"))
+	assert.Equal(t, "STATUS\r\x1b[Kabc", errb.String(), "erased, and not drawn after a partial line")
+	c.say("message\n")
+	assert.Equal(t, "STATUS\r\x1b[Kabc", errb.String(), "the message waits for the line to end")
+	_, _ = c.childErr([]byte("def\nx"))
+	assert.Equal(t, "STATUS\r\x1b[Kabcdef\nx", errb.String(), "still a partial line")
+	_, _ = c.childErr([]byte("\n"))
+	assert.Equal(t, "STATUS\r\x1b[Kabcdef\nx\nmessage\nSTATUS", errb.String())
+	_, _ = c.childOut([]byte("stdout is not the terminal\n"))
+	assert.Equal(t, "STATUS\r\x1b[Kabcdef\nx\nmessage\nSTATUS", errb.String())
+	c.finish()
+	assert.Equal(t, "STATUS\r\x1b[Kabcdef\nx\nmessage\nSTATUS\r\x1b[K", errb.String())
+	assert.Equal(t, "stdout is not the terminal\n", out.String())
+	assert.False(t, c.outPartial())
+}
+
+func TestConsoleSharedTerminal(t *testing.T) {
+	var out, errb bytes.Buffer
+	c := newConsole(&out, &errb, true, true, true, 80)
+	c.mu.Lock()
+	c.text = "S"
+	c.drawLocked()
+	c.mu.Unlock()
+	_, _ = c.childOut([]byte("half"))
+	assert.Equal(t, "S\r\x1b[K", errb.String(), "stdout on the same terminal erases the status line")
+	c.say("m")
+	assert.Equal(t, "S\r\x1b[K", errb.String(), "a partial stdout line on the screen holds messages")
+	c.finish()
+	assert.Equal(t, "S\r\x1b[K\nm\n", errb.String(), "at the end, on a line of their own")
+	assert.True(t, c.outPartial())
+}
+
+func TestConsoleReleasesHeldMessages(t *testing.T) {
+	var out, errb bytes.Buffer
+	c := newConsole(&out, &errb, false, false, false, 80)
+	_, _ = c.childErr([]byte("no newline"))
+	c.say("m\n")
+	assert.Equal(t, "no newline", errb.String())
+	c.qmu.Lock()
+	c.heldSince = time.Now().Add(-2 * holdMax)
+	c.qmu.Unlock()
+	stop := c.run(time.Millisecond, nil)
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return errb.String() == "no newline\nm\n"
+	}, 2*time.Second, 5*time.Millisecond)
+	stop()
+	stop()
+}
+
+func TestLineTee(t *testing.T) {
+	var got bytes.Buffer
+	var lines []string
+	re := regexp.MustCompile(`^epoch \d+$`)
+	w := &lineTee{write: got.Write, re: re, match: func() { lines = append(lines, "match") }}
+	in := []string{"ep", "och 1\r", "\nepoch 2\nno", "t epoch 3\nepoch 4", "", "\n",
+		"progress 50%\repoch 5\n", "epoch 6\r", "progress\n", "epoch 7"}
+	for _, chunk := range in {
+		n, err := w.Write([]byte(chunk))
+		require.NoError(t, err)
+		assert.Equal(t, len(chunk), n)
+	}
+	assert.Equal(t, strings.Join(in, ""), got.String(), "passed on byte for byte")
+	assert.Len(t, lines, 4, "epochs 1, 2, 4 and 5 (what a terminal shows); 6 was overwritten, 7 has no newline yet")
+
+	matches := 0
+	long := &lineTee{write: io.Discard.Write, re: regexp.MustCompile(`^a+$`), match: func() { matches++ }}
+	_, _ = long.Write(bytes.Repeat([]byte("a"), 3*maxLine))
+	_, _ = long.Write([]byte("\n"))
+	assert.Equal(t, 1, matches, "a long line is matched on its first 64 KiB")
+	assert.LessOrEqual(t, cap(long.line), 2*maxLine)
+}
+
+func TestExitStatus(t *testing.T) {
+	code, sig := exitStatus(nil)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, sig)
+}
+
+func TestHuman(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 1234.5: "1234", 12.345: "12.3", 0.0001234: "0.000123", -2.5: "-2.50"} {
+		assert.Equal(t, want, human(v), "%v", v)
+	}
+	assert.Equal(t, "1:01:01", clock(time.Hour+time.Minute+time.Second))
+	assert.Equal(t, `python -u 'train it.py' 'it'\''s'`, shellQuote([]string{"python", "-u", "train it.py", "it's"}))
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/sampler"
+	"github.com/carbontrack/carbontrack/tracker/promexport"
+)
+
+const serveHelp = `Usage: carbontrack serve [--metrics-addr ADDR] [--allow-public] [--interval D]
+           [--run-id ID] [--node NAME] [--sysfs-root DIR] [--nvml-lib PATH]
+
+Runs as a Prometheus exporter for the whole machine until interrupted
+(Ctrl-C, SIGTERM): it measures every device "carbontrack devices" lists
+(GPUs, CPU packages, DRAM) and serves at http://ADDR/metrics, per device:
+
+  carbontrack_energy_joules_total{component,device,method}  energy since start, J
+  carbontrack_power_watts{component,device,method}          power now, W
+  carbontrack_source_up{source}                             0 once a device is lost
+  carbontrack_start_time_seconds                            when measuring started
+
+with the labels run_id and node on every metric when given. There are no
+epochs and no emissions here (carbontrack run --metrics-addr has them): in
+PromQL, kWh × gCO2e/kWh. A scrape reads no sensor; the devices are sampled
+every --interval.
+
+The address must be loopback (127.0.0.1:PORT, [::1]:PORT, localhost:PORT):
+the metrics say what the machine runs and when. Let Prometheus run on this
+node or scrape through an SSH tunnel; on a trusted network --allow-public
+lets it listen on other addresses (":9464", "0.0.0.0:9464", a LAN address).
+See docs/multinode.md for runs over several nodes.
+
+Examples:
+  carbontrack serve
+  carbontrack serve --metrics-addr 127.0.0.1:9464 --run-id llm-7b-r3 --node "$(hostname)"
+  carbontrack serve --metrics-addr :9464 --allow-public --interval 1s
+  carbontrack serve --sysfs-root /host/sys --nvml-lib /usr/lib64/libnvidia-ml.so.1
+
+Environment: CARBONTRACK_METRICS_ADDR, CARBONTRACK_ALLOW_PUBLIC,
+CARBONTRACK_INTERVAL, CARBONTRACK_RUN_ID, CARBONTRACK_NODE,
+CARBONTRACK_SYSFS_ROOT, CARBONTRACK_NVML_LIBRARY and
+CARBONTRACK_GPU_POWER_SAMPLING set the flags when they are not given.
+
+Flags:
+`
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveHelp)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("metrics-addr", envOr("CARBONTRACK_METRICS_ADDR", promexport.DefaultAddr),
+		"host:port to serve /metrics on, loopback unless --allow-public (env CARBONTRACK_METRICS_ADDR)")
+	allowPublic := fs.Bool("allow-public", envBool("CARBONTRACK_ALLOW_PUBLIC"),
+		"allow a --metrics-addr that is not loopback: exposes the metrics to the network (env CARBONTRACK_ALLOW_PUBLIC)")
+	interval := fs.Duration("interval", envDuration("CARBONTRACK_INTERVAL", sampler.DefaultInterval),
+		"sampling interval (env CARBONTRACK_INTERVAL)")
+	runID := fs.String("run-id", os.Getenv("CARBONTRACK_RUN_ID"), "add the label run_id to every metric (env CARBONTRACK_RUN_ID)")
+	node := fs.String("node", os.Getenv("CARBONTRACK_NODE"), "add the label node to every metric, such as the host name (env CARBONTRACK_NODE)")
+	sysfsRoot := fs.String("sysfs-root", os.Getenv(power.EnvSysfsRoot), "sysfs root for RAPL (env "+power.EnvSysfsRoot+")")
+	nvmlLib := fs.String("nvml-lib", os.Getenv(power.EnvNVMLLibrary), "path of libnvidia-ml.so.1 (env "+power.EnvNVMLLibrary+")")
+	gpuSampling := fs.Bool("gpu-power-sampling", envBool("CARBONTRACK_GPU_POWER_SAMPLING"),
+		"read GPU power instead of the energy counter (env CARBONTRACK_GPU_POWER_SAMPLING)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "carbontrack serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *interval <= 0 {
+		fmt.Fprintln(stderr, "carbontrack serve: --interval must be positive")
+		return 2
+	}
+	// Check the address before discovering anything.
+	if err := promexport.CheckAddr(*addr, *allowPublic); err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := []power.Option{power.WithSysfsRoot(*sysfsRoot), power.WithNVMLLibrary(*nvmlLib), power.WithLogger(logger)}
+	if *gpuSampling {
+		opts = append(opts, power.WithGPUPowerSampling())
+	}
+	d, err := power.Discover(ctx, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 1
+	}
+	defer d.Close()
+	for _, u := range d.Unavailable {
+		fmt.Fprintf(stderr, "carbontrack serve: not measured: %s: %s\n", u.Name, u.Reason())
+	}
+	if len(d.Sources) == 0 {
+		fmt.Fprintln(stderr, "carbontrack serve: no power source available here (see above; \"carbontrack devices\" says more)")
+		return 1
+	}
+
+	smp, err := sampler.New(d.Sources, sampler.WithInterval(*interval), sampler.WithLogger(logger))
+	if err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 2
+	}
+	col, err := promexport.NewSamplerCollector(smp, promexport.WithRunID(*runID), promexport.WithNode(*node))
+	if err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 2
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(col); err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 1
+	}
+
+	if err := smp.Start(ctx); err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 1
+	}
+	defer smp.Stop()
+	srv, err := promexport.Serve(ctx, *addr, reg, promexport.WithAllowPublic(*allowPublic), promexport.WithLogger(logger))
+	if err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		return 1
+	}
+	names := make([]string, 0, len(d.Sources))
+	for _, s := range d.Sources {
+		i := s.Info()
+		names = append(names, fmt.Sprintf("%s (%s)", i.Name, i.Method))
+	}
+	fmt.Fprintf(stderr, "carbontrack serve: measuring %s every %v\n", strings.Join(names, ", "), *interval)
+	fmt.Fprintf(stderr, "carbontrack serve: metrics at %s (Ctrl-C stops)\n", srv.URL())
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+		code = 1 // serving failed; Stop says why
+	}
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		code = 1
+	}
+	smp.Stop()
+	if code == 0 {
+		fmt.Fprintln(stderr, "carbontrack serve: stopped")
+	}
+	return code
+}

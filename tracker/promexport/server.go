@@ -1,0 +1,244 @@
+package promexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Defaults.
+const (
+	// DefaultPort is the port carbontrack's metrics are served on by
+	// default: 9464, the default port of the OpenTelemetry SDKs' Prometheus
+	// exporter (OTEL_EXPORTER_PROMETHEUS_PORT).
+	DefaultPort = 9464
+	// DefaultAddr is the default metrics address: loopback only.
+	DefaultAddr = "127.0.0.1:9464"
+	// DefaultShutdownTimeout bounds how long Stop waits for scrapes in
+	// flight before closing their connections.
+	DefaultShutdownTimeout = 5 * time.Second
+	// MetricsPath is the path the metrics are served at.
+	MetricsPath = "/metrics"
+	// maxScrapesInFlight bounds concurrent scrapes; more get 503.
+	maxScrapesInFlight = 8
+)
+
+// ErrNotLoopback is wrapped by the error of Serve and CheckAddr for an
+// address that is not loopback, without WithAllowPublic(true).
+var ErrNotLoopback = errors.New("promexport: not a loopback address")
+
+// ServerOption configures Serve.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	allowPublic bool
+	timeout     time.Duration
+	logger      *slog.Logger
+}
+
+// WithAllowPublic allows (true) an address that is not loopback, such as
+// ":9464", "0.0.0.0:9464" or a LAN address. Anyone who can reach it can then
+// read the metrics: energy, power, emissions and the run_id and node labels.
+// Default false.
+func WithAllowPublic(allow bool) ServerOption {
+	return func(o *serverOptions) { o.allowPublic = allow }
+}
+
+// WithShutdownTimeout sets how long Stop waits for scrapes in flight
+// (default DefaultShutdownTimeout).
+func WithShutdownTimeout(d time.Duration) ServerOption {
+	return func(o *serverOptions) { o.timeout = d }
+}
+
+// WithLogger logs scrape and server errors to l (default: discard).
+func WithLogger(l *slog.Logger) ServerOption {
+	return func(o *serverOptions) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// CheckAddr returns nil when addr is a host:port Serve would listen on: a
+// loopback address (127.0.0.0/8, ::1 or "localhost"), or any address when
+// allowPublic is true. Otherwise the error, wrapping ErrNotLoopback, says how
+// to allow it and that it exposes the metrics. Call it to check a flag before
+// starting anything. Port 0 picks a free port.
+func CheckAddr(addr string, allowPublic bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("promexport: metrics address %q: %w (want host:port, such as %s)", addr, err, DefaultAddr)
+	}
+	if port == "" {
+		return fmt.Errorf("promexport: metrics address %q: missing port (want host:port, such as %s)", addr, DefaultAddr)
+	}
+	if allowPublic || isLoopbackHost(host) {
+		return nil
+	}
+	return notLoopback(addr, port)
+}
+
+func notLoopback(addr, port string) error {
+	where := ""
+	if host, _, _ := net.SplitHostPort(addr); host == "" {
+		where = " (all interfaces)"
+	} else if a, err := netip.ParseAddr(host); err == nil && a.IsUnspecified() {
+		where = " (all interfaces)"
+	}
+	return fmt.Errorf("%w: refusing to serve metrics on %q%s: it would expose this machine's energy, power and "+
+		"emissions, and the run_id and node labels, to anyone who can reach the port. Listen on loopback "+
+		"(127.0.0.1:%s or [::1]:%s) and let Prometheus scrape it on this node or through an SSH tunnel, or, "+
+		"on a trusted network, allow it explicitly: carbontrack --allow-public (env CARBONTRACK_ALLOW_PUBLIC=1), "+
+		"promexport.WithAllowPublic(true) in Go", ErrNotLoopback, addr, where, port, port)
+}
+
+// isLoopbackHost reports whether host is a loopback IP literal (an
+// IPv4-mapped one included) or "localhost". Other names are not resolved
+// here: they could name any interface.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	return a.Unmap().IsLoopback()
+}
+
+// Server serves a gatherer's metrics over HTTP at MetricsPath. Create it with
+// Serve; it serves from its own goroutine until Stop or until Serve's
+// context is done. A Server is safe for concurrent use.
+type Server struct {
+	srv     *http.Server
+	addr    string
+	timeout time.Duration
+	logger  *slog.Logger
+
+	done     chan struct{} // closed when the serving goroutine returns
+	serveErr error         // set before done is closed
+	stopCtx  func() bool   // deregisters the context's AfterFunc
+
+	once    sync.Once
+	stopErr error // set by once
+}
+
+// Serve listens on addr and serves g's metrics at MetricsPath (with gzip
+// when the scraper asks; concurrent scrapes bounded) from a goroutine the
+// Server owns, until Stop is called or ctx is done. It refuses an address
+// that is not loopback (see CheckAddr) unless WithAllowPublic(true), and
+// checks the address actually bound too ("localhost" could resolve to
+// anything). Port 0 picks a free port: Addr says which. Always call Stop.
+func Serve(ctx context.Context, addr string, g prometheus.Gatherer, opts ...ServerOption) (*Server, error) {
+	o := serverOptions{timeout: DefaultShutdownTimeout, logger: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case g == nil:
+		return nil, errors.New("promexport: nil gatherer")
+	case o.timeout <= 0:
+		return nil, fmt.Errorf("promexport: shutdown timeout must be positive, got %v", o.timeout)
+	}
+	if err := CheckAddr(addr, o.allowPublic); err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("promexport: listen: %w", err)
+	}
+	bound := ln.Addr().String()
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !o.allowPublic && (!ok || !tcp.IP.IsLoopback()) {
+		_ = ln.Close()
+		_, port, _ := net.SplitHostPort(bound)
+		return nil, notLoopback(bound, port)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(MetricsPath, promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:            printlnLogger{o.logger},
+		MaxRequestsInFlight: maxScrapesInFlight,
+	}))
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "carbontrack metrics exporter: see %s\n", MetricsPath)
+	})
+	s := &Server{
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn),
+		},
+		addr:    bound,
+		timeout: o.timeout,
+		logger:  o.logger,
+		done:    make(chan struct{}),
+	}
+	go s.serve(ln)
+	s.stopCtx = context.AfterFunc(ctx, func() { _ = s.shutdown() })
+	return s, nil
+}
+
+func (s *Server) serve(ln net.Listener) {
+	defer close(s.done)
+	if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		s.serveErr = fmt.Errorf("promexport: serve: %w", err)
+		s.logger.Error("promexport: metrics server failed", "addr", s.addr, "err", err)
+	}
+}
+
+// Addr returns the address the server listens on, such as "127.0.0.1:9464"
+// (the port chosen when the address asked for port 0).
+func (s *Server) Addr() string { return s.addr }
+
+// URL returns the metrics' URL, such as "http://127.0.0.1:9464/metrics".
+func (s *Server) URL() string { return "http://" + s.addr + MetricsPath }
+
+// Done returns a channel closed once the server no longer accepts scrapes:
+// after Stop, after Serve's context is done, or when serving failed (Stop
+// then returns why).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Stop stops the server: it stops accepting, waits up to the shutdown
+// timeout for scrapes in flight, then closes their connections, and waits
+// for the serving goroutine. It is idempotent and returns the same error
+// each time: a serving failure or a forced close, or nil.
+func (s *Server) Stop() error {
+	s.stopCtx()
+	return s.shutdown()
+}
+
+func (s *Server) shutdown() error {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		var errs []error
+		if err := s.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("promexport: shutdown after %v: %w", s.timeout, err), s.srv.Close())
+		}
+		<-s.done
+		s.stopErr = errors.Join(append([]error{s.serveErr}, errs...)...)
+	})
+	return s.stopErr
+}
+
+// printlnLogger adapts a slog.Logger to promhttp.Logger.
+type printlnLogger struct{ l *slog.Logger }
+
+func (p printlnLogger) Println(v ...any) {
+	p.l.Error("promexport: scrape failed", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}

@@ -1,0 +1,206 @@
+package promexport_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/promexport"
+)
+
+func TestCheckAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr   string
+		public bool   // allowPublic
+		want   string // "" for nil, else a substring of the error
+		guard  bool   // the error wraps ErrNotLoopback
+	}{
+		{addr: "127.0.0.1:9464"},
+		{addr: "127.0.0.1:0"},
+		{addr: "127.1.2.3:9464"},
+		{addr: "[::1]:9464"},
+		{addr: "[::ffff:127.0.0.1]:9464"},
+		{addr: "localhost:9464"},
+		{addr: "LocalHost:9464"},
+		{addr: "0.0.0.0:9464", want: "all interfaces", guard: true},
+		{addr: ":9464", want: "all interfaces", guard: true},
+		{addr: "[::]:9464", want: "all interfaces", guard: true},
+		{addr: "192.168.1.20:9464", want: "not a loopback address", guard: true},
+		{addr: "10.0.0.5:9464", want: "--allow-public", guard: true},
+		{addr: "[fe80::1%eth0]:9464", want: "it would expose", guard: true},
+		{addr: "node1.cluster:9464", want: "not a loopback address", guard: true},
+		{addr: "localhost.evil.example:9464", want: "not a loopback address", guard: true},
+		{addr: "0.0.0.0:9464", public: true},
+		{addr: ":9464", public: true},
+		{addr: "192.168.1.20:9464", public: true},
+		{addr: "127.0.0.1", want: "missing port"},
+		{addr: "127.0.0.1:", want: "missing port"},
+		{addr: "", want: "missing port"},
+		{addr: "::1:9464", want: "too many colons"},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			err := promexport.CheckAddr(tc.addr, tc.public)
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, tc.guard, errors.Is(err, promexport.ErrNotLoopback))
+			if tc.guard {
+				// The message says what it exposes and how to allow it.
+				assert.Contains(t, err.Error(), "energy, power and emissions")
+				assert.Contains(t, err.Error(), "--allow-public")
+				assert.Contains(t, err.Error(), "WithAllowPublic(true)")
+			}
+		})
+	}
+}
+
+func TestServe(t *testing.T) {
+	start := time.Now()
+	tr, err := tracker.New(2, tracker.WithSources([]power.Source{
+		powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 250, start)}),
+		tracker.WithFixedIntensity(100), tracker.WithConsole(nil), tracker.WithInterval(10*time.Millisecond))
+	require.NoError(t, err)
+	defer tr.Stop()
+	c, err := promexport.NewCollector(tr, promexport.WithRunID("r1"))
+	require.NoError(t, err)
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(c))
+
+	srv, err := promexport.Serve(t.Context(), "127.0.0.1:0", reg)
+	require.NoError(t, err)
+	defer srv.Stop()
+	assert.True(t, strings.HasPrefix(srv.Addr(), "127.0.0.1:"))
+	assert.NotEqual(t, "127.0.0.1:0", srv.Addr())
+	assert.Equal(t, "http://"+srv.Addr()+"/metrics", srv.URL())
+
+	body, ctype := get(t, srv.URL(), http.StatusOK)
+	assert.Contains(t, ctype, "text/plain")
+	assert.Contains(t, body, `carbontrack_energy_joules_total{component="gpu",device="gpu:0",method="counter",run_id="r1"}`)
+	assert.Contains(t, body, `carbontrack_source_up{run_id="r1",source="gpu:0"} 1`)
+	body, _ = get(t, "http://"+srv.Addr()+"/", http.StatusOK)
+	assert.Contains(t, body, "/metrics")
+	get(t, "http://"+srv.Addr()+"/nothing", http.StatusNotFound)
+
+	require.NoError(t, srv.Stop())
+	require.NoError(t, srv.Stop(), "Stop is idempotent")
+	select {
+	case <-srv.Done():
+	default:
+		t.Fatal("Done not closed after Stop")
+	}
+	_, err = http.Get(srv.URL())
+	require.Error(t, err, "no longer listening")
+}
+
+func TestServeRefusesPublic(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		srv, err := promexport.Serve(t.Context(), addr, reg)
+		require.ErrorIs(t, err, promexport.ErrNotLoopback, addr)
+		assert.Nil(t, srv)
+	}
+	_, err := promexport.Serve(t.Context(), "127.0.0.1:0", nil)
+	require.Error(t, err)
+	_, err = promexport.Serve(t.Context(), "127.0.0.1:0", reg, promexport.WithShutdownTimeout(0))
+	require.Error(t, err)
+	// An address in use is an error, not a silent other port.
+	srv, err := promexport.Serve(t.Context(), "127.0.0.1:0", reg)
+	require.NoError(t, err)
+	defer srv.Stop()
+	_, err = promexport.Serve(t.Context(), srv.Addr(), reg)
+	require.ErrorContains(t, err, "promexport: listen")
+}
+
+func TestServeStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	srv, err := promexport.Serve(ctx, "localhost:0", prometheus.NewRegistry())
+	require.NoError(t, err)
+	get(t, srv.URL(), http.StatusOK)
+	cancel()
+	select {
+	case <-srv.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("server still serving after its context was cancelled")
+	}
+	require.NoError(t, srv.Stop())
+}
+
+// blockingGatherer blocks each Gather until release is closed.
+type blockingGatherer struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b blockingGatherer) Gather() ([]*dto.MetricFamily, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return nil, nil
+}
+
+func TestServeStopTimeout(t *testing.T) {
+	g := blockingGatherer{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	srv, err := promexport.Serve(t.Context(), "127.0.0.1:0", g, promexport.WithShutdownTimeout(100*time.Millisecond))
+	require.NoError(t, err)
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL())
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		got <- err
+	}()
+	<-g.entered
+	t0 := time.Now()
+	err = srv.Stop()
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a scrape stuck past the timeout is cut")
+	assert.Less(t, time.Since(t0), 5*time.Second)
+	assert.Equal(t, err, srv.Stop(), "Stop returns the same error again")
+	close(g.release)
+	<-got
+}
+
+func get(t *testing.T, url string, status int) (body, contentType string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, status, resp.StatusCode, string(b))
+	return string(b), resp.Header.Get("Content-Type")
+}
+
+// errGatherer fails every Gather.
+type errGatherer struct{}
+
+func (errGatherer) Gather() ([]*dto.MetricFamily, error) {
+	return nil, errors.New("sensor table broken")
+}
+
+func TestServeLogsScrapeErrors(t *testing.T) {
+	var logs lockedBuffer
+	srv, err := promexport.Serve(t.Context(), "127.0.0.1:0", errGatherer{},
+		promexport.WithAllowPublic(true), promexport.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	defer srv.Stop()
+	get(t, srv.URL(), http.StatusInternalServerError)
+	require.NoError(t, srv.Stop())
+	assert.Contains(t, logs.String(), "promexport: scrape failed")
+	assert.Contains(t, logs.String(), "sensor table broken")
+}

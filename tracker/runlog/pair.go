@@ -1,0 +1,178 @@
+package runlog
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carbontrack/carbontrack/tracker"
+)
+
+var (
+	// A line starts with Python logging's asctime, "2024-03-05 14:02:11"
+	// (then ",123" in carbontracker's older format).
+	reStamp = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})`)
+	reEpoch = regexp.MustCompile(` - Epoch (\d+):\s*$`)
+	reDur   = regexp.MustCompile(` - Duration: (\d+):(\d{2}):(\d\d?(?:\.\d+)?)\s*$`)
+	// carbontracker prints a numpy array, one value per device:
+	// "[251.0775 248.3122]", "[ 9.5  58.91]", or "None"; the tracker a
+	// plain number.
+	rePow = regexp.MustCompile(` - Average power usage \(W\) for ([^:]+): (\[[^\]]*\]|None|nan|[-+0-9.eE]+)\s*$`)
+	rePUE = regexp.MustCompile(`PUE coefficient of ([0-9.]+)`)
+)
+
+// readPair reads a carbontracker log pair (either path may be empty).
+func readPair(stdPath, outPath string, r *Run) error {
+	read := func(p string) ([]byte, error) {
+		if p == "" {
+			return nil, nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("runlog: %w", err)
+		}
+		return b, nil
+	}
+	std, err := read(stdPath)
+	if err != nil {
+		return err
+	}
+	out, err := read(outPath)
+	if err != nil {
+		return err
+	}
+	var stdR, outR io.Reader
+	if std != nil {
+		stdR = bytes.NewReader(std)
+	}
+	if out != nil {
+		outR = bytes.NewReader(out)
+	}
+	l, err := tracker.ParseLog(stdR, outR)
+	if err != nil {
+		name := stdPath
+		if name == "" {
+			name = outPath
+		}
+		return fmt.Errorf("runlog: %s: %w", name, err)
+	}
+	r.Format = FormatCarbontracker
+	r.PUE = tracker.DefaultPUE
+	if m := rePUE.FindSubmatch(std); m != nil {
+		if v, err := strconv.ParseFloat(string(m[1]), 64); err == nil && v >= 1 {
+			r.PUE = v
+		}
+	}
+	kinds := map[string]bool{}
+	for k := range l.Components {
+		kinds[strings.ToLower(k)] = true
+	}
+	if err := r.readStd(std, stdPath, kinds); err != nil {
+		return err
+	}
+	r.Components = kindOrder(kinds)
+	r.Interrupted = l.EarlyStop
+	if l.Actual != nil {
+		r.Finished = true
+		r.Actual = &Consumption{Epochs: l.Actual.Epochs, Duration: l.Actual.Duration, KWh: l.Actual.KWh, Grams: l.Actual.Grams}
+		if r.Actual.Epochs == 0 {
+			// "Actual consumption:" without a count (no projection asked).
+			r.Actual.Epochs = r.Completed
+		}
+	}
+	if l.Predicted != nil {
+		r.Projection = &Consumption{Epochs: l.Predicted.Epochs, Duration: l.Predicted.Duration, KWh: l.Predicted.KWh, Grams: l.Predicted.Grams}
+		r.Epochs = l.Predicted.Epochs
+	} else if r.Actual != nil && !r.Interrupted {
+		r.Epochs = r.Actual.Epochs
+	}
+	// No emissions per epoch in the pair: use the run's mean intensity.
+	intensity := 0.0
+	for _, c := range []*Consumption{r.Actual, r.Projection} {
+		if c != nil && c.KWh > 0 {
+			intensity = c.Grams / c.KWh
+			break
+		}
+	}
+	for i := range r.EpochRecords {
+		r.EpochRecords[i].Grams = r.EpochRecords[i].KWh * intensity
+	}
+	offsets(r)
+	return nil
+}
+
+// readStd reads the epochs of a standard log line by line: "Epoch N:", its
+// "Duration: H:MM:SS.ss" and one "Average power usage (W) for KIND: ..."
+// per component.
+func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
+	var cur *Epoch
+	finish := func() {
+		if cur == nil {
+			return
+		}
+		var w float64
+		for _, v := range cur.Watts {
+			w += v
+		}
+		cur.KWh = w * cur.Duration.Seconds() * r.PUE / jouleKWh
+		if !cur.End.IsZero() {
+			cur.Start = cur.End.Add(-cur.Duration)
+		}
+		r.EpochRecords = append(r.EpochRecords, *cur)
+		r.Completed++
+		cur = nil
+	}
+	for n, line := range strings.Split(string(std), "\n") {
+		line = strings.TrimRight(line, "\r")
+		var stamp time.Time
+		if m := reStamp.FindStringSubmatch(line); m != nil {
+			// Python's logging writes local time.
+			stamp, _ = time.ParseInLocation(tracker.LogTimeLayout, m[1], time.Local)
+			if r.Start.IsZero() {
+				r.Start = stamp
+			}
+		}
+		if m := reEpoch.FindStringSubmatch(line); m != nil {
+			finish()
+			num, _ := strconv.Atoi(m[1])
+			cur = &Epoch{N: num, End: stamp, Watts: map[string]float64{}}
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		if m := reDur.FindStringSubmatch(line); m != nil {
+			h, _ := strconv.ParseFloat(m[1], 64)
+			mi, _ := strconv.ParseFloat(m[2], 64)
+			s, err := strconv.ParseFloat(m[3], 64)
+			if err != nil {
+				return fmt.Errorf("runlog: %s:%d: duration: %w", path, n+1, err)
+			}
+			cur.Duration = seconds(h*3600 + mi*60 + s)
+			continue
+		}
+		if m := rePow.FindStringSubmatch(line); m != nil {
+			kind := strings.ToLower(strings.TrimSpace(m[1]))
+			kinds[kind] = true
+			var w float64
+			for _, f := range strings.Fields(strings.Trim(m[2], "[]")) {
+				if f == "None" || f == "nan" {
+					continue
+				}
+				v, err := strconv.ParseFloat(f, 64)
+				if err != nil {
+					return fmt.Errorf("runlog: %s:%d: power %q: %w", path, n+1, m[2], err)
+				}
+				w += v
+			}
+			cur.Watts[kind] = w
+		}
+	}
+	finish()
+	return nil
+}

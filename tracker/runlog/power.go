@@ -1,0 +1,93 @@
+package runlog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// powerRecord is one line of a power series.
+type powerRecord struct {
+	Type      string             `json:"type"`
+	Time      time.Time          `json:"time"`
+	IntervalS float64            `json:"interval_s"`
+	PowerW    map[string]float64 `json:"power_w"`
+}
+
+// PowerLog writes a power series, one JSON line per point:
+//
+//	{"type":"power","time":"2025-03-01T12:00:05Z","interval_s":5,"power_w":{"cpu":41.2,"dram":3.1}}
+//
+// (the average power of the devices, before PUE, by component, over the
+// interval that ends at time). Each line is written with one write call, so
+// a killed writer leaves whole lines. A PowerLog is not safe for concurrent
+// use; its zero value is not usable: use CreatePowerLog.
+type PowerLog struct {
+	f   *os.File
+	err error
+}
+
+// CreatePowerLog creates (or truncates) the power series at path, which
+// should end in SuffixPower beside the tracker's logs.
+func CreatePowerLog(path string) (*PowerLog, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("runlog: power log: %w", err)
+	}
+	return &PowerLog{f: f}, nil
+}
+
+// Add writes a point. After a failed write, Add does nothing and returns
+// the first error.
+func (l *PowerLog) Add(p PowerPoint) error {
+	if l.err != nil {
+		return l.err
+	}
+	b, err := json.Marshal(powerRecord{Type: "power", Time: p.Time, IntervalS: p.Interval.Seconds(), PowerW: p.Watts})
+	if err == nil {
+		_, err = l.f.Write(append(b, '\n'))
+	}
+	if err != nil {
+		l.err = fmt.Errorf("runlog: power log: %w", err)
+	}
+	return l.err
+}
+
+// Close syncs and closes the file, and returns the first error of Add,
+// Sync or Close.
+func (l *PowerLog) Close() error {
+	err := errors.Join(l.f.Sync(), l.f.Close())
+	if l.err != nil {
+		return l.err
+	}
+	if err != nil {
+		return fmt.Errorf("runlog: power log: %w", err)
+	}
+	return nil
+}
+
+// ReadPower reads a power series written by PowerLog.
+func ReadPower(path string) ([]PowerPoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("runlog: %w", err)
+	}
+	defer f.Close()
+	var pts []PowerPoint
+	err = eachLine(f, func(n int, line []byte) error {
+		var rec powerRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if rec.Type == "power" {
+			pts = append(pts, PowerPoint{Time: rec.Time, Interval: seconds(rec.IntervalS), Watts: rec.PowerW})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("runlog: %s: %w", path, err)
+	}
+	return pts, nil
+}
