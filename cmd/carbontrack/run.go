@@ -21,11 +21,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/term"
 
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/promexport"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
@@ -103,6 +105,10 @@ type runOptions struct {
 	noStatus     bool
 	asJSON       bool
 	reportFile   string
+	metricsAddr  string
+	allowPublic  bool
+	runID, node  string
+	linger       time.Duration
 }
 
 // runFlagSet declares run's flags into o. Each flag with an environment
@@ -143,6 +149,11 @@ func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]stri
 	fs.BoolVar(&o.noStatus, "no-status", false, env("no-status", "CARBONTRACK_NO_STATUS", "no live status line, even on a terminal"))
 	fs.BoolVar(&o.asJSON, "json", false, "write the final report as JSON to stdout, after the command's output")
 	fs.StringVar(&o.reportFile, "report-file", "", env("report-file", "CARBONTRACK_REPORT_FILE", "write the final report as JSON to this file"))
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", env("metrics-addr", "CARBONTRACK_METRICS_ADDR", "serve Prometheus metrics on this host:port while the command runs, loopback unless --allow-public (e.g. 127.0.0.1:9464)"))
+	fs.BoolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
+	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric, the same on every node of a run"))
+	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric, such as the host name"))
+	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends (one scrape interval lets Prometheus see the totals)"))
 	return fs, twins
 }
 
@@ -276,6 +287,13 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		return usage("--grace-period must be positive, got %v", o.grace)
 	case o.zone != "" && o.region != "" && o.intensity == 0:
 		return usage("give --zone or --region, not both")
+	case o.linger < 0:
+		return usage("--metrics-linger must not be negative")
+	}
+	if o.metricsAddr != "" {
+		if err := promexport.CheckAddr(o.metricsAddr, o.allowPublic); err != nil {
+			return usage("--metrics-addr: %v", err)
+		}
 	}
 	if o.epochPattern != "" {
 		var err error
@@ -413,6 +431,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		}
 	}
 	ep.begin(t)
+	metrics := startMetrics(ctx, &o, t, cons)
 	stopTick := cons.run(deps.tick, func(st *tracker.Status) string {
 		t.StatusInto(st)
 		return statusText(st, began, time.Now())
@@ -515,6 +534,7 @@ loop:
 
 	ep.finish(exitCode == 0)
 	t.Stop()
+	metrics.stop(o.linger)
 	_ = disc.Close()
 	plog.close()
 	cons.finish()
@@ -1273,4 +1293,51 @@ func writeJSONFile(path string, v any) error {
 		}
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// runMetrics is the Prometheus endpoint of a run, or nothing.
+type runMetrics struct{ srv *promexport.Server }
+
+// startMetrics serves the tracker's metrics when --metrics-addr is set. A
+// failure is reported and the run goes on unmeasured by Prometheus: the
+// command has started and must not suffer for it.
+func startMetrics(ctx context.Context, o *runOptions, t *tracker.Tracker, cons *console) runMetrics {
+	if o.metricsAddr == "" {
+		return runMetrics{}
+	}
+	col, err := promexport.NewCollector(t, promexport.WithRunID(o.runID), promexport.WithNode(o.node))
+	if err != nil {
+		cons.say(fmt.Sprintf("carbontrack: no metrics: %v\n", err))
+		return runMetrics{}
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(col); err != nil {
+		cons.say(fmt.Sprintf("carbontrack: no metrics: %v\n", err))
+		return runMetrics{}
+	}
+	// Not the signal context: Ctrl-C must not close the endpoint while the
+	// command is still stopping.
+	srv, err := promexport.Serve(context.WithoutCancel(ctx), o.metricsAddr, reg, promexport.WithAllowPublic(o.allowPublic))
+	if err != nil {
+		cons.say(fmt.Sprintf("carbontrack: no metrics: %v\n", err))
+		return runMetrics{}
+	}
+	if !o.quiet {
+		cons.say(fmt.Sprintf("carbontrack: metrics at %s\n", srv.URL()))
+	}
+	return runMetrics{srv: srv}
+}
+
+// stop serves the final values for linger, then shuts the endpoint down.
+func (m runMetrics) stop(linger time.Duration) {
+	if m.srv == nil {
+		return
+	}
+	if linger > 0 {
+		select {
+		case <-time.After(linger):
+		case <-m.srv.Done():
+		}
+	}
+	_ = m.srv.Stop()
 }

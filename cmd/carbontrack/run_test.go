@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -407,6 +408,45 @@ func TestRunCommand(t *testing.T) {
 		assert.Equal(t, "process", doc.Mode)
 		assert.Equal(t, 1, doc.EpochsCompleted)
 		assert.Contains(t, r.stderr, "measured:   the command's process tree")
+	})
+
+	t.Run("metrics served while the command runs", func(t *testing.T) {
+		t.Parallel()
+		cmd, finish := c.startWaitingForReady(t, []string{"--metrics-addr", "127.0.0.1:0", "--run-id", "r1", "--node", "n1"}, "trapint")
+		errb := cmd.Stderr.(*lockedBuffer)
+		var url string
+		require.Eventually(t, func() bool {
+			m := regexp.MustCompile(`metrics at (http://127\.0\.0\.1:\d+/metrics)`).FindStringSubmatch(errb.String())
+			if m != nil {
+				url = m[1]
+			}
+			return m != nil
+		}, 5*time.Second, 20*time.Millisecond, "stderr: %s", errb.String())
+		var body string
+		require.Eventually(t, func() bool {
+			resp, err := http.Get(url)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			body = string(b)
+			return strings.Contains(body, `carbontrack_energy_joules_total{component="cpu",device="cpu:estimate",method="estimated",node="n1",run_id="r1"}`)
+		}, 5*time.Second, 50*time.Millisecond)
+		assert.Contains(t, body, "carbontrack_power_watts{")
+		assert.Contains(t, body, `carbontrack_source_up{`)
+		require.NoError(t, cmd.Process.Signal(os.Interrupt))
+		r := finish()
+		assert.Equal(t, 130, r.code, r.stderr)
+		_, err := http.Get(url)
+		assert.Error(t, err, "the endpoint is closed when the run ends")
+	})
+
+	t.Run("metrics refuse a public address", func(t *testing.T) {
+		t.Parallel()
+		r := c.run(t, []string{"--metrics-addr", "0.0.0.0:9464"}, "exit", "0")
+		assert.Equal(t, 2, r.code)
+		assert.Contains(t, r.stderr, "--allow-public")
 	})
 
 	t.Run("missing command", func(t *testing.T) {
