@@ -94,7 +94,8 @@ type Consumption struct {
 type ComponentLog struct {
 	// Devices are the component's devices.
 	Devices []string
-	// AvgPower is the average power of each epoch in watts.
+	// AvgPower is the average power of each epoch in watts, summed over
+	// the component's devices (carbontracker writes one value per device).
 	AvgPower []float64
 }
 
@@ -114,11 +115,11 @@ var (
 	reComponents = regexp.MustCompile(`The following components were found:(.*)\n`)
 	reDevice     = regexp.MustCompile(` (.*?) with device\(s\) (.*?)\.`)
 	reDuration   = regexp.MustCompile(`Duration: (\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
-	rePower      = regexp.MustCompile(`Average power usage \(W\) for (.+): (\[?[0-9.]+\]?|None)`)
+	rePower      = regexp.MustCompile(`Average power usage \(W\) for (.+?): (\[[^\]\n]*\]|[0-9.eE+-]+|None)`)
 	reEarly      = regexp.MustCompile(`(?i)Training was interrupted`)
 	reBlock      = regexp.MustCompile(`(?i)(Actual|Predicted) consumption(?: for (\d+) epoch\(s\))?:` +
 		`[\s\S]*?Time:\s*(.*)\n\s*Energy:\s*(.*?)\s+kWh[\s\S]*?CO2eq:\s*(.*?)\s+g` +
-		`(?:\s*This is equivalent to:\s*([\s\S]*?))?(?:\n\d{4}-\d{2}-\d{2}|\z)`)
+		`(?:\s*This is equivalent to:\s*([\s\S]*?))?\s*(?:\n\d{4}-\d{2}-\d{2}|\z)`)
 	reHMS = regexp.MustCompile(`(\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
 )
 
@@ -175,11 +176,21 @@ func (l *Log) parseStd(s string) error {
 			c.AvgPower = append(c.AvgPower, 0)
 			continue
 		}
-		v, err := strconv.ParseFloat(strings.Trim(m[2], "[]"), 64)
-		if err != nil {
-			return fmt.Errorf("tracker: parse log: power %q: %w", m[2], err)
+		// One value, or carbontracker's numpy list of one value per device
+		// ("[251.0775 248.3122]", "[ 61.23  58.91]"): devices are summed.
+		var sum float64
+		fields := strings.Fields(strings.Trim(m[2], "[]"))
+		if len(fields) == 0 {
+			return fmt.Errorf("tracker: parse log: power %q: no value", m[2])
 		}
-		c.AvgPower = append(c.AvgPower, v)
+		for _, f := range fields {
+			v, err := strconv.ParseFloat(strings.TrimSuffix(f, ","), 64)
+			if err != nil {
+				return fmt.Errorf("tracker: parse log: power %q: %w", m[2], err)
+			}
+			sum += v
+		}
+		c.AvgPower = append(c.AvgPower, sum)
 	}
 	l.EarlyStop = reEarly.MatchString(s)
 	return nil

@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -68,4 +69,39 @@ func FuzzParseLog(f *testing.F) {
 			require.GreaterOrEqual(t, d, 0.0)
 		}
 	})
+}
+
+// TestParseLogCarbontrackerShapes reads what Python carbontracker itself
+// writes: a numpy list of per-device powers, padded numpy output, and an
+// actual-consumption block at the end of the file without equivalents.
+func TestParseLogCarbontrackerShapes(t *testing.T) {
+	std := `2024-03-05 14:02:11 - carbontracker version 2.0.0
+2024-03-05 14:02:11 - The following components were found: GPU with device(s) NVIDIA A100-SXM4-40GB, NVIDIA A100-SXM4-40GB. CPU with device(s) cpu:0.
+2024-03-05 14:12:11 - Epoch 1:
+2024-03-05 14:12:11 - Duration: 0:10:00.00
+2024-03-05 14:12:11 - Average power usage (W) for gpu: [251.0775 248.3122]
+2024-03-05 14:12:11 - Average power usage (W) for cpu: [ 61.23  58.91]
+2024-03-05 14:22:11 - Epoch 2:
+2024-03-05 14:22:11 - Duration: 0:10:00.50
+2024-03-05 14:22:11 - Average power usage (W) for gpu: 400.5
+2024-03-05 14:22:11 - Average power usage (W) for cpu: None
+`
+	out := `2024-03-05 14:22:12 - CarbonTracker: 
+Actual consumption for 2 epoch(s):
+	Time:	0:20:01
+	Energy:	0.491000 kWh
+	CO2eq:	73.600000 g
+`
+	l, err := tracker.ParseLog(strings.NewReader(std), strings.NewReader(out))
+	require.NoError(t, err)
+	require.Contains(t, l.Components, "gpu")
+	assert.Equal(t, []string{"NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-40GB"}, l.Components["gpu"].Devices)
+	assert.InDeltaSlice(t, []float64{251.0775 + 248.3122, 400.5}, l.Components["gpu"].AvgPower, 1e-9, "devices are summed")
+	assert.InDeltaSlice(t, []float64{61.23 + 58.91, 0}, l.Components["cpu"].AvgPower, 1e-9)
+	assert.Equal(t, []float64{600, 600.5}, l.EpochDurations)
+	require.NotNil(t, l.Actual, "a block at the end of the file without equivalents")
+	assert.Equal(t, 2, l.Actual.Epochs)
+	assert.InDelta(t, 0.491, l.Actual.KWh, 1e-12)
+	assert.InDelta(t, 73.6, l.Actual.Grams, 1e-12)
+	assert.Equal(t, 20*time.Minute+time.Second, l.Actual.Duration)
 }
