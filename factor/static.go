@@ -213,9 +213,13 @@ func (s StaticProvider) Intensity(ctx context.Context, at time.Time) (Intensity,
 }
 
 // countryOf returns the country named by the prefix of a sub-national zone:
-// "DK" of "DK-DK1", "US" of "US-CAL-CISO", "GB" of "uk:RG10"; nil if none.
+// "DK" of "DK-DK1" (and of the bare price areas "DK1", "DK2"), "US" of
+// "US-CAL-CISO", "GB" of "uk:RG10"; nil if none.
 func (t *tables) countryOf(zone string) *country {
 	z := strings.TrimSpace(zone)
+	if _, ok := edsArea(z); ok {
+		return t.byKey[normKey("DK")] // Denmark's price areas DK1 and DK2
+	}
 	i := strings.IndexAny(z, "-:/")
 	if i != 2 && i != 3 {
 		return nil

@@ -245,3 +245,22 @@ func TestErrorsAreSortable(t *testing.T) {
 	var target *factor.HTTPError
 	assert.True(t, errors.As(errors.Join(errors.New("x"), he), &target))
 }
+
+// TestStaticDanishPriceAreas: the bare price areas of Energi Data Service fall
+// back to Denmark's annual value, not the world's.
+func TestStaticDanishPriceAreas(t *testing.T) {
+	dk, err := factor.Lookup("DK")
+	require.NoError(t, err)
+	for _, z := range []string{"DK1", "dk2", "DK-DK1"} {
+		v, err := factor.Static(z).Intensity(context.Background(), time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, dk.Value, v.Value, z)
+		assert.Equal(t, "DK", v.Zone, z)
+		assert.Contains(t, v.Fallback, "its country DK", z)
+	}
+	c, err := factor.ForZone("DK1")
+	require.NoError(t, err)
+	v, err := c.Intensity(context.Background(), time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, dk.Value, v.Value, "ForZone offline")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -24,9 +25,9 @@ const (
 	// DefaultMaxFailures is the number of consecutive failed reads after
 	// which a source is marked lost.
 	DefaultMaxFailures = 10
-	// maxSamplesPerRead bounds the power samples kept from one read (NVML's
-	// buffer holds fewer).
-	maxSamplesPerRead = 512
+	// samplesCapacity is the initial room for the power samples of one read;
+	// NVML's buffer holds fewer, so the slice does not grow in practice.
+	samplesCapacity = 512
 	// resetWindow is the shortest interval over which a counter delta is
 	// compared with Info.MaxPower: counters update in steps (RAPL about every
 	// 1 ms, NVML's energy counter more coarsely), so a short interval can
@@ -114,7 +115,8 @@ type SourceStats struct {
 	// Power is the mean power over the latest sampled interval.
 	Power power.Watts
 	// Reads and Failures count the reads and the failed ones; Resets counts
-	// the counter intervals skipped as resets.
+	// the counter intervals skipped as resets and the power readings
+	// rejected as implausible (negative, NaN, above Info.MaxPower).
 	Reads, Failures, Resets int
 	// Lost is true once the source is no longer read; Err says why.
 	Lost bool
@@ -164,9 +166,10 @@ type Sampler struct {
 	opts    options
 	sources []power.Source
 
-	tickMu sync.Mutex // serialises sampling; guards priv and delta
+	tickMu sync.Mutex // serialises sampling; guards priv, delta and offset
 	priv   []private
 	delta  []power.Joules
+	offset time.Duration // the sampler's clock minus wall-clock time
 
 	mu       sync.Mutex // guards everything below
 	stats    []SourceStats
@@ -233,7 +236,7 @@ func New(sources []power.Source, opts ...Option) (*Sampler, error) {
 	for i, src := range s.sources {
 		s.stats[i].Info = src.Info()
 		s.rings[i] = make([]Point, o.ringSize)
-		s.priv[i].reading.Samples = make([]power.PowerSample, 0, maxSamplesPerRead)
+		s.priv[i].reading.Samples = make([]power.PowerSample, 0, samplesCapacity)
 	}
 	return s, nil
 }
@@ -314,6 +317,7 @@ func (s *Sampler) Sample(ctx context.Context) { s.SampleAt(ctx, time.Now()) }
 func (s *Sampler) SampleAt(ctx context.Context, now time.Time) {
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
+	s.offset = now.Sub(time.Now())
 	for i := range s.priv {
 		s.delta[i] = 0
 		p := &s.priv[i]
@@ -422,8 +426,15 @@ func (s *Sampler) integrate(ctx context.Context, i int, p *private, now time.Tim
 	switch {
 	case len(r.Samples) > 0:
 		for _, smp := range r.Samples {
-			e += p.point(time.UnixMicro(smp.TimeMicros), smp.Power)
+			if !s.plausible(ctx, info, p, smp.Power) {
+				continue
+			}
+			// Device timestamps are wall-clock time; move them to the
+			// sampler's clock, which may be injected.
+			e += p.point(time.UnixMicro(smp.TimeMicros).Add(s.offset), smp.Power)
 		}
+	case !s.plausible(ctx, info, p, r.Power):
+		return 0
 	case r.Average:
 		if !p.primed {
 			p.primed, p.lastT, p.lastP, p.meanP = true, now, r.Power, r.Power
@@ -442,6 +453,19 @@ func (s *Sampler) integrate(ctx context.Context, i int, p *private, now time.Tim
 		p.meanP = p.lastP
 	}
 	return e
+}
+
+// plausible reports whether a power reading can be integrated: finite, not
+// negative, and not above the device's plausible maximum. A rejected reading
+// is counted with the resets and logged.
+func (s *Sampler) plausible(ctx context.Context, info *power.Info, p *private, w power.Watts) bool {
+	if w >= 0 && !math.IsInf(float64(w), 1) && (info.MaxPower <= 0 || w <= info.MaxPower) {
+		return true
+	}
+	p.resets++
+	s.opts.logger.WarnContext(ctx, "implausible power reading skipped", "source", info.Name,
+		"power_w", float64(w), "max_power_w", float64(info.MaxPower))
+	return false
 }
 
 // point adds an instantaneous reading: the trapezoid from the previous point.

@@ -356,3 +356,63 @@ func TestNewValidates(t *testing.T) {
 	_, err = sampler.New([]power.Source{nil})
 	assert.ErrorContains(t, err, "nil")
 }
+
+// mixedSource imitates an NVML GPU in buffer mode whose buffer is sometimes
+// empty: then it falls back to an instantaneous reading at the sampler's
+// time. Buffered samples carry wall-clock timestamps.
+type mixedSource struct {
+	w     power.Watts
+	reads int
+}
+
+func (m *mixedSource) Info() power.Info {
+	return power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled, MaxPower: 1400}
+}
+
+func (m *mixedSource) Read(_ context.Context, r *power.Reading) error {
+	*r = power.Reading{Samples: r.Samples[:0]}
+	m.reads++
+	if m.reads%2 == 0 {
+		r.Power = m.w
+		return nil
+	}
+	now := time.Now()
+	for k := 3; k >= 1; k-- {
+		r.Samples = append(r.Samples, power.PowerSample{TimeMicros: now.Add(-time.Duration(k) * 20 * time.Millisecond).UnixMicro(), Power: m.w})
+	}
+	return nil
+}
+
+func TestDeviceTimestampsFollowAnInjectedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &mixedSource{w: 200}
+		clock := func() time.Time { return time.Now().Add(-time.Hour) } // not the wall clock
+		s, err := sampler.New([]power.Source{src}, sampler.WithClock(clock))
+		require.NoError(t, err)
+		run(t, s, 10*time.Second)
+		got := float64(s.Snapshot().Sources[0].Energy)
+		assert.InDelta(t, 2000, got, 20, "200 W for 10 s, whatever the clock")
+	})
+}
+
+func TestImplausiblePowerIsRejected(t *testing.T) {
+	values := []power.Watts{200, 200, 1e9, 200, -5, 200}
+	i := 0
+	src := &powertest.Source{
+		Desc: power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled, MaxPower: 1400},
+		Power: func(time.Time) power.Watts {
+			v := values[min(i, len(values)-1)]
+			i++
+			return v
+		},
+	}
+	s, err := sampler.New([]power.Source{src})
+	require.NoError(t, err)
+	t0 := time.Unix(1_700_000_000, 0)
+	for k := range values {
+		s.SampleAt(t.Context(), t0.Add(time.Duration(k)*time.Second))
+	}
+	st := s.Snapshot().Sources[0]
+	assert.Equal(t, 2, st.Resets, "one reading above MaxPower, one negative")
+	assert.InDelta(t, 1000, float64(st.Energy), 1e-9, "200 W from 0 s to 5 s; the bad readings are bridged")
+}

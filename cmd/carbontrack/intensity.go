@@ -47,6 +47,7 @@ type intensityJSON struct {
 	Source           string          `json:"source"`
 	Fallback         *string         `json:"fallback"`
 	Forecast         []forecastPoint `json:"forecast,omitempty"`
+	ForecastError    *string         `json:"forecast_error,omitempty"`
 }
 
 type forecastPoint struct {
@@ -91,6 +92,7 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "carbontrack intensity: %v\n", err)
 		return 2
 	}
+	code := 0
 	v, err := p.Intensity(ctx, time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "carbontrack intensity: %v\n", err)
@@ -111,19 +113,24 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		pts, err := f.Forecast(ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "carbontrack intensity: forecast: %v\n", err)
-			return 1
+			// The intensity itself is still worth printing.
+			msg := err.Error()
+			out.ForecastError = &msg
+			code = 1
 		}
 		out.Forecast = make([]forecastPoint, 0, len(pts))
 		for _, pt := range pts {
 			out.Forecast = append(out.Forecast, forecastPoint{At: pt.At.UTC(), IntensityGPerKWh: float64(pt.Value)})
 		}
 	}
+	if out.ForecastError != nil {
+		fmt.Fprintf(stderr, "carbontrack intensity: forecast: %s\n", *out.ForecastError)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
-		return 0
+		return code
 	}
 	zoneName := out.Zone
 	if zoneName == "" {
@@ -147,7 +154,7 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stdout, "  %s  %.1f\n", pt.At.Format(time.RFC3339), pt.IntensityGPerKWh)
 		}
 	}
-	return 0
+	return code
 }
 
 // buildProvider returns the provider the flags ask for; a live one is chained

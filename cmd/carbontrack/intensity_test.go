@@ -2,14 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// ukTime is the start of the half hour n half hours from the current one,
+// in the API's format: fixtures must be current, or the provider rejects
+// them as stale.
+func ukTime(n int) string {
+	return time.Now().UTC().Truncate(30 * time.Minute).Add(time.Duration(n) * 30 * time.Minute).Format("2006-01-02T15:04Z")
+}
 
 // ukServer answers like api.carbonintensity.org.uk: the current regional
 // intensity as a list, the regional 24 h forecast with data as an object.
@@ -25,13 +34,13 @@ func ukServer(t *testing.T, status int) *httptest.Server {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/regional/postcode/RG10"):
-			_, _ = w.Write([]byte(`{"data":[{"regionid":12,"dnoregion":"SSE South","shortname":"South England","postcode":"RG10",
-				"data":[{"from":"2026-11-28T13:30Z","to":"2026-11-28T14:00Z","intensity":{"forecast":143,"index":"moderate"},
-				"generationmix":[{"fuel":"gas","perc":30.1},{"fuel":"wind","perc":40.2}]}]}]}`))
+			_, _ = fmt.Fprintf(w, `{"data":[{"regionid":12,"dnoregion":"SSE South","shortname":"South England","postcode":"RG10",
+				"data":[{"from":%q,"to":%q,"intensity":{"forecast":143,"index":"moderate"},
+				"generationmix":[{"fuel":"gas","perc":30.1},{"fuel":"wind","perc":40.2}]}]}]}`, ukTime(0), ukTime(1))
 		case strings.HasPrefix(r.URL.Path, "/regional/intensity/") && strings.HasSuffix(r.URL.Path, "/fw24h/postcode/RG10"):
-			_, _ = w.Write([]byte(`{"data":{"regionid":12,"shortname":"South England","postcode":"RG10","data":[
-				{"from":"2026-11-28T14:00Z","to":"2026-11-28T14:30Z","intensity":{"forecast":150,"index":"moderate"}},
-				{"from":"2026-11-28T14:30Z","to":"2026-11-28T15:00Z","intensity":{"forecast":90,"index":"low"}}]}}`))
+			_, _ = fmt.Fprintf(w, `{"data":{"regionid":12,"shortname":"South England","postcode":"RG10","data":[
+				{"from":%q,"to":%q,"intensity":{"forecast":150,"index":"moderate"}},
+				{"from":%q,"to":%q,"intensity":{"forecast":90,"index":"low"}}]}}`, ukTime(1), ukTime(2), ukTime(2), ukTime(3))
 		default:
 			http.NotFound(w, r)
 		}
@@ -103,4 +112,25 @@ func TestIntensityFlagErrors(t *testing.T) {
 	code, _, stderr = runCLI(t, "intensity", "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stderr, "Examples:")
+}
+
+func TestIntensityForecastFailureKeepsTheValue(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "fw24h") {
+			http.Error(w, "upstream down", http.StatusServiceUnavailable)
+			return
+		}
+		from := time.Now().UTC().Truncate(30 * time.Minute)
+		_, _ = fmt.Fprintf(w, `{"data":[{"from":%q,"to":%q,"intensity":{"forecast":143,"actual":140,"index":"moderate"}}]}`,
+			from.Format("2006-01-02T15:04Z"), from.Add(30*time.Minute).Format("2006-01-02T15:04Z"))
+	}))
+	defer srv.Close()
+	code, out, stderr := runCLI(t, "intensity", "--json", "--provider", "ukgrid", "--zone", "GB", "--provider-url", srv.URL,
+		"--forecast", "--timeout", "1s")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "forecast")
+	var v intensityJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &v), out)
+	assert.Equal(t, 140.0, v.IntensityGPerKWh, "the intensity is printed although the forecast failed")
+	require.NotNil(t, v.ForecastError)
 }
