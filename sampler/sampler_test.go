@@ -372,7 +372,7 @@ func (m *mixedSource) Info() power.Info {
 func (m *mixedSource) Read(_ context.Context, r *power.Reading) error {
 	*r = power.Reading{Samples: r.Samples[:0]}
 	m.reads++
-	if m.reads%2 == 0 {
+	if m.reads%2 == 1 { // the first read finds the buffer empty
 		r.Power = m.w
 		return nil
 	}
