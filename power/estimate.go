@@ -186,8 +186,10 @@ func (c *CPUEstimate) Read(ctx context.Context, r *Reading) error {
 		return fmt.Errorf("power: cpu estimate: %w", err)
 	}
 	t := ts[0]
-	busy := t.User + t.Nice + t.System + t.Irq + t.Softirq + t.Steal
-	tot := busy + t.Idle + t.Iowait
+	// Steal is time the hypervisor gave to other guests: not this
+	// machine's work, so it counts towards the total but not the load.
+	busy := t.User + t.Nice + t.System + t.Irq + t.Softirq
+	tot := busy + t.Idle + t.Iowait + t.Steal
 	load, dBusy := c.lastLoad, 0.0
 	if c.primed && tot > c.tot {
 		dBusy = busy - c.busy

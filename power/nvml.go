@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -271,7 +272,7 @@ type GPU struct {
 	lastMJ   uint64
 	totalMJ  uint64
 	lastSeen uint64
-	closed   bool
+	closed   atomic.Bool // Close may come from another goroutine than Read
 }
 
 var (
@@ -344,6 +345,11 @@ func (g *GPU) Info() Info { return g.info }
 // readings since the previous Read (sampled).
 func (g *GPU) Read(_ context.Context, r *Reading) error {
 	*r = Reading{Samples: r.Samples[:0]}
+	if g.closed.Load() {
+		// After the last Close NVML is shut down and its library may be
+		// unloaded: calling into it could kill the process.
+		return errorf(ErrLost, "power: nvml: %s: read after Close", g.info.Name)
+	}
 	switch {
 	case g.info.Method == MethodCounter:
 		mj, ret := g.dev.GetTotalEnergyConsumption()
@@ -418,10 +424,9 @@ func sampleWatts(t nvml.ValueType, v [8]byte) Watts {
 // Close releases this GPU's share of the NVML session; the last one calls
 // nvmlShutdown. It is idempotent.
 func (g *GPU) Close() error {
-	if g.closed || g.sess == nil {
+	if g.sess == nil || g.closed.Swap(true) {
 		return nil
 	}
-	g.closed = true
 	return g.sess.release()
 }
 

@@ -49,6 +49,7 @@ func discoverRAPL(root string) ([]Source, []Unavailable) {
 		sources []Source
 		unavail []Unavailable
 	)
+	pkgLabel := map[int]string{} // top-level zone number → its device label
 	for _, z := range zones {
 		base := filepath.Base(z.Path)
 		if strings.HasPrefix(base, "intel-rapl-mmio") {
@@ -64,23 +65,33 @@ func discoverRAPL(root string) ([]Source, []Unavailable) {
 		}
 		var info Info
 		switch {
-		case z.Name == "package" && len(parts) == 1:
-			info = Info{
-				Name: fmt.Sprintf("cpu:package-%d", z.Index), Kind: KindCPU,
-				Device: fmt.Sprintf("CPU package %d", z.Index), Index: z.Index,
+		case len(parts) == 1 && (z.Name == "package" || strings.HasPrefix(z.Name, "package-")):
+			// procfs splits "package-0" into "package" and index 0; a
+			// multi-die CPU's "package-0-die-1" stays whole.
+			label := z.Name
+			if z.Name == "package" {
+				label = fmt.Sprintf("package-%d", z.Index)
 			}
+			pkgLabel[pkg] = label
+			info = Info{Name: "cpu:" + label, Kind: KindCPU, Device: "CPU " + strings.ReplaceAll(label, "-", " "), Index: pkg}
 		case z.Name == "dram":
-			info = Info{
-				Name: fmt.Sprintf("dram:package-%d", pkg), Kind: KindDRAM,
-				Device: fmt.Sprintf("DRAM of package %d", pkg), Index: pkg,
+			label, ok := pkgLabel[pkg]
+			if !ok || len(parts) == 1 {
+				label = fmt.Sprintf("package-%d", pkg)
 			}
+			info = Info{Name: "dram:" + label, Kind: KindDRAM, Device: "DRAM of " + strings.ReplaceAll(label, "-", " "), Index: pkg}
+		case z.Name == "core" || z.Name == "uncore" || z.Name == "psys":
+			continue // inside the package (core, uncore), or the whole platform (psys)
 		default:
-			continue // core, uncore (inside the package), psys (whole platform)
+			unavail = append(unavail, Unavailable{Name: "rapl:" + base, Err: errorf(ErrNotSupported,
+				"power: rapl: zone %s is named %q, neither a package nor DRAM; it is not measured", base, z.Name)})
+			continue
 		}
 		info.Method = MethodCounter
 		info.Detail = "RAPL " + base + "/energy_uj"
 		info.MaxPower = raplMaxPlausible
 		info.Wraps = true
+		info.WrapEnergy = Joules(float64(z.MaxMicrojoules) / 1e6)
 		src, err := openRAPLZone(info, z.Path, z.MaxMicrojoules)
 		if err != nil {
 			unavail = append(unavail, Unavailable{Name: info.Name, Err: err})

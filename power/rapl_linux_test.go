@@ -227,3 +227,21 @@ func raplPermissionChild(t *testing.T) {
 		fmt.Println("reason:", msg)
 	}
 }
+
+// TestRAPLMultiDieAndUnknownZones: CPUs with several dies per package name
+// their zones package-N-die-M (procfs leaves such names whole); each die is
+// measured. A zone of an unknown kind is reported, never silently dropped.
+func TestRAPLMultiDieAndUnknownZones(t *testing.T) {
+	root := writePowercap(t,
+		zone{Dir: "intel-rapl:0", Name: "package-0-die-0", EnergyUJ: 1},
+		zone{Dir: "intel-rapl:0:0", Name: "dram", EnergyUJ: 1},
+		zone{Dir: "intel-rapl:1", Name: "package-0-die-1", EnergyUJ: 1},
+		zone{Dir: "intel-rapl:1:0", Name: "core", EnergyUJ: 1},
+		zone{Dir: "intel-rapl:2", Name: "uncore-gt", EnergyUJ: 1},
+	)
+	d := discoverRAPL(t, root)
+	assert.Equal(t, []string{"cpu:package-0-die-0", "cpu:package-0-die-1", "dram:package-0-die-0"}, names(d))
+	require.Len(t, d.Unavailable, 1)
+	assert.Equal(t, "rapl:intel-rapl:2", d.Unavailable[0].Name)
+	assert.Contains(t, d.Unavailable[0].Reason(), `"uncore-gt"`)
+}

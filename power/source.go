@@ -61,6 +61,11 @@ type Info struct {
 	// never treats a backwards step of such a counter as a reset by itself;
 	// the source unwraps it and MaxPower bounds the result.
 	Wraps bool
+	// WrapEnergy is the energy after which a wrapping counter returns to
+	// zero (RAPL's max_energy_range_uj); zero when unknown or not wrapping.
+	// Reads must come more often than WrapEnergy / MaxPower, or whole wraps
+	// are lost: the sampler refuses a longer interval.
+	WrapEnergy Joules
 }
 
 // PowerSample is one power reading with the time it was taken, in

@@ -221,6 +221,15 @@ func New(sources []power.Source, opts ...Option) (*Sampler, error) {
 		if s == nil {
 			return nil, fmt.Errorf("sampler: source %d is nil", i)
 		}
+		// A wrapping counter read less often than it can wrap loses whole
+		// wraps without a trace; half the shortest wrap time is safe.
+		if info := s.Info(); info.WrapEnergy > 0 && info.MaxPower > 0 {
+			wrap := time.Duration(float64(info.WrapEnergy) / float64(info.MaxPower) * float64(time.Second))
+			if o.interval > wrap/2 {
+				return nil, fmt.Errorf("sampler: interval %v is too long for %s: its counter wraps after %.0f J, %v at its plausible maximum of %g W; use an interval of at most %v",
+					o.interval, info.Name, float64(info.WrapEnergy), wrap.Round(100*time.Millisecond), float64(info.MaxPower), (wrap / 2).Round(100*time.Millisecond))
+			}
+		}
 	}
 	n := len(sources)
 	s := &Sampler{

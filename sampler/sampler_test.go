@@ -416,3 +416,15 @@ func TestImplausiblePowerIsRejected(t *testing.T) {
 	assert.Equal(t, 2, st.Resets, "one reading above MaxPower, one negative")
 	assert.InDelta(t, 1000, float64(st.Energy), 1e-9, "200 W from 0 s to 5 s; the bad readings are bridged")
 }
+
+func TestIntervalTooLongForAWrappingCounter(t *testing.T) {
+	src := powertest.Constant("cpu:package-0", power.KindCPU, power.MethodCounter, 100, time.Now())
+	// AMD's RAPL range: 65532 J, about 44 s at 1500 W.
+	src.Desc.Wraps, src.Desc.WrapEnergy, src.Desc.MaxPower = true, 65532.610987, 1500
+	_, err := sampler.New([]power.Source{src}, sampler.WithInterval(time.Minute))
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "cpu:package-0")
+	assert.ErrorContains(t, err, "use an interval of at most 21.8s")
+	_, err = sampler.New([]power.Source{src}, sampler.WithInterval(10*time.Second))
+	assert.NoError(t, err)
+}
