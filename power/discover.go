@@ -84,7 +84,7 @@ func Discover(ctx context.Context, opts ...Option) (*Discovery, error) {
 	if o.kinds[KindCPU] {
 		if len(raplCPU) > 0 {
 			d.Sources = append(d.Sources, raplCPU...)
-		} else if c, err := newCPUEstimate(ctx, o.procRoot(), o.pid); err == nil {
+		} else if c, err := newCPUEstimate(ctx, o.procRoot(), o.tree); err == nil {
 			d.Sources = append(d.Sources, c)
 		} else {
 			d.Unavailable = append(d.Unavailable, Unavailable{Name: "cpu:estimate", Err: err})
@@ -93,7 +93,7 @@ func Discover(ctx context.Context, opts ...Option) (*Discovery, error) {
 	if o.kinds[KindDRAM] {
 		if len(raplDRAM) > 0 {
 			d.Sources = append(d.Sources, raplDRAM...)
-		} else if r, err := newRAMEstimate(ctx, o.procRoot(), o.pid); err == nil {
+		} else if r, err := newRAMEstimate(ctx, o.procRoot(), o.tree); err == nil {
 			d.Sources = append(d.Sources, r)
 		} else {
 			d.Unavailable = append(d.Unavailable, Unavailable{Name: "dram:estimate", Err: err})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v3/common"
@@ -135,7 +136,7 @@ type CPUEstimate struct {
 
 var _ Source = (*CPUEstimate)(nil)
 
-func newCPUEstimate(ctx context.Context, procRoot string, pid int) (*CPUEstimate, error) {
+func newCPUEstimate(ctx context.Context, procRoot string, tree *procTree) (*CPUEstimate, error) {
 	env := procEnv(procRoot)
 	ectx := withEnv(ctx, env)
 	infos, err := cpu.InfoWithContext(ectx)
@@ -160,10 +161,10 @@ func newCPUEstimate(ctx context.Context, procRoot string, pid int) (*CPUEstimate
 			Method: MethodEstimated, Detail: model.summary},
 		model: model, env: env,
 	}
-	if pid > 0 {
-		c.tree = newProcTree(pid, procRoot)
+	if tree != nil {
+		c.tree = tree
 		c.procPrev = map[int32]float64{}
-		c.info.Detail += "; share of process tree " + strconv.Itoa(pid)
+		c.info.Detail += "; share of process tree " + strconv.Itoa(int(tree.root))
 	}
 	if _, err := cpu.TimesWithContext(ectx, false); err != nil {
 		return nil, fmt.Errorf("power: cpu estimate: reading /proc/stat: %w", err)
@@ -254,7 +255,7 @@ type RAMEstimate struct {
 
 var _ Source = (*RAMEstimate)(nil)
 
-func newRAMEstimate(ctx context.Context, procRoot string, pid int) (*RAMEstimate, error) {
+func newRAMEstimate(ctx context.Context, procRoot string, tree *procTree) (*RAMEstimate, error) {
 	env := procEnv(procRoot)
 	vm, err := mem.VirtualMemoryWithContext(withEnv(ctx, env))
 	if err != nil {
@@ -265,9 +266,9 @@ func newRAMEstimate(ctx context.Context, procRoot string, pid int) (*RAMEstimate
 		Device: fmt.Sprintf("%.1f GB RAM", float64(vm.Total)/1e9),
 		Detail: fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × installed memory", ramWattsPerGB),
 	}}
-	if pid > 0 {
-		r.tree = newProcTree(pid, procRoot)
-		r.info.Detail = fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × resident memory of process tree %d", ramWattsPerGB, pid)
+	if tree != nil {
+		r.tree = tree
+		r.info.Detail = fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × resident memory of process tree %d", ramWattsPerGB, tree.root)
 	}
 	return r, nil
 }
@@ -293,8 +294,10 @@ func (m *RAMEstimate) Read(ctx context.Context, r *Reading) error {
 }
 
 // procTree tracks the processes descending from a root pid, refreshing the
-// membership at most every procTreeRefresh.
+// membership at most every procTreeRefresh. One tree serves all the sources
+// of a process view; it is safe for concurrent use.
 type procTree struct {
+	mu        sync.Mutex
 	root      int32
 	env       common.EnvMap
 	members   map[int32]*process.Process
@@ -311,6 +314,8 @@ func newProcTree(pid int, procRoot string) *procTree {
 
 // procs returns the tree's processes; ctx must carry the tree's environment.
 func (t *procTree) procs(ctx context.Context) map[int32]*process.Process {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if time.Since(t.refreshed) < procTreeRefresh && len(t.members) > 0 {
 		return t.members
 	}

@@ -110,6 +110,12 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 	o.logger.DebugContext(ctx, "nvml initialised", "library", libName)
 
 	devs, unavail := selectGPUs(lib, o.cudaVisible)
+	if note := cudaOrderNote(lib, o.cudaVisible, o.cudaOrder); note != "" {
+		for i := range devs {
+			devs[i].note = strings.TrimPrefix(devs[i].note+"; "+note, "; ")
+		}
+		o.logger.WarnContext(ctx, "power: nvml: "+note)
+	}
 	var sources []Source
 	for _, d := range devs {
 		if err := ctx.Err(); err != nil {
@@ -126,7 +132,7 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 	}
 	if o.pid > 0 {
 		for i, s := range sources {
-			sources[i] = newProcessGPU(s.(*GPU), o.pid, o.procRoot())
+			sources[i] = newProcessGPU(s.(*GPU), o.tree)
 		}
 	}
 	sess.refs = len(sources)
@@ -203,6 +209,41 @@ func selectGPUs(lib nvmlLib, visible *string) ([]selectedGPU, []Unavailable) {
 		out = append(out, selectedGPU{dev: all[idx], name: "gpu:" + strconv.Itoa(idx), note: note})
 	}
 	return out, unavail
+}
+
+// cudaOrderNote warns when CUDA_VISIBLE_DEVICES selects by index on a
+// machine whose GPUs differ: the indices here are NVML's, in PCI bus order,
+// while CUDA numbers the fastest GPU first unless CUDA_DEVICE_ORDER is
+// PCI_BUS_ID, so index 0 may not be the GPU the training uses.
+func cudaOrderNote(lib nvmlLib, visible *string, order string) string {
+	if visible == nil || order == "PCI_BUS_ID" {
+		return ""
+	}
+	byIndex := false
+	for _, e := range strings.Split(*visible, ",") {
+		if _, err := strconv.Atoi(strings.TrimSpace(e)); err == nil {
+			byIndex = true
+		}
+	}
+	if !byIndex {
+		return ""
+	}
+	count, ret := lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		return ""
+	}
+	names := map[string]bool{}
+	for i := 0; i < count; i++ {
+		if d, ret := lib.DeviceGetHandleByIndex(i); ret == nvml.SUCCESS {
+			if n, ret := d.GetName(); ret == nvml.SUCCESS {
+				names[n] = true
+			}
+		}
+	}
+	if len(names) < 2 {
+		return ""
+	}
+	return "CUDA_VISIBLE_DEVICES selects by index in PCI bus order here, but CUDA numbers the fastest GPU first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, and this machine's GPUs differ: set CUDA_DEVICE_ORDER=PCI_BUS_ID or select by UUID"
 }
 
 func resolveVisible(lib nvmlLib, entry string, uuids []string) (int, string, error) {
@@ -450,10 +491,10 @@ var (
 	_ Closer = (*ProcessGPU)(nil)
 )
 
-func newProcessGPU(g *GPU, pid int, procRoot string) *ProcessGPU {
+func newProcessGPU(g *GPU, tree *procTree) *ProcessGPU {
 	info := g.info
-	info.Detail += "; counted from when process tree " + strconv.Itoa(pid) + " first runs on it"
-	return &ProcessGPU{gpu: g, pid: pid, tree: newProcTree(pid, procRoot), info: info}
+	info.Detail += "; counted from when process tree " + strconv.Itoa(int(tree.root)) + " first runs on it"
+	return &ProcessGPU{gpu: g, pid: int(tree.root), tree: tree, info: info}
 }
 
 // Info describes the gated GPU.

@@ -293,3 +293,21 @@ func TestNVMLProcessView(t *testing.T) {
 	assert.Positive(t, float64(r.Energy), "GPU 1 counts from when our process was seen on it")
 	assert.Contains(t, d.Sources[1].Info().Detail, "process tree")
 }
+
+func TestCUDADeviceOrderWarning(t *testing.T) {
+	srv := h100s(t, gpuBehaviour{counter: true})
+	srv.Devices[3].(*server.Device).GetNameFunc = func() (string, nvml.Return) { return "NVIDIA A100-SXM4-40GB", nvml.SUCCESS }
+	t.Setenv("CUDA_VISIBLE_DEVICES", "0")
+	t.Setenv("CUDA_DEVICE_ORDER", "")
+	d, err := power.Discover(t.Context(), power.WithNVML(srv), power.WithKinds(power.KindGPU))
+	require.NoError(t, err)
+	defer d.Close()
+	require.Len(t, d.Sources, 1)
+	assert.Contains(t, d.Sources[0].Info().Detail, "CUDA_DEVICE_ORDER=PCI_BUS_ID", "mixed GPUs selected by index")
+
+	t.Setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+	d2, err := power.Discover(t.Context(), power.WithNVML(srv), power.WithKinds(power.KindGPU))
+	require.NoError(t, err)
+	defer d2.Close()
+	assert.NotContains(t, d2.Sources[0].Info().Detail, "CUDA_DEVICE_ORDER")
+}

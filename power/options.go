@@ -32,6 +32,8 @@ type options struct {
 	forceSampled bool
 	logger       *slog.Logger
 	cudaVisible  *string
+	cudaOrder    string
+	tree         *procTree // the process tree of WithProcess, shared by its sources
 }
 
 func defaultOptions() options {
@@ -53,10 +55,14 @@ func (o *options) resolve() {
 	if o.nvmlLibrary == "" {
 		o.nvmlLibrary = os.Getenv(EnvNVMLLibrary)
 	}
+	if o.pid > 0 {
+		o.tree = newProcTree(o.pid, o.procRoot())
+	}
 	if o.cudaVisible == nil {
 		if v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES"); ok {
 			o.cudaVisible = &v
 		}
+		o.cudaOrder = os.Getenv("CUDA_DEVICE_ORDER")
 	}
 }
 
@@ -105,8 +111,11 @@ func WithGPUPowerSampling() Option { return func(o *options) { o.forceSampled = 
 
 // WithCUDAVisibleDevices selects GPUs as CUDA_VISIBLE_DEVICES would
 // (comma-separated indices, GPU UUIDs or MIG UUIDs) instead of reading that
-// environment variable.
-func WithCUDAVisibleDevices(v string) Option { return func(o *options) { o.cudaVisible = &v } }
+// environment variable (nor CUDA_DEVICE_ORDER: indices are then taken in
+// PCI bus order, NVML's).
+func WithCUDAVisibleDevices(v string) Option {
+	return func(o *options) { o.cudaVisible, o.cudaOrder = &v, "PCI_BUS_ID" }
+}
 
 // WithLogger logs discovery decisions to l (default: discard).
 func WithLogger(l *slog.Logger) Option {

@@ -290,17 +290,32 @@ func (s *Sampler) loop(ctx context.Context) {
 		case <-t.C:
 			s.SampleAt(ctx, s.opts.now())
 		case <-s.stop:
-			s.SampleAt(context.WithoutCancel(ctx), s.opts.now())
+			s.finalSample(ctx)
 			return
 		case <-ctx.Done():
-			s.SampleAt(context.WithoutCancel(ctx), s.opts.now())
+			s.finalSample(ctx)
 			return
 		}
 	}
 }
 
+// finalReadTimeout bounds the final reading's context: Stop must not hang on
+// a sensor that stopped answering (sources honour their context).
+const finalReadTimeout = 5 * time.Second
+
+// finalSample takes the last reading, with a context that outlives the
+// caller's cancellation but not finalReadTimeout.
+func (s *Sampler) finalSample(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalReadTimeout)
+	defer cancel()
+	s.SampleAt(fctx, s.opts.now())
+}
+
 // Stop stops sampling, waits for the goroutine to take a final reading and
-// return. It is idempotent, and a no-op on a sampler never started.
+// return. It is idempotent, and a no-op on a sampler never started. The final
+// reading's context expires after 5 s, so a source that honours its context
+// cannot make Stop hang; a source that ignores it (a hung driver call) can,
+// and callers that must not wait (the tracker) bound their wait themselves.
 func (s *Sampler) Stop() {
 	s.mu.Lock()
 	if !s.started {

@@ -428,3 +428,32 @@ func TestIntervalTooLongForAWrappingCounter(t *testing.T) {
 	_, err = sampler.New([]power.Source{src}, sampler.WithInterval(10*time.Second))
 	assert.NoError(t, err)
 }
+
+// hangingSource blocks in Read after the first call until its context is
+// done, like a sensor that stopped answering.
+type hangingSource struct{ reads int }
+
+func (h *hangingSource) Info() power.Info {
+	return power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled}
+}
+func (h *hangingSource) Read(ctx context.Context, r *power.Reading) error {
+	h.reads++
+	if h.reads > 1 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	*r = power.Reading{Samples: r.Samples[:0], Power: 10}
+	return nil
+}
+
+func TestStopDoesNotHangOnAHungSensor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := sampler.New([]power.Source{&hangingSource{}}, sampler.WithInterval(time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, s.Start(t.Context()))
+		start := time.Now()
+		s.Stop()
+		assert.Equal(t, 5*time.Second, time.Since(start), "the final read gives up after 5 s")
+		assert.Equal(t, 1, s.Snapshot().Sources[0].Failures)
+	})
+}
