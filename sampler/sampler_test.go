@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -456,4 +457,42 @@ func TestStopDoesNotHangOnAHungSensor(t *testing.T) {
 		assert.Equal(t, 5*time.Second, time.Since(start), "the final read gives up after 5 s")
 		assert.Equal(t, 1, s.Snapshot().Sources[0].Failures)
 	})
+}
+
+// TestSampledSquareWaveJitteredTicks is the 1 % claim without the help of a
+// perfectly regular clock: an asymmetric 1 Hz load (30 % busy), ticks every
+// 100 ms ± 20 ms of jitter, and windows that end at arbitrary phases.
+func TestSampledSquareWaveJitteredTicks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	t0 := time.Unix(1_700_000_000, 0)
+	load := func(tm time.Time) power.Watts {
+		if math.Mod(tm.Sub(t0).Seconds(), 1) < 0.3 {
+			return 300
+		}
+		return 100
+	}
+	truth := func(a, b time.Time) float64 { // exact integral, 1 ms steps are exact for this wave
+		var e float64
+		for x := a; x.Before(b); x = x.Add(time.Millisecond) {
+			e += float64(load(x)) * 1e-3
+		}
+		return e
+	}
+	for _, window := range []time.Duration{7300 * time.Millisecond, 30*time.Second + 170*time.Millisecond, 61370 * time.Millisecond} {
+		now := t0.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+		src := &powertest.Source{Desc: power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled},
+			Power: load, Clock: func() time.Time { return now }}
+		s, err := sampler.New([]power.Source{src})
+		require.NoError(t, err)
+		start := now
+		s.SampleAt(t.Context(), now)
+		for now.Sub(start) < window {
+			now = now.Add(80*time.Millisecond + time.Duration(rng.IntN(40))*time.Millisecond)
+			s.SampleAt(t.Context(), now)
+		}
+		got := float64(s.Snapshot().Sources[0].Energy)
+		want := truth(start, now)
+		t.Logf("window %v: %.2f J, truth %.2f J, error %+.3f %%", now.Sub(start), got, want, 100*(got-want)/want)
+		assert.InEpsilon(t, want, got, 0.01)
+	}
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,9 +37,32 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// drawPower makes the fake package draw watts until the test ends: its
+// energy_uj advances with the wall clock (written in place, fixed width, as
+// the source keeps the file open).
+func drawPower(t *testing.T, sysfs, zone string, watts float64) {
+	f, err := os.OpenFile(filepath.Join(sysfs, "class", "powercap", zone, "energy_uj"), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	start, stop, done := time.Now(), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			uj := 1000 + uint64(watts*time.Since(start).Seconds()*1e6)
+			_, _ = f.WriteAt([]byte(fmt.Sprintf("%020d\n", uj)), 0)
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done; _ = f.Close() })
+}
+
 func TestDevicesJSON(t *testing.T) {
 	sysfs := fakeMachine(t)
-	code, out, stderr := runCLI(t, "devices", "--json", "--sysfs-root", sysfs, "--measure", "300ms", "--interval", "50ms")
+	drawPower(t, sysfs, "intel-rapl:0", 50)
+	code, out, stderr := runCLI(t, "devices", "--json", "--sysfs-root", sysfs, "--measure", "500ms", "--interval", "50ms")
 	require.Equal(t, 0, code, stderr)
 	var doc struct {
 		Sources []struct {
@@ -55,8 +81,11 @@ func TestDevicesJSON(t *testing.T) {
 	for _, s := range doc.Sources {
 		require.NotNil(t, s.EnergyJ, "--measure adds energy")
 		require.NotNil(t, s.AvgPowerW)
-		assert.Zero(t, *s.EnergyJ, "the fake counters do not move")
 	}
+	pkg, dram := doc.Sources[0], doc.Sources[1]
+	assert.InDelta(t, 50, *pkg.AvgPowerW, 5, "the package draws 50 W")
+	assert.InDelta(t, 25, *pkg.EnergyJ, 4, "50 W for 0.5 s, in joules")
+	assert.Zero(t, *dram.EnergyJ, "the DRAM counter does not move")
 	require.Len(t, doc.Unavailable, 1)
 	assert.Equal(t, "nvml", doc.Unavailable[0].Name)
 	assert.Contains(t, doc.Unavailable[0].Reason, "ERROR_LIBRARY_NOT_FOUND")
