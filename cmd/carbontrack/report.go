@@ -20,7 +20,21 @@ const reportHelp = `Usage: carbontrack report [--plot FILE.png|FILE.svg] [--json
 Reads the logs of runs in each LOGDIR and below it (default: $CARBONTRACK_LOG_DIR,
 else ./carbontrack-logs): carbontrack's JSON lines and log pairs, and the log
 pairs of the Python tool carbontracker. Prints one row per run and the total:
-epochs, duration, energy (kWh, PUE included) and emissions (g CO2e).
+
+  EPOCHS            epochs completed / epochs announced ("?": unknown)
+  DURATION, ENERGY (kWh), CO2e (g)
+                    the consumption counted (see COUNTED): the epochs' time,
+                    energy (PUE included) and emissions, as carbontracker
+                    counts them; time outside the epochs is not in them
+  RUN ENERGY (kWh)  the devices' energy from the start of tracking to its
+                    end, epochs or not, before PUE: the final value of the
+                    Prometheus counter carbontrack_energy_joules_total (over
+                    the devices, / 3.6e6), so that the TOTAL over every
+                    node's LOGDIR is the offline twin of
+                    sum(carbontrack_energy_joules_total{run_id="R"}) / 3.6e6.
+                    "-" where the log does not say: carbontracker's log
+                    pairs, and the JSON lines of a run killed before its end
+  COUNTED           which consumption is counted (below)
 
 Each run counts one consumption, as carbontracker's parser decides (column
 COUNTED): "actual" when the run finished or was stopped early; "projection"
@@ -30,12 +44,17 @@ epochs logged) when there is neither.
 
 --plot draws the power of each component over time and the emissions of each
 epoch (PNG or SVG, by the file's extension). Exit code 1 when a log could not
-be read (the others are still reported), 2 for bad flags.
+be read (the others are still reported), 2 for bad flags. --json has the same
+figures: run_energy_kwh is null where the table has "-", and the total's
+run_energy_runs says how many runs it adds up.
 
 Examples:
   carbontrack report carbontrack-logs
   carbontrack report --plot power.png runs/node0 runs/node1
   carbontrack report --json ~/carbontracker-logs | jq .total
+
+Each flag has an environment twin, named below; CARBONTRACK_JSON is also
+run's, which then appends its JSON report to the command's output.
 
 Flags:
 `
@@ -70,6 +89,7 @@ type reportRunJSON struct {
 	EmissionsG      float64           `json:"emissions_g"`
 	Actual          *consumptionJSON  `json:"actual"`
 	Projection      *consumptionJSON  `json:"projection"`
+	RunEnergyKWh    *float64          `json:"run_energy_kwh"`
 	PUE             float64           `json:"pue"`
 	Components      []string          `json:"components"`
 	Epochs          []reportEpochJSON `json:"epochs"`
@@ -96,6 +116,8 @@ type reportTotalJSON struct {
 	Actual          int     `json:"actual_runs"`
 	Projected       int     `json:"projected_runs"`
 	Measured        int     `json:"measured_runs"`
+	RunEnergyKWh    float64 `json:"run_energy_kwh"`
+	RunEnergyRuns   int     `json:"run_energy_runs"`
 }
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
@@ -105,9 +127,14 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, reportHelp)
 		fs.PrintDefaults()
 	}
-	plotPath := fs.String("plot", "", "draw power over time and emissions per epoch into FILE (.png or .svg)")
-	asJSON := fs.Bool("json", false, "print JSON instead of tables")
-	perEpoch := fs.Bool("per-epoch", false, "also print a table of each run's epochs")
+	twins := map[string]string{}
+	env := func(flagName, envName, usage string) string {
+		twins[flagName] = envName
+		return usage + " (env " + envName + ")"
+	}
+	plotPath := fs.String("plot", "", env("plot", "CARBONTRACK_PLOT", "draw power over time and emissions per epoch into FILE (.png or .svg)"))
+	asJSON := fs.Bool("json", false, env("json", "CARBONTRACK_JSON", "print JSON instead of tables"))
+	perEpoch := fs.Bool("per-epoch", false, env("per-epoch", "CARBONTRACK_PER_EPOCH", "also print a table of each run's epochs"))
 	// Flags may follow the directories.
 	var dirs []string
 	for {
@@ -122,6 +149,11 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		dirs = append(dirs, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	// The environment sets the flags the command line left out.
+	if _, err := applyEnv(fs, twins, flagsSet(fs)); err != nil {
+		fmt.Fprintf(stderr, "carbontrack report: %v\n", err)
+		return 2
 	}
 	if *plotPath != "" {
 		switch strings.ToLower(filepath.Ext(*plotPath)) {
@@ -195,6 +227,10 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 			s := r.Start
 			j.Start = &s
 		}
+		if r.HasRunEnergy {
+			kwh := r.RunEnergyKWh
+			j.RunEnergyKWh = &kwh
+		}
 		for _, e := range r.EpochRecords {
 			j.Epochs = append(j.Epochs, reportEpochJSON{Epoch: e.N, OffsetS: e.Offset.Seconds(), DurationS: e.Duration.Seconds(),
 				EnergyKWh: e.KWh, EmissionsG: e.Grams, AvgPowerW: e.Watts, Interrupted: e.Interrupted})
@@ -203,7 +239,8 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 	}
 	out.Total = reportTotalJSON{Runs: total.Runs, EpochsCompleted: total.Completed, EpochsCounted: total.Used.Epochs,
 		DurationS: total.Used.Duration.Seconds(), EnergyKWh: total.Used.KWh, EmissionsG: total.Used.Grams,
-		Actual: total.Actual, Projected: total.Projected, Measured: total.Measured}
+		Actual: total.Actual, Projected: total.Projected, Measured: total.Measured,
+		RunEnergyKWh: total.RunEnergyKWh, RunEnergyRuns: total.RunEnergyRuns}
 	return out
 }
 
@@ -225,7 +262,7 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 		withDir = len(dirs) > 1
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tFORMAT\tEPOCHS\tDURATION\tENERGY (kWh)\tCO2e (g)\tCOUNTED")
+	fmt.Fprintln(tw, "RUN\tFORMAT\tEPOCHS\tDURATION\tENERGY (kWh)\tCO2e (g)\tRUN ENERGY (kWh)\tCOUNTED")
 	var notes []string
 	for _, r := range runs {
 		epochs := fmt.Sprintf("%d/%s", r.Completed, epochsOrQ(r.Epochs))
@@ -234,15 +271,26 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 			notes = append(notes, fmt.Sprintf("[%d] %s: %s", len(notes)+1, runLabel(r, withDir), r.Note))
 			counted += fmt.Sprintf(" [%d]", len(notes))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", runLabel(r, withDir), r.Format, epochs,
-			span(r.Used.Duration), human(r.Used.KWh), human(r.Used.Grams), counted)
+		runKWh := "-"
+		if r.HasRunEnergy {
+			runKWh = human(r.RunEnergyKWh)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", runLabel(r, withDir), r.Format, epochs,
+			span(r.Used.Duration), human(r.Used.KWh), human(r.Used.Grams), runKWh, counted)
 	}
 	plural := "runs"
 	if total.Runs == 1 {
 		plural = "run"
 	}
-	fmt.Fprintf(tw, "TOTAL (%d %s)\t\t%d\t%s\t%s\t%s\t%s\n", total.Runs, plural, total.Completed, span(total.Used.Duration),
-		human(total.Used.KWh), human(total.Used.Grams), totalCounted(total))
+	runKWh := "-"
+	if total.RunEnergyRuns > 0 {
+		runKWh = human(total.RunEnergyKWh)
+		if total.RunEnergyRuns < total.Runs {
+			runKWh += fmt.Sprintf(" (%d of %d runs)", total.RunEnergyRuns, total.Runs)
+		}
+	}
+	fmt.Fprintf(tw, "TOTAL (%d %s)\t\t%d\t%s\t%s\t%s\t%s\t%s\n", total.Runs, plural, total.Completed, span(total.Used.Duration),
+		human(total.Used.KWh), human(total.Used.Grams), runKWh, totalCounted(total))
 	_ = tw.Flush()
 	if len(notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")

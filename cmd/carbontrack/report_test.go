@@ -5,11 +5,20 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/promexport"
 )
 
 // ctFixture holds three log pairs written as the Python carbontracker 2.x
@@ -25,11 +34,12 @@ func TestReportCarbontrackerFixture(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(out, "\n")
 	require.GreaterOrEqual(t, len(lines), 5, out)
-	assert.Regexp(t, `^RUN\s+FORMAT\s+EPOCHS\s+DURATION\s+ENERGY \(kWh\)\s+CO2e \(g\)\s+COUNTED$`, lines[0])
-	assert.Regexp(t, `^41237\.582913_2024-03-05T140211Z\s+carbontracker\s+3/3\s+0:30:01\s+0\.491\s+73\.6\s+actual$`, lines[1])
-	assert.Regexp(t, `^52011\.90211_2024-03-06T091500Z\s+carbontracker\s+2/10\s+5:02:34\s+2\.84\s+426\s+projection \[1\]$`, lines[2])
-	assert.Regexp(t, `^train_60777\.311876_2024-03-07T220405Z\s+carbontracker\s+2/5\s+0:03:11\s+0\.0589\s+22\.4\s+actual \[2\]$`, lines[3])
-	assert.Regexp(t, `^TOTAL \(3 runs\)\s+7\s+5:35:46\s+3\.39\s+522\s+2 actual, 1 projection$`, lines[4])
+	assert.Regexp(t, `^RUN\s+FORMAT\s+EPOCHS\s+DURATION\s+ENERGY \(kWh\)\s+CO2e \(g\)\s+RUN ENERGY \(kWh\)\s+COUNTED$`, lines[0])
+	// carbontracker's pairs have no run energy: "-".
+	assert.Regexp(t, `^41237\.582913_2024-03-05T140211Z\s+carbontracker\s+3/3\s+0:30:01\s+0\.491\s+73\.6\s+-\s+actual$`, lines[1])
+	assert.Regexp(t, `^52011\.90211_2024-03-06T091500Z\s+carbontracker\s+2/10\s+5:02:34\s+2\.84\s+426\s+-\s+projection \[1\]$`, lines[2])
+	assert.Regexp(t, `^train_60777\.311876_2024-03-07T220405Z\s+carbontracker\s+2/5\s+0:03:11\s+0\.0589\s+22\.4\s+-\s+actual \[2\]$`, lines[3])
+	assert.Regexp(t, `^TOTAL \(3 runs\)\s+7\s+5:35:46\s+3\.39\s+522\s+-\s+2 actual, 1 projection$`, lines[4])
 	assert.Contains(t, out, "[1] 52011.90211_2024-03-06T091500Z: the log ends after 2 of 10 epochs without the actual consumption")
 	assert.Contains(t, out, "[2] train_60777.311876_2024-03-07T220405Z: stopped after 2 of 5 epochs")
 	assert.NotContains(t, out, "EPOCH ", "no per-epoch tables without --per-epoch")
@@ -168,4 +178,96 @@ func TestReportErrors(t *testing.T) {
 	code, _, stderr = runCLI(t, "report", "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stderr, "Examples:")
+	assert.Contains(t, stderr, "RUN ENERGY (kWh)  the devices' energy from the start of tracking")
+	assert.Contains(t, stderr, "(env CARBONTRACK_PER_EPOCH)")
+
+	t.Setenv("CARBONTRACK_PLOT", "x.gif")
+	code, _, stderr = runCLI(t, "report", ctFixture)
+	assert.Equal(t, 2, code, "the twin is checked like the flag")
+	assert.Contains(t, stderr, `--plot "x.gif"`)
+}
+
+// report's flags have environment twins; the command line wins.
+func TestReportEnvTwins(t *testing.T) {
+	t.Setenv("CARBONTRACK_JSON", "1")
+	t.Setenv("CARBONTRACK_PER_EPOCH", "true")
+	code, out, stderr := runCLI(t, "report", ctFixture)
+	require.Equal(t, 0, code, stderr)
+	assert.True(t, strings.HasPrefix(out, "{"), "CARBONTRACK_JSON=1: %s", out)
+	code, out, stderr = runCLI(t, "report", "--json=false", ctFixture)
+	require.Equal(t, 0, code, stderr)
+	assert.True(t, strings.HasPrefix(out, "RUN "), out)
+	assert.Contains(t, out, "EPOCH ", "CARBONTRACK_PER_EPOCH=true")
+
+	t.Setenv("CARBONTRACK_PER_EPOCH", "maybe")
+	code, _, stderr = runCLI(t, "report", ctFixture)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `CARBONTRACK_PER_EPOCH="maybe"`)
+}
+
+// The RUN ENERGY total over the nodes' log directories is what Prometheus'
+// energy counters end at, summed over the nodes: time outside the epochs
+// included, before PUE.
+func TestReportRunEnergyMatchesPrometheus(t *testing.T) {
+	base := t.TempDir()
+	var promKWh, epochKWh float64
+	for i, node := range []string{"node1", "node2"} {
+		synctest.Test(t, func(t *testing.T) {
+			start := time.Now()
+			tr, err := tracker.New(2, tracker.WithSources([]power.Source{
+				powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, power.Watts(300+100*i), start),
+				powertest.Constant("cpu:0", power.KindCPU, power.MethodCounter, 50, start),
+			}), tracker.WithLogDir(filepath.Join(base, node)), tracker.WithVerbose(0),
+				tracker.WithFixedIntensity(100), tracker.WithInterval(time.Second))
+			require.NoError(t, err)
+			col, err := promexport.NewCollector(tr, promexport.WithRunID("r1"), promexport.WithNode(node))
+			require.NoError(t, err)
+			reg := prometheus.NewRegistry()
+			require.NoError(t, reg.Register(col))
+			time.Sleep(2 * time.Minute) // start-up, outside the epochs
+			for range 2 {
+				tr.EpochStart()
+				time.Sleep(10 * time.Minute)
+				tr.EpochEnd()
+			}
+			time.Sleep(3 * time.Minute) // saving the model
+			tr.Stop()
+			epochKWh += tr.Report().FacilityEnergy.KWh()
+			mfs, err := reg.Gather()
+			require.NoError(t, err)
+			for _, mf := range mfs {
+				if mf.GetName() == promexport.MetricEnergy {
+					for _, m := range mf.GetMetric() {
+						promKWh += m.GetCounter().GetValue() / 3.6e6
+					}
+				}
+			}
+		})
+	}
+	require.InDelta(t, (350+450)*25.0/60/1000, promKWh, 1e-6, "350 W and 450 W for 25 minutes")
+
+	code, out, stderr := runCLI(t, "report", "--json", filepath.Join(base, "node1"), filepath.Join(base, "node2"))
+	require.Equal(t, 0, code, stderr)
+	var doc struct {
+		Runs []struct {
+			RunEnergyKWh *float64 `json:"run_energy_kwh"`
+		} `json:"runs"`
+		Total struct {
+			EnergyKWh     float64 `json:"energy_kwh"`
+			RunEnergyKWh  float64 `json:"run_energy_kwh"`
+			RunEnergyRuns int     `json:"run_energy_runs"`
+		} `json:"total"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.Len(t, doc.Runs, 2)
+	for _, r := range doc.Runs {
+		assert.NotNil(t, r.RunEnergyKWh)
+	}
+	assert.Equal(t, 2, doc.Total.RunEnergyRuns)
+	assert.InDelta(t, promKWh, doc.Total.RunEnergyKWh, 1e-9, "Prometheus' total, offline")
+	assert.InDelta(t, epochKWh, doc.Total.EnergyKWh, 1e-9, "ENERGY stays carbontracker's: epochs, PUE included")
+
+	code, out, stderr = runCLI(t, "report", base, ctFixture)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `(?m)^TOTAL \(5 runs\).*\s`+regexp.QuoteMeta(human(promKWh))+` \(2 of 5 runs\)\s`, out)
 }

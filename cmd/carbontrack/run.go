@@ -38,11 +38,21 @@ carbon emissions of this machine from just before the command starts until
 it exits; with --process, only those of the GPUs its process tree uses and
 of its share of the CPU and memory, from just after it starts (its devices
 are found once its pid is known). Stdin, stdout and stderr pass through
-unchanged; SIGINT and SIGTERM are passed on to the command (SIGINT, SIGQUIT
-and SIGHUP only when they did not come from the terminal, which sends them
-to the command itself; a third Ctrl-C kills it). carbontrack exits with the
+unchanged; SIGTERM is passed on to the command, and so are SIGINT, SIGQUIT
+and SIGHUP unless they came from the terminal, which sends them to the
+command itself (a third Ctrl-C kills it). carbontrack exits with the
 command's exit code, or 128+N when signal N killed it (127: command not
-found; 126: not executable; 2: bad flags; 1: cannot measure).
+found; 126: not executable; 2: bad flags; 1: cannot measure); a Ctrl-C or
+SIGTERM before the command started exits with 130 or 143 without starting
+it.
+
+Known limit: a signal does not say who sent it, so carbontrack guesses. When
+it is in its terminal's foreground process group (run from an interactive
+shell, not in the background), it takes a SIGINT, SIGQUIT or SIGHUP as the
+terminal's, which the command got too, and does not pass it on; a
+"kill -INT <carbontrack's pid>" from elsewhere then does not reach the
+command. Signal the command itself, or use SIGTERM, which is always passed
+on.
 
 The whole run is one epoch unless --epoch-pattern is given: then each line
 the command prints (stdout or stderr) that matches the regular expression
@@ -63,9 +73,15 @@ At the end, also after Ctrl-C, SIGTERM or a crash of the command, the report
 goes to stderr, the logs are written to --log-dir (carbontracker's log pair,
 JSON lines, emissions.csv and the power series; read them with
 "carbontrack report"), and --json writes the report as JSON to stdout after
-the command's output (--report-file writes it to a file instead). Its
-energy_kwh and emissions_g cover the whole command, from start to exit; its
-epochs and the logs cover the epochs, as carbontracker counts.
+the command's output: its last lines, starting on a line of their own (when
+the command wrote to stdout directly, carbontrack cannot see its last byte
+and always writes a newline first, so an empty line may come before).
+--report-file writes it to a file instead, which is what a program should
+read. Its energy_kwh and emissions_g cover the whole command, from start to
+exit; its epochs and the logs cover the epochs, as carbontracker counts.
+With --metrics-addr and --metrics-linger, the endpoint then keeps serving
+the final values, all of the above being written; Ctrl-C or SIGTERM ends
+that wait, and carbontrack exits with the command's code.
 
 With --budget or --budget-kwh, a message says when the projection or the
 consumption passes the budget; with --enforce-budget the command is then
@@ -147,32 +163,43 @@ func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]stri
 	fs.BoolVar(&o.process, "process", false, env("process", "CARBONTRACK_PROCESS", "measure only the command's process tree: its GPUs and its share of CPU and memory"))
 	fs.BoolVar(&o.quiet, "quiet", false, env("quiet", "CARBONTRACK_QUIET", "print nothing of carbontrack's own but errors and the stopping of the command (--json still prints)"))
 	fs.BoolVar(&o.noStatus, "no-status", false, env("no-status", "CARBONTRACK_NO_STATUS", "no live status line, even on a terminal"))
-	fs.BoolVar(&o.asJSON, "json", false, "write the final report as JSON to stdout, after the command's output")
+	fs.BoolVar(&o.asJSON, "json", false, env("json", "CARBONTRACK_JSON", "write the final report as JSON to stdout, after the command's output (its last lines; --report-file is cleaner for programs)"))
 	fs.StringVar(&o.reportFile, "report-file", "", env("report-file", "CARBONTRACK_REPORT_FILE", "write the final report as JSON to this file"))
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", env("metrics-addr", "CARBONTRACK_METRICS_ADDR", "serve Prometheus metrics on this host:port while the command runs, loopback unless --allow-public (e.g. 127.0.0.1:9464)"))
 	fs.BoolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
 	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric, the same on every node of a run"))
 	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric, such as the host name"))
-	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends (one scrape interval lets Prometheus see the totals)"))
+	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends and the report is written (one scrape interval lets Prometheus see the totals; Ctrl-C or SIGTERM ends it sooner)"))
 	return fs, twins
 }
 
-// applyEnv sets each flag that has its twin in the environment; the
-// command line, parsed afterwards, overrides it.
-func applyEnv(fs *flag.FlagSet, twins map[string]string) error {
+// applyEnv sets each flag that has its twin in the environment, except
+// those in onCmdLine: a flag given on the command line wins over its twin.
+// It returns the flags it set.
+func applyEnv(fs *flag.FlagSet, twins map[string]string, onCmdLine map[string]bool) (map[string]bool, error) {
 	var errs []error
+	set := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) {
 		name, ok := twins[f.Name]
-		if !ok {
+		if !ok || onCmdLine[f.Name] {
 			return
 		}
 		if v := os.Getenv(name); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+				return
 			}
+			set[f.Name] = true
 		}
 	})
-	return errors.Join(errs...)
+	return set, errors.Join(errs...)
+}
+
+// flagsSet returns the names of the flags fs has set so far.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 // runDeps are what run takes from the process, replaceable in tests.
@@ -247,22 +274,34 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		fmt.Fprintf(stderr, "carbontrack run: "+format+"\n", a...)
 		return o, nil, nil, 2
 	}
-	if err := applyEnv(fs, twins); err != nil {
-		return usage("%v", err)
-	}
-	epochsFromEnv := os.Getenv(twins["epochs"]) != ""
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, nil, nil, 0
 		}
 		return o, nil, nil, 2
 	}
-	epochsSet := epochsFromEnv
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "epochs" {
-			epochsSet = true
+	// The command line first, then the environment for the flags it left
+	// out: each flag knows which layer set it.
+	onCmdLine := flagsSet(fs)
+	fromEnv, err := applyEnv(fs, twins, onCmdLine)
+	if err != nil {
+		return usage("%v", err)
+	}
+	epochsSet := onCmdLine["epochs"] || fromEnv["epochs"]
+	// --zone and --region name the same thing: one given on the command
+	// line wins over the other's twin; both in one layer are a mistake.
+	if o.zone != "" && o.region != "" && o.intensity == 0 {
+		switch {
+		case onCmdLine["zone"] && onCmdLine["region"]:
+			return usage("give --zone or --region, not both")
+		case fromEnv["zone"] && fromEnv["region"]:
+			return usage("%s and %s are both set: set one", twins["zone"], twins["region"])
+		case onCmdLine["region"]:
+			o.zone = ""
+		default:
+			o.region = ""
 		}
-	})
+	}
 	argv = fs.Args()
 	switch {
 	case len(argv) == 0:
@@ -285,8 +324,6 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		return usage("--enforce-budget needs --budget or --budget-kwh")
 	case o.grace <= 0:
 		return usage("--grace-period must be positive, got %v", o.grace)
-	case o.zone != "" && o.region != "" && o.intensity == 0:
-		return usage("give --zone or --region, not both")
 	case o.linger < 0:
 		return usage("--metrics-linger must not be negative")
 	}
@@ -345,7 +382,35 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		fmt.Fprintf(stderr, "carbontrack run: "+format+"\n", a...)
 		return code
 	}
+	// Signals from now on are kept for the command (sigc holds a few), or
+	// end the run before it starts.
+	sigc := make(chan os.Signal, 8)
+	deps.notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
+	defer deps.stopNotify(sigc)
+	// interrupted says, once ctx is done (main's signal context, on SIGINT
+	// or SIGTERM), to exit before starting the command: with 128+N for the
+	// signal N that came (130, SIGINT's, when none did).
+	interrupted := func() (int, bool) {
+		if ctx.Err() == nil {
+			return 0, false
+		}
+		for {
+			select {
+			case s := <-sigc:
+				if n, ok := s.(syscall.Signal); ok && n != syscall.SIGPIPE {
+					return 128 + int(n), true
+				}
+			default:
+				return 128 + int(syscall.SIGINT), true
+			}
+		}
+	}
+	const notStarted = "interrupted before the command started"
+
 	prov, err := runProvider(ctx, &o)
+	if code, ok := interrupted(); ok {
+		return fail(code, notStarted)
+	}
 	if err != nil {
 		return fail(2, "%v", err)
 	}
@@ -374,8 +439,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	// our stdout and stderr themselves (a terminal stays a terminal).
 	teeOut := re != nil || (status && outTTY)
 	teeErr := re != nil || status
+	relayedOut := true
 	if f, ok := stdout.(*os.File); ok && !teeOut {
 		cmd.Stdout = f
+		relayedOut = false
 	} else {
 		cmd.Stdout = &lineTee{write: cons.childOut, re: re, match: ep.match}
 	}
@@ -388,14 +455,15 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	// A child of the command may keep the pipes open after it exits.
 	cmd.WaitDelay = 2 * time.Second
 
-	// Signals from now on are kept for the command (sigc holds a few).
-	sigc := make(chan os.Signal, 8)
-	deps.notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
-	defer deps.stopNotify(sigc)
-
 	budget := make(chan tracker.BudgetEvent, 1)
 	start := func(pid int) (*tracker.Tracker, *power.Discovery, error) {
-		return startTracker(ctx, &o, prov, pid, cons, budget)
+		dctx := ctx
+		if pid > 0 {
+			// The command runs: a signal now is for it (the loop below
+			// passes it on), not a reason to leave it unmeasured.
+			dctx = context.WithoutCancel(ctx)
+		}
+		return startTracker(dctx, &o, prov, pid, cons, budget)
 	}
 	var (
 		t    *tracker.Tracker
@@ -404,8 +472,22 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	if !o.process {
 		// The machine: measure from before the command starts.
 		if t, disc, err = start(0); err != nil {
+			cons.finish()
+			if code, ok := interrupted(); ok {
+				return fail(code, notStarted)
+			}
 			return fail(1, "cannot measure: %v", err)
 		}
+	}
+	// Ctrl-C while the provider or the devices were asked: the command
+	// must not start only to be stopped.
+	if code, ok := interrupted(); ok {
+		if t != nil {
+			t.Stop()
+			_ = disc.Close()
+		}
+		cons.finish()
+		return fail(code, notStarted)
 	}
 	if err := cmd.Start(); err != nil {
 		if t != nil {
@@ -532,10 +614,22 @@ loop:
 		cons.say(fmt.Sprintf("carbontrack: waiting for the command: %v\n", waitErr))
 	}
 
+	// Signals that came while the command ran were for it, not for the
+	// linger below.
+	for drained := false; !drained; {
+		select {
+		case <-sigc:
+		default:
+			drained = true
+		}
+	}
+	lingerDone := ctx.Done()
+	if ctx.Err() != nil {
+		lingerDone = nil // ended with the command; a new signal ends the linger
+	}
+
 	ep.finish(exitCode == 0)
 	t.Stop()
-	metrics.stop(o.linger)
-	_ = disc.Close()
 	plog.close()
 	cons.finish()
 
@@ -561,7 +655,10 @@ loop:
 		}
 	}
 	if o.asJSON {
-		if cons.outPartial() {
+		// On a line of its own: after the command's partial line, when
+		// carbontrack relayed its stdout; always after a newline when the
+		// command wrote to stdout itself, as its last byte is unknown.
+		if !relayedOut || cons.outPartial() {
 			_, _ = io.WriteString(stdout, "\n")
 		}
 		enc := json.NewEncoder(stdout)
@@ -570,6 +667,9 @@ loop:
 			fmt.Fprintf(stderr, "carbontrack run: --json: %v\n", err)
 		}
 	}
+	// Everything is written: now Prometheus may scrape the final values.
+	metrics.stop(o.linger, sigc, lingerDone, stderr, o.quiet)
+	_ = disc.Close()
 	return exitCode
 }
 
@@ -1328,15 +1428,33 @@ func startMetrics(ctx context.Context, o *runOptions, t *tracker.Tracker, cons *
 	return runMetrics{srv: srv}
 }
 
-// stop serves the final values for linger, then shuts the endpoint down.
-func (m runMetrics) stop(linger time.Duration) {
+// stop serves the final values for linger, then shuts the endpoint down. A
+// signal on sigc other than SIGPIPE, or done, ends the linger early.
+func (m runMetrics) stop(linger time.Duration, sigc <-chan os.Signal, done <-chan struct{}, stderr io.Writer, quiet bool) {
 	if m.srv == nil {
 		return
 	}
 	if linger > 0 {
-		select {
-		case <-time.After(linger):
-		case <-m.srv.Done():
+		if !quiet {
+			fmt.Fprintf(stderr, "carbontrack: serving the final metrics at %s for %v (Ctrl-C or SIGTERM ends it sooner)\n",
+				m.srv.URL(), linger)
+		}
+		tm := time.NewTimer(linger)
+		defer tm.Stop()
+	wait:
+		for {
+			select {
+			case <-tm.C:
+				break wait
+			case <-m.srv.Done():
+				break wait
+			case <-done:
+				break wait
+			case s := <-sigc:
+				if s != syscall.SIGPIPE {
+					break wait
+				}
+			}
 		}
 	}
 	_ = m.srv.Stop()

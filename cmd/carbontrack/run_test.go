@@ -7,10 +7,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -62,6 +64,9 @@ func testChild(mode string, args []string) int {
 		fmt.Print("saving the model (no newline)")
 		fmt.Fprint(os.Stderr, "stderr tail without newline")
 		return 0
+	case "partial":
+		fmt.Print("abc")
+		return 0
 	case "exit":
 		fmt.Println("exiting")
 		n, _ := strconv.Atoi(args[0])
@@ -82,6 +87,11 @@ func testChild(mode string, args []string) int {
 		case <-time.After(10 * time.Second):
 			return 0
 		}
+	case "touch":
+		_ = os.WriteFile(args[0], nil, 0o644)
+		fmt.Println("ready")
+		time.Sleep(10 * time.Second)
+		return 0
 	case "sleep":
 		fmt.Println("ready")
 		time.Sleep(10 * time.Second)
@@ -286,14 +296,16 @@ func TestRunCommand(t *testing.T) {
 		assert.Equal(t, 3, doc.Prediction.Epochs)
 		assert.Equal(t, 1.58, doc.PUE)
 		assert.Greater(t, doc.EnergyKWh, 0.0)
-		assert.InDelta(t, doc.EnergyKWh*doc.IntensityGPerKW, doc.EmissionsG, 1e-9)
 		var names []string
+		var joules float64
 		for _, comp := range doc.Components {
+			joules += comp.EnergyJ
 			names = append(names, comp.Name)
 			assert.Equal(t, "estimated", comp.Method)
 			assert.GreaterOrEqual(t, comp.AvgPowerW, 0.0)
 		}
 		assert.Equal(t, []string{"cpu:estimate", "dram:estimate"}, names)
+		assert.InEpsilon(t, joules*1.58/3.6e6, doc.EnergyKWh, 1e-9, "the components' energy, PUE included")
 		assert.Len(t, doc.Files, 5, "pair, JSON lines, emissions.csv, power series")
 
 		// stderr: the command's stderr intact, then the tracker's blocks
@@ -371,7 +383,90 @@ func TestRunCommand(t *testing.T) {
 		r := finish()
 		assert.Equal(t, 128+15, r.code, r.stderr)
 		assert.Contains(t, r.stderr, "was killed by signal terminated (exit code 143)")
-		assert.Contains(t, r.stderr, "Training was interrupted"[:0]+"Actual consumption")
+		assert.Contains(t, r.stderr, "Actual consumption for 0 epoch(s):")
+		std, err := filepath.Glob(filepath.Join(r.logDir, "*"+runlog.SuffixStdLog))
+		require.NoError(t, err)
+		require.Len(t, std, 1)
+		b, err := os.ReadFile(std[0])
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "Training was interrupted before all 1 epochs were monitored.")
+	})
+
+	t.Run("emissions are the energy, PUE included, times the intensity", func(t *testing.T) {
+		t.Parallel()
+		rf := filepath.Join(t.TempDir(), "report.json")
+		r := c.run(t, []string{"--intensity", "500", "--pue", "1.5", "--report-file", rf, "--quiet"}, "exit", "0")
+		require.Equal(t, 0, r.code, r.stderr)
+		doc := readReportFile(t, rf)
+		assert.Equal(t, 1.5, doc.PUE)
+		var joules float64
+		for _, comp := range doc.Components {
+			joules += comp.EnergyJ
+		}
+		require.Greater(t, joules, 0.0)
+		assert.InEpsilon(t, joules*1.5/3.6e6, doc.EnergyKWh, 1e-9, "the components' energy × PUE")
+		assert.InEpsilon(t, doc.EnergyKWh*500, doc.EmissionsG, 1e-6, "500 g/kWh")
+		assert.InEpsilon(t, 500, doc.IntensityGPerKW, 1e-6)
+	})
+
+	t.Run("json after a partial line the command wrote to a file", func(t *testing.T) {
+		t.Parallel()
+		cmd, _ := c.cmd(t, []string{"--json", "--quiet"}, "partial")
+		out, err := os.Create(filepath.Join(t.TempDir(), "stdout.txt"))
+		require.NoError(t, err)
+		defer out.Close()
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = out, &errb // the command writes to the file itself
+		require.NoError(t, cmd.Run(), errb.String())
+		b, err := os.ReadFile(out.Name())
+		require.NoError(t, err)
+		got := string(b)
+		require.True(t, strings.HasPrefix(got, "abc\n{"), "the JSON starts on a line of its own: %q", got)
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(got, "abc")), &doc), got)
+		assert.Equal(t, 0, doc.ExitCode)
+	})
+
+	t.Run("metrics linger after the report, ended by SIGTERM", func(t *testing.T) {
+		t.Parallel()
+		cmd, _ := c.cmd(t, []string{"--metrics-addr", "127.0.0.1:0", "--metrics-linger", "10s", "--json"}, "exit", "3")
+		var out, errb lockedBuffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		require.NoError(t, cmd.Start())
+		waitc := make(chan error, 1)
+		go func() { waitc <- cmd.Wait() }()
+		// The command exits at once: the report, the JSON and the logs
+		// come before the linger, not after its 10 s.
+		if !assert.Eventually(t, func() bool { return strings.Contains(errb.String(), "exited with code 3") },
+			5*time.Second, 20*time.Millisecond) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no report within 5 s; stderr: %s", errb.String())
+		}
+		require.Eventually(t, func() bool { return strings.HasSuffix(out.String(), "}\n") }, time.Second, 10*time.Millisecond)
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(out.String(), "exiting\n")), &doc), out.String())
+		assert.Equal(t, 3, doc.ExitCode)
+		m := regexp.MustCompile(`metrics at (http://127\.0\.0\.1:\d+/metrics)`).FindStringSubmatch(errb.String())
+		require.NotNil(t, m, errb.String())
+		resp, err := http.Get(m[1])
+		require.NoError(t, err, "the final values are served while lingering")
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+		sent := time.Now()
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case err := <-waitc:
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, 3, ee.ExitCode(), "the command's code, not SIGTERM's")
+			assert.Less(t, time.Since(sent), 3*time.Second)
+		case <-time.After(8 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("SIGTERM did not end the linger; stderr: %s", errb.String())
+		}
+		_, err = http.Get(m[1])
+		assert.Error(t, err, "the endpoint is closed")
 	})
 
 	t.Run("budget enforced", func(t *testing.T) {
@@ -462,6 +557,48 @@ func TestRunCommand(t *testing.T) {
 	})
 }
 
+// TestServeBinarySIGTERM runs "carbontrack serve" as a process: SIGTERM
+// (main's signal context, not a test's cancel) stops it cleanly, with exit
+// code 0 and its port closed. It lives here, beside buildCLI, as it needs
+// Unix signals.
+func TestServeBinarySIGTERM(t *testing.T) {
+	c := buildCLI(t, t.TempDir())
+	sysfs := fakeMachine(t) // its environment is the binary's too
+	cmd := exec.Command(c.bin, "serve", "--metrics-addr", "127.0.0.1:0", "--interval", "50ms", "--sysfs-root", sysfs)
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	require.NoError(t, cmd.Start())
+	waitc := make(chan error, 1)
+	go func() { waitc <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+
+	urlRE := regexp.MustCompile(`metrics at (http://127\.0\.0\.1:\d+/metrics)`)
+	var url string
+	eventually(t, "the bound URL on stderr", func() bool {
+		if m := urlRE.FindStringSubmatch(errb.String()); m != nil {
+			url = m[1]
+		}
+		return url != ""
+	})
+	assert.Contains(t, scrape(t, url), `carbontrack_energy_joules_total{component="cpu",device="cpu:package-0",method="counter"}`)
+
+	sent := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-waitc:
+		require.NoError(t, err, "exit code 0; stderr: %s", errb.String())
+		assert.Less(t, time.Since(sent), 5*time.Second)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve still running 10 s after SIGTERM; stderr: %s", errb.String())
+	}
+	assert.Contains(t, errb.String(), "carbontrack serve: stopped")
+	assert.Empty(t, out.String())
+	_, err := http.Get(url)
+	assert.Error(t, err, "the port is closed")
+}
+
 func TestRunUsage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -498,6 +635,98 @@ func TestRunHelp(t *testing.T) {
 	assert.Contains(t, stderr, "Usage: carbontrack run [flags] [--] COMMAND [ARGS...]")
 	assert.Contains(t, stderr, "Examples:")
 	assert.Contains(t, stderr, "(env CARBONTRACK_EPOCH_PATTERN)")
+}
+
+// A flag on the command line wins over its twin's or its sibling's
+// environment variable; two of one layer are an error.
+func TestRunZoneRegionLayers(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		env          map[string]string
+		args         []string
+		zone, region string
+		err          string
+	}{
+		{name: "env zone, flag region", env: map[string]string{"CARBONTRACK_ZONE": "FR"},
+			args: []string{"--region", "gcp:europe-west4"}, region: "gcp:europe-west4"},
+		{name: "env region, flag zone", env: map[string]string{"CARBONTRACK_REGION": "gcp:europe-west4"},
+			args: []string{"--zone", "DK1"}, zone: "DK1"},
+		{name: "env zone, flag zone", env: map[string]string{"CARBONTRACK_ZONE": "FR"}, args: []string{"--zone", "DE"}, zone: "DE"},
+		{name: "both flags", args: []string{"--zone", "FR", "--region", "gcp:europe-west4"}, err: "give --zone or --region, not both"},
+		{name: "both env", env: map[string]string{"CARBONTRACK_ZONE": "FR", "CARBONTRACK_REGION": "aws:eu-west-3"},
+			err: "CARBONTRACK_ZONE and CARBONTRACK_REGION are both set"},
+		{name: "both env, flag zone", env: map[string]string{"CARBONTRACK_ZONE": "FR", "CARBONTRACK_REGION": "aws:eu-west-3"},
+			args: []string{"--zone", "SE"}, zone: "SE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var stderr bytes.Buffer
+			o, _, _, code := parseRunFlags(append(tc.args, "--", "train"), &stderr)
+			if tc.err != "" {
+				assert.Equal(t, 2, code)
+				assert.Contains(t, stderr.String(), tc.err)
+				return
+			}
+			require.Equal(t, -1, code, stderr.String())
+			assert.Equal(t, tc.zone, o.zone)
+			assert.Equal(t, tc.region, o.region)
+		})
+	}
+}
+
+func TestRunJSONTwin(t *testing.T) {
+	t.Setenv("CARBONTRACK_JSON", "1")
+	o, _, _, code := parseRunFlags([]string{"--", "train"}, io.Discard)
+	require.Equal(t, -1, code)
+	assert.True(t, o.asJSON)
+	o, _, _, code = parseRunFlags([]string{"--json=false", "--", "train"}, io.Discard)
+	require.Equal(t, -1, code)
+	assert.False(t, o.asJSON, "the command line wins")
+
+	// Every flag of run has a twin, as the README says.
+	fs, twins := runFlagSet(&runOptions{}, io.Discard)
+	fs.VisitAll(func(f *flag.Flag) {
+		assert.Contains(t, twins, f.Name)
+		assert.Contains(t, f.Usage, "(env "+twins[f.Name]+")")
+	})
+}
+
+// Ctrl-C while the live provider is asked, before the command started: the
+// command never starts, and the exit code is SIGINT's.
+func TestRunInterruptedBeforeStart(t *testing.T) {
+	env, sysfs := noDevices(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	for _, mode := range []string{"--process=false", "--process"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			release := make(chan struct{})
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				cancel() // Ctrl-C while the request is in flight
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+			}))
+			defer api.Close()
+			defer close(release)
+			marker := filepath.Join(t.TempDir(), "started")
+			var out, errb lockedBuffer
+			code := runCommand(ctx, []string{"--sysfs-root", sysfs, "--log-dir", "", "--provider", "ukgrid",
+				"--provider-url", api.URL, mode, "--", self, "touch", marker}, &out, &errb, fakeTerminalDeps(nil))
+			assert.Equal(t, 130, code, errb.String())
+			assert.Contains(t, errb.String(), "interrupted before the command started")
+			assert.NoFileExists(t, marker, "the command never started")
+			assert.Empty(t, out.String())
+		})
+	}
 }
 
 func TestRunEnvTwins(t *testing.T) {

@@ -38,6 +38,8 @@ The address must be loopback (127.0.0.1:PORT, [::1]:PORT, localhost:PORT):
 the metrics say what the machine runs and when. Let Prometheus run on this
 node or scrape through an SSH tunnel; on a trusted network --allow-public
 lets it listen on other addresses (":9464", "0.0.0.0:9464", a LAN address).
+Without --allow-public a request must name the server localhost or a
+loopback address (its Host header; 403 otherwise, against DNS rebinding).
 See docs/multinode.md for runs over several nodes.
 
 Examples:

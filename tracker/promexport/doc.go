@@ -46,7 +46,10 @@
 // A scrape reads no sensor: it copies the tracker's live state
 // (tracker.StatusInto, sampler.SnapshotInto) into a reused value under the
 // Collector's lock. Serve refuses any address that is not loopback unless
-// WithAllowPublic(true): the metrics say what a machine runs and when.
+// WithAllowPublic(true): the metrics say what a machine runs and when. A
+// loopback-only server also refuses (403) a request whose Host header is not
+// localhost or a loopback address, so that a web page cannot read it through
+// DNS rebinding.
 // Server.Stop shuts down cleanly (in-flight scrapes finish, bounded by a
 // timeout) and waits for the goroutine Serve started.
 package promexport

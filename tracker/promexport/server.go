@@ -139,6 +139,15 @@ type Server struct {
 // that is not loopback (see CheckAddr) unless WithAllowPublic(true), and
 // checks the address actually bound too ("localhost" could resolve to
 // anything). Port 0 picks a free port: Addr says which. Always call Stop.
+//
+// Without WithAllowPublic(true) it also answers 403 Forbidden to a request
+// whose Host header names anything but a loopback IP literal or
+// "localhost" (any port; an empty Host, as HTTP/1.0 sends, is let through):
+// a web page whose name an attacker re-points at 127.0.0.1 (DNS rebinding)
+// could otherwise read the metrics from a browser on this machine. A
+// scraper reaching the port through a tunnel or proxy must therefore name
+// it as localhost or a loopback address (Prometheus does, scraping
+// "localhost:9464" through "ssh -L 9464:localhost:9464").
 func Serve(ctx context.Context, addr string, g prometheus.Gatherer, opts ...ServerOption) (*Server, error) {
 	o := serverOptions{timeout: DefaultShutdownTimeout, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
@@ -174,9 +183,13 @@ func Serve(ctx context.Context, addr string, g prometheus.Gatherer, opts ...Serv
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "carbontrack metrics exporter: see %s\n", MetricsPath)
 	})
+	var h http.Handler = mux
+	if !o.allowPublic {
+		h = loopbackHostOnly(mux)
+	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           mux,
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -191,6 +204,31 @@ func Serve(ctx context.Context, addr string, g prometheus.Gatherer, opts ...Serv
 	go s.serve(ln)
 	s.stopCtx = context.AfterFunc(ctx, func() { _ = s.shutdown() })
 	return s, nil
+}
+
+// loopbackHostOnly answers 403 to a request whose Host is not loopback
+// (see Serve).
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHostHeader(r.Host) {
+			http.Error(w, "promexport: forbidden: the Host header must be localhost or a loopback address "+
+				"(a loopback-only server refuses other names against DNS rebinding)", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHostHeader reports whether a Host header, with or without its
+// port, is empty, "localhost" or a loopback IP literal ("[::1]" bracketed).
+func loopbackHostHeader(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1] // "[::1]" without a port
+	}
+	return host == "" || isLoopbackHost(host)
 }
 
 func (s *Server) serve(ln net.Listener) {

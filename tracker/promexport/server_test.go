@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -139,6 +140,58 @@ func TestServeStopsWithContext(t *testing.T) {
 		t.Fatal("server still serving after its context was cancelled")
 	}
 	require.NoError(t, srv.Stop())
+}
+
+// getHost is a GET of url with the Host header host; it returns the status.
+func getHost(t *testing.T, url, host string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// A loopback-only server answers only requests that name it by a loopback
+// address or localhost: a browser led to 127.0.0.1 by a rebound DNS name
+// sends that name as Host.
+func TestServeRefusesForeignHost(t *testing.T) {
+	srv, err := promexport.Serve(t.Context(), "127.0.0.1:0", prometheus.NewRegistry())
+	require.NoError(t, err)
+	defer srv.Stop()
+	_, port, err := net.SplitHostPort(srv.Addr())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"attacker.example", http.StatusForbidden},
+		{"attacker.example:" + port, http.StatusForbidden},
+		{"localhost.attacker.example:" + port, http.StatusForbidden},
+		{"192.168.1.20:" + port, http.StatusForbidden},
+		{"0.0.0.0:" + port, http.StatusForbidden},
+		{"127.0.0.1:" + port, http.StatusOK},
+		{"127.0.0.1", http.StatusOK},
+		{"127.9.9.9:" + port, http.StatusOK},
+		{"localhost:" + port, http.StatusOK},
+		{"LOCALHOST", http.StatusOK},
+		{"[::1]:" + port, http.StatusOK},
+		{"[::1]", http.StatusOK},
+		{"[::ffff:127.0.0.1]:" + port, http.StatusOK},
+	} {
+		assert.Equal(t, tc.want, getHost(t, srv.URL(), tc.host), "Host: %s", tc.host)
+	}
+	assert.Equal(t, http.StatusForbidden, getHost(t, "http://"+srv.Addr()+"/", "attacker.example"), "every path")
+
+	// With WithAllowPublic(true) the server is meant to be reached by any
+	// name.
+	pub, err := promexport.Serve(t.Context(), "127.0.0.1:0", prometheus.NewRegistry(), promexport.WithAllowPublic(true))
+	require.NoError(t, err)
+	defer pub.Stop()
+	assert.Equal(t, http.StatusOK, getHost(t, pub.URL(), "node1.cluster:9464"))
 }
 
 // blockingGatherer blocks each Gather until release is closed.

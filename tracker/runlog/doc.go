@@ -24,6 +24,17 @@
 // before the actual consumption (a run still going, or one that was killed);
 // else the sum of the epochs logged. Run.Basis says which, and Run.Note why.
 //
+// Those count the epochs, PUE included. Run.RunEnergyKWh is the other
+// figure: the devices' energy from the start of tracking to its end, epochs
+// or not, before PUE (the final JSON record's run_energy_kwh), which is what
+// the Prometheus counter carbontrack_energy_joules_total ends at; summed over
+// the nodes' logs it is the offline twin of that counter's sum. Only the
+// tracker's JSON lines have it (Run.HasRunEnergy).
+//
+// Values no log holds (a negative or infinite power or energy, a duration
+// too long for a time.Duration) make the run unreadable rather than the
+// total wrong.
+//
 // Files are grouped into runs by their base name
 // (<prefix_><pid>.<id>_<time>); a run with JSON lines is read from them
 // (they have each epoch's emissions and start and end), else from its log

@@ -32,6 +32,9 @@ type record struct {
 	} `json:"devices"`
 	Epochs          int `json:"epochs"`
 	CompletedEpochs int `json:"completed_epochs"`
+	// RunEnergyKWh is in the final record (nil in one written before it
+	// was).
+	RunEnergyKWh *float64 `json:"run_energy_kwh"`
 }
 
 // jouleKWh is joules per kWh.
@@ -125,6 +128,9 @@ func readJSONLines(path string, r *Run) error {
 		}
 		r.Actual = &Consumption{Epochs: final.CompletedEpochs, Duration: seconds(final.DurationS),
 			KWh: final.FacilityEnergyKWh, Grams: final.EmissionsG}
+		if final.RunEnergyKWh != nil {
+			r.RunEnergyKWh, r.HasRunEnergy = *final.RunEnergyKWh, true
+		}
 	}
 	for _, e := range r.EpochRecords {
 		for k := range e.Watts {

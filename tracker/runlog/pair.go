@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -46,6 +47,19 @@ func readPair(stdPath, outPath string, r *Run) error {
 	if err != nil {
 		return err
 	}
+	name := stdPath
+	if name == "" {
+		name = outPath
+	}
+	return parsePair(std, out, name, r)
+}
+
+// parsePair reads a carbontracker log pair from its contents (either may be
+// nil); name is the file its errors name. Values a log could not have
+// written (a negative or infinite power or energy, a duration past a
+// time.Duration) are errors, so that every duration, energy and emission
+// read is a non-negative number.
+func parsePair(std, out []byte, name string, r *Run) error {
 	var stdR, outR io.Reader
 	if std != nil {
 		stdR = bytes.NewReader(std)
@@ -55,11 +69,15 @@ func readPair(stdPath, outPath string, r *Run) error {
 	}
 	l, err := tracker.ParseLog(stdR, outR)
 	if err != nil {
-		name := stdPath
-		if name == "" {
-			name = outPath
-		}
 		return fmt.Errorf("runlog: %s: %w", name, err)
+	}
+	for _, c := range []*tracker.Consumption{l.Actual, l.Predicted} {
+		if c == nil {
+			continue
+		}
+		if err := checkConsumption(c); err != nil {
+			return fmt.Errorf("runlog: %s: %w", name, err)
+		}
 	}
 	r.Format = FormatCarbontracker
 	r.PUE = tracker.DefaultPUE
@@ -72,7 +90,7 @@ func readPair(stdPath, outPath string, r *Run) error {
 	for k := range l.Components {
 		kinds[strings.ToLower(k)] = true
 	}
-	if err := r.readStd(std, stdPath, kinds); err != nil {
+	if err := r.readStd(std, name, kinds); err != nil {
 		return err
 	}
 	r.Components = kindOrder(kinds)
@@ -95,7 +113,9 @@ func readPair(stdPath, outPath string, r *Run) error {
 	intensity := 0.0
 	for _, c := range []*Consumption{r.Actual, r.Projection} {
 		if c != nil && c.KWh > 0 {
-			intensity = c.Grams / c.KWh
+			if i := c.Grams / c.KWh; !math.IsInf(i, 0) {
+				intensity = i
+			}
 			break
 		}
 	}
@@ -103,6 +123,29 @@ func readPair(stdPath, outPath string, r *Run) error {
 		r.EpochRecords[i].Grams = r.EpochRecords[i].KWh * intensity
 	}
 	offsets(r)
+	return nil
+}
+
+// maxSeconds is the longest duration read from a log: what a
+// time.Duration holds (about 292 years).
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// checkConsumption refuses what carbontracker's output log cannot say: a
+// negative, infinite or NaN energy or emissions, or a negative duration
+// (tracker.ParseLog's conversion of an H:MM:SS too long for a
+// time.Duration).
+func checkConsumption(c *tracker.Consumption) error {
+	for _, v := range []struct {
+		what string
+		x    float64
+	}{{"energy", c.KWh}, {"CO2eq", c.Grams}} {
+		if !(v.x >= 0) || math.IsInf(v.x, 0) {
+			return fmt.Errorf("%s %v: not a non-negative number", v.what, v.x)
+		}
+	}
+	if c.Duration < 0 {
+		return fmt.Errorf("duration out of range")
+	}
 	return nil
 }
 
@@ -153,7 +196,11 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 			if err != nil {
 				return fmt.Errorf("runlog: %s:%d: duration: %w", path, n+1, err)
 			}
-			cur.Duration = seconds(h*3600 + mi*60 + s)
+			sec := h*3600 + mi*60 + s
+			if !(sec <= maxSeconds) {
+				return fmt.Errorf("runlog: %s:%d: duration %s:%s:%s out of range", path, n+1, m[1], m[2], m[3])
+			}
+			cur.Duration = seconds(sec)
 			continue
 		}
 		if m := rePow.FindStringSubmatch(line); m != nil {
@@ -161,14 +208,20 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 			kinds[kind] = true
 			var w float64
 			for _, f := range strings.Fields(strings.Trim(m[2], "[]")) {
-				if f == "None" || f == "nan" {
+				if f == "None" {
 					continue
 				}
 				v, err := strconv.ParseFloat(f, 64)
 				if err != nil {
 					return fmt.Errorf("runlog: %s:%d: power %q: %w", path, n+1, m[2], err)
 				}
+				if math.IsNaN(v) {
+					continue // numpy's nan, whatever its case: no measurement
+				}
 				w += v
+			}
+			if !(w >= 0) || math.IsInf(w, 0) {
+				return fmt.Errorf("runlog: %s:%d: power %q: not a power in W", path, n+1, m[2])
 			}
 			cur.Watts[kind] = w
 		}

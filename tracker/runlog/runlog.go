@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -120,6 +121,14 @@ type Run struct {
 	// the sum of the epochs logged.
 	Actual, Projection *Consumption
 	Measured           Consumption
+	// RunEnergyKWh is the devices' energy from the start of tracking to its
+	// end, in epochs or not, before PUE, in kWh: the final record's
+	// run_energy_kwh, what the Prometheus counter
+	// carbontrack_energy_joules_total counts, summed over the devices.
+	// HasRunEnergy is false when the log does not say (a carbontracker
+	// pair, or JSON lines without their final record: a killed run).
+	RunEnergyKWh float64
+	HasRunEnergy bool
 	// PUE is the power usage effectiveness the run applied.
 	PUE float64
 	// Components are the kinds of device measured: "gpu", "cpu", "dram".
@@ -139,6 +148,10 @@ type Total struct {
 	Completed int
 	// Used sums the runs' Used; its Epochs sums their epochs counted.
 	Used Consumption
+	// RunEnergyKWh sums the RunEnergyKWh of the RunEnergyRuns runs that
+	// have one (HasRunEnergy).
+	RunEnergyKWh  float64
+	RunEnergyRuns int
 }
 
 // Sum adds runs up.
@@ -156,11 +169,24 @@ func Sum(runs []Run) Total {
 		}
 		t.Completed += r.Completed
 		t.Used.Epochs += r.Used.Epochs
-		t.Used.Duration += r.Used.Duration
+		t.Used.Duration = addDuration(t.Used.Duration, r.Used.Duration)
 		t.Used.KWh += r.Used.KWh
 		t.Used.Grams += r.Used.Grams
+		if r.HasRunEnergy {
+			t.RunEnergyRuns++
+			t.RunEnergyKWh += r.RunEnergyKWh
+		}
 	}
 	return t
+}
+
+// addDuration adds two non-negative durations, saturating at the longest
+// time.Duration instead of wrapping to a negative one.
+func addDuration(a, b time.Duration) time.Duration {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxInt64
 }
 
 // ErrNoLogs means a directory holds no log of a run.
@@ -292,15 +318,21 @@ func readGroup(g *group) (Run, error) {
 	if r.Start.IsZero() && len(r.Power) > 0 {
 		r.Start = r.Power[0].Time.Add(-r.Power[0].Interval)
 	}
+	summarize(&r)
+	return r, nil
+}
+
+// summarize sums the epochs logged into Measured and chooses the
+// consumption counted.
+func summarize(r *Run) {
 	for i := range r.EpochRecords {
 		e := &r.EpochRecords[i]
 		r.Measured.Epochs++
-		r.Measured.Duration += e.Duration
+		r.Measured.Duration = addDuration(r.Measured.Duration, e.Duration)
 		r.Measured.KWh += e.KWh
 		r.Measured.Grams += e.Grams
 	}
-	choose(&r)
-	return r, nil
+	choose(r)
 }
 
 // choose sets Basis, Used and Note by carbontracker's rule: the actual

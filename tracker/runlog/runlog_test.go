@@ -3,6 +3,7 @@ package runlog_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image/color"
 	"image/png"
 	"math"
@@ -94,10 +95,47 @@ func TestReadTrackerLogs(t *testing.T) {
 	require.NotNil(t, r.Projection)
 	assert.Equal(t, 3, r.Projection.Epochs)
 
+	assert.True(t, r.HasRunEnergy)
+	assert.InDelta(t, rep.RunEnergy.KWh(), r.RunEnergyKWh, 1e-12)
+	assert.InDelta(t, 0.35*0.5, r.RunEnergyKWh, 1e-6, "350 W for 30 minutes, before PUE")
+
 	total := runlog.Sum(runs)
 	assert.Equal(t, 1, total.Runs)
 	assert.Equal(t, 1, total.Actual)
 	assert.InDelta(t, r.Used.Grams, total.Used.Grams, 1e-12)
+	assert.Equal(t, 1, total.RunEnergyRuns)
+	assert.InDelta(t, r.RunEnergyKWh, total.RunEnergyKWh, 1e-12)
+}
+
+// The run energy is what the Prometheus counter carbontrack_energy_joules_total
+// ends at (the tracker's Status after Stop, summed over devices): time
+// outside the epochs included, before PUE; the epochs' energy is not.
+func TestReadRunEnergyOutsideEpochs(t *testing.T) {
+	dir := t.TempDir()
+	var st tracker.Status
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		tr, err := tracker.New(1, tracker.WithSources([]power.Source{
+			powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, start),
+			powertest.Constant("cpu:0", power.KindCPU, power.MethodCounter, 60, start),
+		}), tracker.WithLogDir(dir), tracker.WithVerbose(0), tracker.WithFixedIntensity(100), tracker.WithInterval(time.Second))
+		require.NoError(t, err)
+		time.Sleep(5 * time.Minute) // loading the data set
+		tr.EpochStart()
+		time.Sleep(10 * time.Minute)
+		tr.EpochEnd()
+		time.Sleep(5 * time.Minute) // saving the model
+		tr.Stop()
+		st = tr.Status()
+	})
+	runs, err := runlog.Read(dir)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	r := runs[0]
+	require.True(t, r.HasRunEnergy)
+	assert.InDelta(t, st.Energy.KWh(), r.RunEnergyKWh, 1e-12, "the counters' final value")
+	assert.InDelta(t, 0.36*20.0/60, r.RunEnergyKWh, 1e-6, "360 W for 20 minutes")
+	assert.InDelta(t, 0.36*10.0/60*1.58, r.Used.KWh, 1e-6, "the epoch only, PUE included")
 }
 
 func TestReadTrackerPairOnly(t *testing.T) {
@@ -160,6 +198,7 @@ func TestReadKilledRunCountsProjection(t *testing.T) {
 	assert.Equal(t, runlog.BasisProjection, r.Basis)
 	assert.Equal(t, runlog.Consumption{Epochs: 10, Duration: 100 * time.Minute, KWh: 0.79, Grams: 158}, r.Used)
 	assert.Contains(t, r.Note, "the log ends after 2 of 10 epochs")
+	assert.False(t, r.HasRunEnergy, "no final record")
 	assert.InDelta(t, 31.6, r.Measured.Grams, 1e-9)
 	require.Len(t, r.Power, 2)
 	assert.Equal(t, 5*time.Minute, r.Power[0].Interval)
@@ -221,6 +260,7 @@ func TestReadCarbontrackerPair(t *testing.T) {
 	assert.Equal(t, runlog.BasisProjection, r.Basis)
 	assert.InDelta(t, 70, r.Used.Grams, 1e-9)
 	assert.Equal(t, 4, r.Epochs)
+	assert.False(t, r.HasRunEnergy, "a pair does not log it")
 }
 
 func TestBasis(t *testing.T) {
@@ -348,11 +388,50 @@ func TestSum(t *testing.T) {
 	runs := []runlog.Run{
 		{Basis: runlog.BasisActual, Completed: 3, Used: runlog.Consumption{Epochs: 3, Duration: time.Hour, KWh: 1, Grams: 100}},
 		{Basis: runlog.BasisProjection, Completed: 1, Used: runlog.Consumption{Epochs: 10, Duration: 2 * time.Hour, KWh: 2.5, Grams: 250}},
-		{Basis: runlog.BasisNone},
+		{Basis: runlog.BasisNone, RunEnergyKWh: 0.25, HasRunEnergy: true},
+		{Basis: runlog.BasisNone, RunEnergyKWh: 0, HasRunEnergy: true},
 	}
+	runs[0].RunEnergyKWh, runs[0].HasRunEnergy = 0.5, true
 	got := runlog.Sum(runs)
-	assert.Equal(t, runlog.Total{Runs: 3, Actual: 1, Projected: 1, Completed: 4,
-		Used: runlog.Consumption{Epochs: 13, Duration: 3 * time.Hour, KWh: 3.5, Grams: 350}}, got)
+	assert.Equal(t, runlog.Total{Runs: 4, Actual: 1, Projected: 1, Completed: 4,
+		Used:         runlog.Consumption{Epochs: 13, Duration: 3 * time.Hour, KWh: 3.5, Grams: 350},
+		RunEnergyKWh: 0.75, RunEnergyRuns: 3}, got)
 	assert.False(t, math.IsNaN(got.Used.KWh))
 	assert.True(t, errors.Is(runlog.ErrNoLogs, runlog.ErrNoLogs))
+}
+
+// Values no carbontracker log holds are errors, not negative or NaN
+// energies in the total; numpy's nan, in any case, is no measurement.
+func TestReadPairImpossibleValues(t *testing.T) {
+	ep := "2024-03-05 14:12:12 - Epoch 1:\n2024-03-05 14:12:12 - Duration: %s\n2024-03-05 14:12:12 - Average power usage (W) for gpu: %s\n"
+	act := "2024-03-05 14:12:13 - CarbonTracker: \nActual consumption for 1 epoch(s):\n\tTime:\t%s\n\tEnergy:\t%s kWh\n\tCO2eq:\t%s g\n"
+	for _, tc := range []struct {
+		name, std, out, err string
+	}{
+		{"negative power", fmt.Sprintf(ep, "0:10:00.00", "-5"), "", `power "-5": not a power in W`},
+		{"infinite power", fmt.Sprintf(ep, "0:10:00.00", "[inf 3]"), "", "not a power in W"},
+		{"duration past time.Duration", fmt.Sprintf(ep, "99999999999:00:00", "250"), "", "out of range"},
+		{"negative energy", "", fmt.Sprintf(act, "0:10:00", "-1", "16"), "energy -1: not a non-negative number"},
+		{"NaN emissions", "", fmt.Sprintf(act, "0:10:00", "0.08", "NaN"), "CO2eq NaN"},
+		{"time past time.Duration", "", fmt.Sprintf(act, "99999999999:00:00", "0.08", "16"), "out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "1.2_x"+runlog.SuffixStdLog, tc.std)
+			write(t, dir, "1.2_x"+runlog.SuffixOutputLog, tc.out)
+			_, err := runlog.Read(dir)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.err)
+		})
+	}
+
+	dir := t.TempDir()
+	write(t, dir, "1.2_x"+runlog.SuffixStdLog, fmt.Sprintf(ep, "0:10:00.00", "[NaN 250 nan]"))
+	write(t, dir, "1.2_x"+runlog.SuffixOutputLog, fmt.Sprintf(act, "0:10:00", "1e-320", "16"))
+	runs, err := runlog.Read(dir)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.Len(t, runs[0].EpochRecords, 1)
+	assert.Equal(t, 250.0, runs[0].EpochRecords[0].Watts["gpu"])
+	assert.Equal(t, 0.0, runs[0].EpochRecords[0].Grams, "an infinite mean intensity is unknown")
 }
