@@ -9,7 +9,8 @@ import (
 )
 
 // adviceTimeout bounds the forecast request made when the projection is
-// printed. It runs on the writer goroutine, never on the training loop's.
+// made. It runs on a goroutine of its own, which Stop cancels, never on the
+// training loop's or the writer's.
 const adviceTimeout = 10 * time.Second
 
 // carbonAdvice returns, when the emission factor provider has a forecast, a

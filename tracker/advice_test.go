@@ -47,6 +47,7 @@ func TestCarbonAwareAdviceWithProjection(t *testing.T) {
 		tr.EpochStart()
 		time.Sleep(10 * time.Second)
 		tr.EpochEnd()
+		synctest.Wait() // the advice comes from a goroutine of its own; Stop would cancel it
 		tr.Stop()
 		out := console.String()
 		assert.Contains(t, out, "Predicted consumption for 3 epoch(s)")

@@ -211,6 +211,9 @@ func (l *Log) parseOut(s string) error {
 			if err != nil {
 				return err
 			}
+			if sec*float64(time.Second) >= math.MaxInt64 {
+				return fmt.Errorf("tracker: parse log: duration %q out of range", m[3])
+			}
 			c.Duration = time.Duration(sec * float64(time.Second))
 		}
 		var err error

@@ -28,22 +28,30 @@
 // # Outputs
 //
 // After WithEpochsBeforePred epochs, the projection: carbontracker's mean
-// epoch × epochs, and from 3 epochs a least-squares trend and a 95 %
-// interval. With WithLogDir: the carbontracker log pair
+// epoch × epochs, remade at every later epoch's end, from 2 epochs with a
+// 95 % interval and from 3 with a least-squares trend (the console block is
+// printed once, as carbontracker's). With WithLogDir: the carbontracker log
+// pair
 // (<prefix_><pid>.<id>_<time>_carbontracker.log and _carbontracker_output.log)
 // that carbontracker's parser reads (ParseLog reads it too), JSON lines
-// (…_carbontrack.jsonl, one record per epoch, the projection and a final
+// (…_carbontrack.jsonl, one record per epoch, the projections and a final
 // one; units in field names) and CodeCarbon's emissions.csv. Records are
-// written by a goroutine the tracker owns, as each epoch ends, and synced.
+// written by a goroutine the tracker owns: EpochEnd only wakes it, and it
+// writes every epoch it has not written yet and syncs once, so however short
+// the epochs none is ever dropped.
 //
 // # Guarantees
 //
 // A Tracker is safe for concurrent use. EpochStart and EpochEnd take a lock,
-// copy a few numbers and never do I/O or allocate in steady state; misuse
-// (EpochEnd without EpochStart, calls after Stop) is logged, counted in
-// Report.Misuse and ignored. A failing sensor is marked lost by the sampler
-// and the others go on. Stop is idempotent, records an open epoch as
-// interrupted, and waits for the goroutines it started.
+// copy a few numbers and never block, do I/O or allocate in steady state
+// (the epochs' storage grows by doubling); misuse (EpochEnd without
+// EpochStart, calls after Stop) is counted in Report.Misuse, logged after
+// the lock is released, and ignored. The budget function runs on a
+// goroutine of the tracker's and may call Stop. A failing sensor is marked
+// lost by the sampler and the others go on. Stop is idempotent, records an
+// open epoch as interrupted (left out of the "Actual consumption" block, as
+// carbontracker does), and waits for the goroutines it started, at most
+// WithStopTimeout in all, even when a sensor read hangs.
 //
 // Imports point down only: tracker uses sampler, power and factor; none of
 // them imports tracker.

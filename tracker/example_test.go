@@ -109,31 +109,76 @@ func ExampleEquivalents() {
 	// 0.46 litres of petrol burned (US EPA Greenhouse Gas Equivalencies, 8,887 gCO2/gallon)
 }
 
-func BenchmarkEpochStartEnd(b *testing.B) {
-	t, err := tracker.New(b.N+1, tracker.WithSources([]power.Source{gpu("gpu:0", 300), cpu("cpu:0", 50)}),
-		tracker.WithVerbose(0), tracker.WithEpochsBeforePred(0), tracker.WithInterval(10*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
+// benchEpochs is the number of epochs of a benchmark's tracker, so that
+// every iteration takes the real path (an epoch recorded, the projection
+// remade, the budget checked, the writer woken), not the early return after
+// the last epoch. Each epoch is kept for the Report, so a new tracker is
+// made, with the timer stopped, every benchEpochs iterations.
+const benchEpochs = 1 << 16
+
+func benchEpochStartEnd(b *testing.B, opts ...tracker.Option) {
+	opts = append([]tracker.Option{tracker.WithSources([]power.Source{gpu("gpu:0", 300), cpu("cpu:0", 50)}),
+		tracker.WithVerbose(0), tracker.WithInterval(10 * time.Millisecond), tracker.WithBudgetGrams(1e12)}, opts...)
+	start := func() *tracker.Tracker {
+		t, err := tracker.New(benchEpochs, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return t
 	}
-	defer t.Stop()
+	t, n := start(), 0
 	b.ReportAllocs()
-	b.ResetTimer()
 	for b.Loop() {
+		if n == benchEpochs {
+			b.StopTimer()
+			t.Stop()
+			t, n = start(), 0
+			b.StartTimer()
+		}
 		t.EpochStart()
 		t.EpochEnd()
+		n++
+	}
+	b.StopTimer()
+	t.Stop()
+	if r := t.Report(); r.Completed != n || r.Projection == nil || r.Projection.Known != n {
+		b.Fatalf("%d epochs completed, projection %+v; want %d", r.Completed, r.Projection, n)
 	}
 }
 
+// BenchmarkEpochStartEnd measures an epoch's EpochStart and EpochEnd, the
+// projection remade and the budget checked.
+func BenchmarkEpochStartEnd(b *testing.B) { benchEpochStartEnd(b) }
+
+// BenchmarkEpochStartEndLogged is BenchmarkEpochStartEnd with the logs
+// written; the allocations counted include the writer goroutine's, which
+// formats each epoch.
 func BenchmarkEpochStartEndLogged(b *testing.B) {
-	t, err := tracker.New(b.N+1, tracker.WithSources([]power.Source{gpu("gpu:0", 300), cpu("cpu:0", 50)}),
-		tracker.WithVerbose(0), tracker.WithEpochsBeforePred(0), tracker.WithLogDir(b.TempDir()))
+	benchEpochStartEnd(b, tracker.WithLogDir(b.TempDir()))
+}
+
+// EpochStart and EpochEnd allocate nothing in steady state, projection and
+// budget check included (the epochs' storage grows by doubling: amortised,
+// less than one allocation per epoch).
+func TestEpochStartEndAllocs(t *testing.T) {
+	tr, err := tracker.New(1<<20, tracker.WithSources([]power.Source{gpu("gpu:0", 300), cpu("cpu:0", 50)}),
+		tracker.WithVerbose(0), tracker.WithInterval(10*time.Millisecond), tracker.WithBudgetKWh(1e9))
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	defer t.Stop()
-	b.ReportAllocs()
-	for b.Loop() {
-		t.EpochStart()
-		t.EpochEnd()
+	defer tr.Stop()
+	for range 1000 {
+		tr.EpochStart()
+		tr.EpochEnd()
+	}
+	allocs := testing.AllocsPerRun(2000, func() {
+		tr.EpochStart()
+		tr.EpochEnd()
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per epoch, want 0", allocs)
+	}
+	if p, ok := tr.Projection(); !ok || p.Known != 3001 || !p.Trend {
+		t.Errorf("projection %+v, want one remade at every epoch", p)
 	}
 }

@@ -28,11 +28,9 @@ const (
 	// DefaultPrecision is the number of decimals in the console block and the
 	// carbontracker logs (carbontracker's decimal_precision).
 	DefaultPrecision = 12
-	// DefaultStopTimeout bounds how long Stop waits for the writer and the
-	// intensity goroutine.
+	// DefaultStopTimeout bounds how long Stop waits for the sampler's final
+	// reading and the tracker's goroutines, in all.
 	DefaultStopTimeout = 10 * time.Second
-	// writeQueue is the number of records the writer goroutine can lag behind.
-	writeQueue = 64
 )
 
 // Option configures New.
@@ -90,8 +88,11 @@ func defaultOptions() options {
 }
 
 // WithEpochsBeforePred sets after how many epochs the projection is made
-// (default 1; -1: all epochs; 0: no projection), carbontracker's
-// epochs_before_pred.
+// and printed (default 1; -1: all epochs; 0: no projection),
+// carbontracker's epochs_before_pred. It is remade at every later epoch's
+// end (Projection, Status, a JSON lines record each time; from 3 epochs with
+// a trend and from 2 with an interval) and the budget checked against it;
+// the console block is printed once, as carbontracker's.
 func WithEpochsBeforePred(n int) Option { return func(o *options) { o.epochsBeforePred = n } }
 
 // WithMonitorEpochs sets how many epochs are monitored before the actual
@@ -119,8 +120,9 @@ func WithLogDir(dir string) Option { return func(o *options) { o.logDir = dir } 
 // WithLogPrefix prefixes the log file names, carbontracker's log_file_prefix.
 func WithLogPrefix(p string) Option { return func(o *options) { o.logPrefix = p } }
 
-// WithVerbose sets the console verbosity: 0 prints nothing, 1 (default) the
-// projection and the actual consumption, 2 also the intensity used.
+// WithVerbose sets the console verbosity: 0 prints nothing (but the
+// question of WithStopAndConfirm), 1 (default) the projection and the
+// actual consumption, 2 also the intensity used.
 func WithVerbose(level int) Option { return func(o *options) { o.verbose = level } }
 
 // WithConsole sets where the console blocks go (default os.Stdout).
@@ -136,8 +138,10 @@ func WithInterpretable(on bool) Option { return func(o *options) { o.interpretab
 
 // WithStopAndConfirm pauses EpochEnd after the projection and asks
 // "Continue training (y/n)?", reading the answer from in (os.Stdin for a
-// terminal). "n" stops the tracker's run: the WithCancel function is called
-// with ErrStoppedByUser and Report.StoppedByUser is set.
+// terminal). The question is printed on the console whatever the verbosity
+// (on stderr when the console is nil or io.Discard), since EpochEnd waits
+// for its answer. "n" stops the tracker's run: the WithCancel function is
+// called with ErrStoppedByUser and Report.StoppedByUser is set.
 func WithStopAndConfirm(in io.Reader) Option { return func(o *options) { o.confirm = in } }
 
 // WithPUE sets the power usage effectiveness (default DefaultPUE; 1 for a
@@ -171,13 +175,16 @@ func WithBudgetGrams(g float64) Option { return func(o *options) { o.budgetGrams
 // WithBudgetGrams.
 func WithBudgetKWh(kwh float64) Option { return func(o *options) { o.budgetKWh = kwh } }
 
-// WithBudgetFunc sets the function run, once, when the budget is passed. It
-// runs on the goroutine that noticed (EpochEnd's caller, or the sampler's),
-// never under a lock; it must be quick.
+// WithBudgetFunc sets the function run, once, when the budget is passed
+// (by the actual consumption, or by a projection). It runs on a goroutine
+// the tracker owns, never on the training loop's or the sampler's and never
+// under a lock, so it may block a while and may call any method of the
+// tracker, Stop included (Stop then does not wait for it).
 func WithBudgetFunc(f func(BudgetEvent)) Option { return func(o *options) { o.onBudget = f } }
 
-// WithCancel sets a function called with ErrBudgetExceeded or
-// ErrStoppedByUser, such as the cancel of the training loop's context.
+// WithCancel sets a function called with ErrBudgetExceeded (on the budget
+// function's goroutine, after it) or ErrStoppedByUser (on EpochEnd's
+// caller's), such as the cancel of the training loop's context.
 func WithCancel(cancel context.CancelCauseFunc) Option { return func(o *options) { o.cancel = cancel } }
 
 // WithSysfsRoot reads RAPL under root (power.WithSysfsRoot).
@@ -203,14 +210,17 @@ func WithSources(s []power.Source) Option {
 }
 
 // WithClock sets the clock (default time.Now, which is the fake clock inside
-// a testing/synctest bubble).
+// a testing/synctest bubble). It is never called under the tracker's lock.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithProjectName sets emissions.csv's project_name (default "carbontrack").
 func WithProjectName(name string) Option { return func(o *options) { o.project = name } }
 
-// WithStopTimeout bounds how long Stop waits for pending records to be
-// written (default DefaultStopTimeout).
+// WithStopTimeout bounds how long Stop waits, in all, for the sampler's
+// final reading (a hung sensor read), the budget function, the carbon-aware
+// advice, the intensity goroutine and the records to be written (default
+// DefaultStopTimeout). What is not done in time is named in
+// Report.StopTimeouts.
 func WithStopTimeout(d time.Duration) Option { return func(o *options) { o.stopTimeout = d } }
 
 // WithJSONLines turns the JSON lines file on or off (default on, with a log

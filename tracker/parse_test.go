@@ -52,25 +52,6 @@ func TestParseLog(t *testing.T) {
 	assert.Nil(t, empty.Actual)
 }
 
-func FuzzParseLog(f *testing.F) {
-	f.Add(seedStd, seedOut)
-	f.Add("", "")
-	f.Add("Duration: 9:99:99.99\nAverage power usage (W) for x: 1.2.3\n", "Actual consumption:\nTime: x\nEnergy: 1e5 kWh\nCO2eq: NaN g\n")
-	f.Add("The following components were found: GPU with device(s) .\n", "Predicted consumption for 99999999999999999999 epoch(s):\n\tTime:\t0:00:01\n\tEnergy:\t1 kWh\n\tCO2eq:\t2 g")
-	f.Fuzz(func(t *testing.T, std, out string) {
-		l, err := tracker.ParseLog(strings.NewReader(std), strings.NewReader(out))
-		if err != nil {
-			return
-		}
-		for _, c := range l.Components {
-			require.NotNil(t, c)
-		}
-		for _, d := range l.EpochDurations {
-			require.GreaterOrEqual(t, d, 0.0)
-		}
-	})
-}
-
 // TestParseLogCarbontrackerShapes reads what Python carbontracker itself
 // writes: a numpy list of per-device powers, padded numpy output, and an
 // actual-consumption block at the end of the file without equivalents.

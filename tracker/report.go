@@ -139,16 +139,20 @@ type Report struct {
 	// Epochs is the number of epochs announced to New; Completed the number
 	// monitored to their end.
 	Epochs, Completed int
-	// Interrupted is true when Stop came before all monitored epochs ended.
+	// Interrupted is true when Stop came before all monitored epochs ended,
+	// in an epoch or between two.
 	Interrupted bool
 	// Stopped is true once Stop was called.
 	Stopped bool
 	// Start is when New returned; End when the last epoch ended.
 	Start, End time.Time
-	// Duration is the sum of the epochs' durations.
+	// Duration is the sum of the epochs' durations, an interrupted epoch's
+	// included (the "Actual consumption" block of the logs leaves it out, as
+	// carbontracker does).
 	Duration time.Duration
-	// Energy is the devices' energy in epochs (summed over devices), before
-	// PUE; ByKind splits it; FacilityEnergy is Energy × PUE.
+	// Energy is the devices' energy in epochs (summed over devices, an
+	// interrupted epoch's included), before PUE; ByKind splits it;
+	// FacilityEnergy is Energy × PUE.
 	Energy         power.Joules
 	ByKind         Components
 	FacilityEnergy power.Joules
@@ -169,14 +173,21 @@ type Report struct {
 	Unavailable []power.Unavailable
 	// EpochRecords are the epochs, in order.
 	EpochRecords []Epoch
-	// Projection is the projection, nil until made.
+	// Projection is the latest projection (remade at every epoch's end from
+	// WithEpochsBeforePred on), nil until made.
 	Projection *Projection
 	// Equivalents converts Grams.
 	Equivalents []Equivalent
 	// Misuse counts calls ignored (EpochEnd without EpochStart, calls after
-	// Stop, ...); Dropped counts records the writer could not keep up with;
-	// WriteErrors counts failed writes.
+	// Stop, ...); Dropped counts console messages of WithStopAndConfirm that
+	// the writer did not take within the stop timeout (epoch records and
+	// consumption blocks are never dropped); WriteErrors counts failed
+	// writes.
 	Misuse, Dropped, WriteErrors int
+	// StopTimeouts names what Stop gave up waiting for after WithStopTimeout
+	// ("sampler": a sensor read hung; "writer", "budget callback",
+	// "advice", "intensity refresh"); empty when Stop finished everything.
+	StopTimeouts []string
 	// BudgetExceeded is set once the budget was passed; StoppedByUser when
 	// the user answered "n".
 	BudgetExceeded, StoppedByUser bool
@@ -184,97 +195,124 @@ type Report struct {
 	Files []string
 }
 
-// project computes the projection for total epochs from the known epochs'
-// durations, facility energies and grams.
-func project(total int, durs []float64, energies, grams []float64) Projection {
-	k := len(durs)
+// projStats accumulates the completed epochs for the projection in constant
+// memory and time per epoch, so that it can be remade at every EpochEnd
+// without allocating: the means of the durations (s), facility energies (J)
+// and grams, Welford's sum of squared deviations of the grams, and the
+// least-squares co-deviations of energy and grams with the epoch's index
+// x = 1, 2, ... (updated the same way, which stays accurate over millions of
+// epochs). The zero value is no epoch.
+type projStats struct {
+	k          int
+	mx         float64 // mean of x
+	md, me, mg float64 // means of duration, energy and grams
+	m2x, m2g   float64 // sums of squared deviations of x and grams
+	cxe, cxg   float64 // sums of co-deviations of x with energy and grams
+}
+
+// add adds an epoch of dur seconds, e joules of facility energy and g grams.
+func (s *projStats) add(dur, e, g float64) {
+	s.k++
+	k := float64(s.k)
+	dx := k - s.mx
+	s.mx += dx / k
+	s.md += (dur - s.md) / k
+	s.me += (e - s.me) / k
+	dg := g - s.mg
+	s.mg += dg / k
+	s.m2x += dx * (k - s.mx)
+	s.m2g += dg * (g - s.mg)
+	s.cxe += dx * (e - s.me)
+	s.cxg += dx * (g - s.mg)
+}
+
+// projection returns the projection for total epochs.
+func (s *projStats) projection(total int) Projection {
+	k := s.k
 	p := Projection{Epochs: total, Known: k}
 	if k == 0 {
 		return p
 	}
 	n := float64(total)
-	p.Duration = time.Duration(mean(durs) * n * float64(time.Second))
-	p.Energy = power.Joules(mean(energies) * n)
-	p.Grams = mean(grams) * n
+	p.Duration = time.Duration(s.md * n * float64(time.Second))
+	p.Energy = power.Joules(s.me * n)
+	p.Grams = s.mg * n
 	p.GramsLow, p.GramsHigh = p.Grams, p.Grams
 	if k >= 2 && total > k {
-		m, sd := mean(grams), stddev(grams)
+		sd := math.Sqrt(s.m2g / float64(k-1))
 		rest := float64(total - k)
 		// Prediction interval for the sum of the remaining epochs: each
 		// varies by sd, and the mean is known to sd/√k.
 		half := tQuantile(k-1) * sd * math.Sqrt(rest+rest*rest/float64(k))
-		known := m * float64(k)
-		p.GramsLow = math.Max(known+m*rest-half, known)
-		p.GramsHigh = known + m*rest + half
+		known := s.mg * float64(k)
+		p.GramsLow = math.Max(known+s.mg*rest-half, known)
+		p.GramsHigh = known + s.mg*rest + half
 	}
 	if k >= 3 {
 		p.Trend = true
-		p.TrendGrams = trendSum(grams, total)
-		p.TrendEnergy = power.Joules(trendSum(energies, total))
+		p.TrendGrams = trendSum(k, s.mx, s.m2x, s.mg, s.cxg, total)
+		p.TrendEnergy = power.Joules(trendSum(k, s.mx, s.m2x, s.me, s.cxe, total))
 	}
 	return p
 }
 
-// trendSum fits y = a + b·x by least squares over x = 1..k and returns the
-// known values plus the line's values for x = k+1..total, never below 0.
-func trendSum(y []float64, total int) float64 {
-	k := len(y)
-	var sx, sy, sxx, sxy float64
-	for i, v := range y {
-		x := float64(i + 1)
-		sx += x
-		sy += v
-		sxx += x * x
-		sxy += x * v
+// trendSum fits y = a + b·x by least squares over the k known epochs (x =
+// 1..k, mean mx, squared deviations m2x; y's mean my, co-deviation cxy) and
+// returns the known values' sum plus the line's values for x = k+1..total,
+// each never below 0, in closed form.
+func trendSum(k int, mx, m2x, my, cxy float64, total int) float64 {
+	sum := my * float64(k)
+	if total <= k {
+		return sum
 	}
-	kf := float64(k)
-	den := kf*sxx - sx*sx
 	b := 0.0
-	if den != 0 {
-		b = (kf*sxy - sx*sy) / den
+	if m2x > 0 {
+		b = cxy / m2x
 	}
-	a := (sy - b*sx) / kf
-	sum := sy
-	for x := k + 1; x <= total; x++ {
-		sum += math.Max(a+b*float64(x), 0)
-	}
-	return sum
-}
-
-func mean(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
-func stddev(v []float64) float64 {
-	if len(v) < 2 {
-		return 0
-	}
-	m := mean(v)
-	var s float64
-	for _, x := range v {
-		s += (x - m) * (x - m)
-	}
-	return math.Sqrt(s / float64(len(v)-1))
-}
-
-// tQuantile returns Student's t 0.975 quantile for df degrees of freedom.
-func tQuantile(df int) float64 {
-	table := [...]float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086}
+	a := my - b*mx
+	lo, hi := float64(k+1), float64(total)
 	switch {
-	case df < 1:
-		return math.Inf(1)
-	case df <= len(table):
-		return table[df-1]
-	case df <= 30:
-		return 2.042
+	case b > 0: // a + b·x >= 0 from x >= -a/b
+		lo = math.Max(lo, math.Ceil(-a/b))
+	case b < 0: // a + b·x >= 0 up to x <= -a/b
+		hi = math.Min(hi, math.Floor(-a/b))
+	case a <= 0:
+		return sum
 	}
-	return 1.960
+	if !(lo <= hi) {
+		return sum
+	}
+	cnt := hi - lo + 1
+	return sum + math.Max(cnt*a+b*(lo+hi)*cnt/2, 0)
+}
+
+// tTable is Student's t 0.975 quantile (two-sided 95 %) for 1 to 30 degrees
+// of freedom, and tTail for 30, 40, 60, 120 and infinitely many (any
+// statistics table, e.g. NIST/SEMATECH e-Handbook, table 1.4.2.3).
+var (
+	tTable = [...]float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+	tTailDF = [...]float64{30, 40, 60, 120, math.Inf(1)}
+	tTail   = [...]float64{2.042, 2.021, 2.000, 1.980, 1.960}
+)
+
+// tQuantile returns Student's t 0.975 quantile for df degrees of freedom:
+// exact to df 30, then interpolated linearly in 1/df between 30, 40, 60,
+// 120 and infinity (within 0.001 of the exact value).
+func tQuantile(df int) float64 {
+	if df < 1 {
+		return math.Inf(1)
+	}
+	if df <= len(tTable) {
+		return tTable[df-1]
+	}
+	inv := 1 / float64(df)
+	for i := 1; i < len(tTailDF); i++ {
+		if float64(df) <= tTailDF[i] {
+			lo, hi := 1/tTailDF[i-1], 1/tTailDF[i] // hi < inv <= lo
+			return tTail[i] + (tTail[i-1]-tTail[i])*(inv-hi)/(lo-hi)
+		}
+	}
+	return tTail[len(tTail)-1]
 }

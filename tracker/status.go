@@ -30,7 +30,7 @@ type Status struct {
 	Power  power.Watts
 	// Intensity is the emission factor in use now.
 	Intensity factor.Intensity
-	// Projection is the projection when HasProjection is true.
+	// Projection is the latest projection when HasProjection is true.
 	Projection    Projection
 	HasProjection bool
 	// Sources are the devices, in the order of Sources().
@@ -57,8 +57,8 @@ func (t *Tracker) Status() Status {
 }
 
 // StatusInto fills s, reusing s.Sources: it allocates nothing once s.Sources
-// has room, so a metrics scrape or a status line can call it often. It reads
-// no sensor.
+// has room and takes the same time however many epochs ran, so a metrics
+// scrape or a status line can call it often. It reads no sensor.
 func (t *Tracker) StatusInto(s *Status) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -67,18 +67,11 @@ func (t *Tracker) StatusInto(s *Status) {
 		Start: t.start, Time: t.lastTick, Epochs: t.epochs, EpochOpen: t.open,
 		Stopped: t.stopped || t.stopping, PUE: t.opts.pue, Intensity: t.intens,
 	}
-	s.Started = len(t.recs)
+	s.Started, s.Completed = len(t.recs), t.completed
 	if t.open {
 		s.Started++
 	}
-	for _, r := range t.recs {
-		if !r.interrupted {
-			s.Completed++
-		}
-	}
-	if t.proj != nil {
-		s.Projection, s.HasProjection = *t.proj, true
-	}
+	s.Projection, s.HasProjection = t.proj, t.hasProj
 	t.smp.SnapshotInto(&t.statusSnap) // lock order: t.mu, then the sampler's
 	for i, info := range t.infos {
 		lost := t.lost[i] || (i < len(t.statusSnap.Sources) && t.statusSnap.Sources[i].Lost)

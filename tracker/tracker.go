@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carbontrack/carbontrack/factor"
@@ -17,23 +20,28 @@ import (
 	"github.com/carbontrack/carbontrack/sampler"
 )
 
-// epochRec is an epoch as stored; its devices' energies live in
+// epochRec is an epoch as stored, pointer-free so that a long run's slice
+// costs the garbage collector nothing: epoch i (from 0) is number i+1, its
+// times are offsets from Tracker.start and its devices' energies live in
 // Tracker.devE at [i*nsrc, (i+1)*nsrc).
 type epochRec struct {
-	n           int
-	start, end  time.Time
+	start, end  time.Duration // since Tracker.start
 	energy      power.Joules
 	byKind      Components
 	grams       float64
 	interrupted bool
 }
 
+// duration returns the epoch's duration.
+func (r *epochRec) duration() time.Duration { return r.end - r.start }
+
 // Tracker measures the energy and emissions of a training run, epoch by
 // epoch, like carbontracker's CarbonTracker. Create it with New, call
 // EpochStart and EpochEnd around each epoch and Stop at the end (always:
 // defer it). All methods are safe for concurrent use; EpochStart, EpochEnd
-// and Stop never panic, and EpochStart and EpochEnd do no I/O (records are
-// written by a goroutine the tracker owns). The zero value is not usable.
+// and Stop never panic, and EpochStart and EpochEnd do no I/O and allocate
+// nothing in steady state (records are written by a goroutine the tracker
+// owns, which they only wake). The zero value is not usable.
 type Tracker struct {
 	opts    options
 	epochs  int
@@ -46,14 +54,19 @@ type Tracker struct {
 	unavail []power.Unavailable
 	logger  *slog.Logger
 	start   time.Time
+	promptW io.Writer // where WithStopAndConfirm's question goes
 
 	refreshCancel context.CancelFunc
 	refreshDone   chan struct{}
 
-	out     chan record
-	outDone chan struct{}
+	w *writer // nil without a log directory, a console or a question
 
-	budgetFired bool // guarded by mu
+	// The budget goroutine: it runs the budget function and the cancel
+	// function once, off the sampler's goroutine and every lock.
+	budgetCh   chan BudgetEvent // 1-buffered: the budget fires once
+	budgetQuit chan struct{}
+	budgetDone chan struct{}
+	inCallback atomic.Int32 // > 0 while the budget goroutine runs user code
 
 	mu sync.Mutex // guards everything below
 	// Sampled state, updated by the tick function.
@@ -65,37 +78,76 @@ type Tracker struct {
 	intens   factor.Intensity
 	nIntens  int
 	nIErr    int
+	frozen   bool // Stop took the final accounting: later ticks are ignored
 	// Epoch state.
-	open       bool
-	openN      int
-	openStart  time.Time
-	startE     []power.Joules
-	startG     []float64
-	recs       []epochRec
-	sumE       power.Joules // devices' energy of the closed epochs
-	sumG       float64      // grams of the closed epochs
+	open      bool
+	openStart time.Time
+	lastMark  time.Time // the latest epoch boundary, which time never goes before
+	startE    []power.Joules
+	startG    []float64
+	recs      []epochRec
+	// Running totals of the closed epochs (sumX), and of the completed ones
+	// (compX): the Report's and the actual consumption's, in constant time.
+	sumD       time.Duration
+	sumE       power.Joules // devices' energy
+	sumK       Components
+	sumG       float64 // grams
+	devSum     []power.Joules
+	completed  int
+	compD      time.Duration
+	compE      power.Joules
+	compG      float64
 	devE       []power.Joules
 	tmpE       []power.Joules
 	tmpG       []float64
-	proj       *Projection
+	stats      projStats
+	proj       Projection // the latest projection, when hasProj
+	hasProj    bool
+	projGen    int        // counts projections, for the writer
+	firstProj  Projection // the projection printed, made after predAt epochs
+	firstAt    time.Time
 	monitoring bool // false once monitor epochs are done
 	stopped    bool
 	stopping   bool
-	misuse     int
-	dropped    int
-	writeErrs  int
-	userStop   bool
-	files      []string
-	lost       []bool
-	lostErr    []string
-	statusSnap sampler.Snapshot // reused by StatusInto
+	stopAt     time.Time // when Stop took the final accounting
+	// interrupted: Stop came before the monitored epochs ended.
+	interrupted bool
+	actual      actualMark // the actual consumption is due
+	budgetFired bool
+	budgetEv    BudgetEvent
+	advice      string // the carbon-aware advice, once adviceSet
+	adviceSet   bool
+	adviceStop  context.CancelFunc
+	adviceDone  chan struct{}
+	misuse      int
+	dropped     int
+	writeErrs   int
+	userStop    bool
+	timeouts    []string
+	files       []string
+	lost        []bool
+	lostErr     []string
+	statusSnap  sampler.Snapshot // reused by StatusInto
 }
+
+// actualMark says that the actual consumption is to be written, at at.
+type actualMark struct {
+	set         bool
+	at          time.Time
+	interrupted bool
+}
+
+// initialEpochs is the number of epochs storage is made for in New; it
+// grows by doubling (amortised: no allocation per epoch in steady state).
+const initialEpochs = 16
 
 // New returns a tracker for a run of epochs epochs and starts measuring: it
 // discovers the devices (or takes WithSources), fetches the emission factor
 // once (bounded by 10 s; the world average if that fails), starts the
-// sampler, the factor's refresh goroutine and, with WithLogDir, the writer.
-// New is the only call that may block on I/O.
+// sampler, the factor's refresh goroutine, with a budget the budget
+// goroutine, and, with WithLogDir, a console or WithStopAndConfirm, the
+// writer. New is the only call that may block on I/O. Memory grows with the
+// epochs run, not with epochs.
 func New(epochs int, opts ...Option) (*Tracker, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -128,13 +180,19 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	case o.now == nil:
 		return nil, errors.New("tracker: nil clock")
 	}
+	promptW := o.console
+	if o.console == nil || o.console == io.Discard {
+		// The question must be seen: EpochEnd waits for its answer.
+		promptW = os.Stderr
+	}
 	if o.console == nil {
 		o.console = io.Discard
 	}
 	if o.provider == nil {
 		o.provider = factor.Static(o.zone)
 	}
-	t := &Tracker{opts: o, epochs: epochs, predAt: predAt, monitor: monitor, logger: o.logger, monitoring: true}
+	t := &Tracker{opts: o, epochs: epochs, predAt: predAt, monitor: monitor, logger: o.logger, monitoring: true,
+		promptW: promptW}
 
 	sources := o.sources
 	if sources == nil {
@@ -175,10 +233,11 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	t.nsrc = n
 	t.cumE, t.cumG, t.lastPow = make([]power.Joules, n), make([]float64, n), make([]power.Watts, n)
 	t.startE, t.startG = make([]power.Joules, n), make([]float64, n)
-	t.tmpE, t.tmpG = make([]power.Joules, n), make([]float64, n)
+	t.tmpE, t.tmpG, t.devSum = make([]power.Joules, n), make([]float64, n), make([]power.Joules, n)
 	t.lost, t.lostErr = make([]bool, n), make([]string, n)
-	t.recs = make([]epochRec, 0, epochs+1)
-	t.devE = make([]power.Joules, 0, (epochs+1)*n)
+	capEpochs := min(epochs+1, initialEpochs)
+	t.recs = make([]epochRec, 0, capEpochs)
+	t.devE = make([]power.Joules, 0, capEpochs*n)
 
 	smp, err := sampler.New(sources, sampler.WithInterval(o.interval), sampler.WithLogger(o.logger),
 		sampler.WithClock(o.now), sampler.WithTickFunc(t.tick))
@@ -194,32 +253,36 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	t.fetchIntensity(ctx)
 	cancel()
 
-	if o.logDir != "" {
+	switch {
+	case o.logDir != "":
 		w, err := newWriter(t)
 		if err != nil {
 			t.closeDiscovery()
 			return nil, err
 		}
 		t.files = w.files()
-		t.out = make(chan record, writeQueue)
-		t.outDone = make(chan struct{})
-		go w.run(t.out, t.outDone)
-	} else if o.verbose > 0 {
-		t.out = make(chan record, writeQueue)
-		t.outDone = make(chan struct{})
-		go (&writer{t: t}).run(t.out, t.outDone)
+		t.w = w
+	case o.verbose > 0 || o.confirm != nil:
+		t.w = newConsoleWriter(t)
 	}
 
+	t.start = o.now()
+	t.lastMark = t.start
+	if t.w != nil {
+		go t.w.run(t.start)
+	}
 	rctx, rcancel := context.WithCancel(context.Background())
 	t.refreshCancel, t.refreshDone = rcancel, make(chan struct{})
 	go t.refreshLoop(rctx)
+	if o.budgetGrams > 0 || o.budgetKWh > 0 {
+		t.budgetCh, t.budgetQuit, t.budgetDone = make(chan BudgetEvent, 1), make(chan struct{}), make(chan struct{})
+		go t.budgetLoop()
+	}
 
-	t.start = o.now()
 	if err := smp.Start(context.Background()); err != nil {
-		t.shutdown()
+		t.Stop()
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
-	t.send(record{kind: recStart, at: t.start})
 	return t, nil
 }
 
@@ -234,7 +297,6 @@ func (t *Tracker) closeDiscovery() {
 func (t *Tracker) fetchIntensity(ctx context.Context) {
 	v, err := t.opts.provider.Intensity(ctx, t.opts.now())
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if err != nil {
 		t.nIErr++
 		if t.nIntens == 0 && t.intens.Provider == "" {
@@ -243,11 +305,14 @@ func (t *Tracker) fetchIntensity(ctx context.Context) {
 				Cause: err}
 			t.curI = factor.WorldAverage
 		}
-		t.logger.Warn("tracker: emission factor unavailable; keeping the previous value", "err", err, "value", float64(t.curI))
+		cur := t.curI
+		t.mu.Unlock()
+		t.logger.Warn("tracker: emission factor unavailable; keeping the previous value", "err", err, "value", float64(cur))
 		return
 	}
 	t.nIntens++
 	t.intens, t.curI = v, v.Value
+	t.mu.Unlock()
 	if v.Fallback != "" {
 		t.logger.Info("tracker: emission factor fallback", "fallback", v.Fallback)
 	}
@@ -273,6 +338,11 @@ func (t *Tracker) refreshLoop(ctx context.Context) {
 // source's energy, and its grams at the current intensity.
 func (t *Tracker) tick(now time.Time, delta []power.Joules) {
 	t.mu.Lock()
+	if t.frozen {
+		// A reading that returned after Stop gave up waiting for it.
+		t.mu.Unlock()
+		return
+	}
 	k := t.opts.pue * float64(t.curI)
 	dt := now.Sub(t.lastTick)
 	for i, d := range delta {
@@ -285,10 +355,10 @@ func (t *Tracker) tick(now time.Time, delta []power.Joules) {
 	if !now.Before(t.lastTick) {
 		t.lastTick = now
 	}
-	fire, ev := t.checkBudgetLocked(false)
+	fire := t.checkBudgetLocked(false)
 	t.mu.Unlock()
 	if fire {
-		t.fireBudget(ev)
+		t.fireBudget()
 	}
 }
 
@@ -308,123 +378,199 @@ func (t *Tracker) boundaryLocked(now time.Time) {
 	}
 }
 
+// lockNow reads the clock, then locks t.mu and returns the time read, never
+// before the latest epoch boundary: a call that read the clock before a
+// concurrent call marked a boundary reads it again (once; then it takes the
+// boundary's time), so that no epoch ends before it started. The clock is
+// never called under the lock.
+func (t *Tracker) lockNow() time.Time {
+	now := t.opts.now()
+	t.mu.Lock()
+	if !now.Before(t.lastMark) {
+		return now
+	}
+	t.mu.Unlock()
+	now = t.opts.now()
+	t.mu.Lock()
+	return latest(now, t.lastMark)
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
 // EpochStart marks the start of an epoch. Calling it while an epoch is open
 // (or after Stop, or after the monitored epochs) is misuse: logged, counted
 // in the Report, ignored.
 func (t *Tracker) EpochStart() {
-	now := t.opts.now()
-	t.mu.Lock()
+	now := t.lockNow()
+	var what string
 	switch {
-	case t.stopped || t.stopping:
-		t.misuseLocked("EpochStart after Stop")
-		t.mu.Unlock()
-		return
+	case t.stopping:
+		what = "EpochStart after Stop"
 	case !t.monitoring:
 		t.mu.Unlock()
 		return
 	case t.open:
-		t.misuseLocked("EpochStart while an epoch is open")
+		what = "EpochStart while an epoch is open"
+	}
+	if what != "" {
+		t.misuse++
+		count := t.misuse
 		t.mu.Unlock()
+		t.logMisuse(what, count)
 		return
 	}
 	t.boundaryLocked(now)
 	copy(t.startE, t.tmpE)
 	copy(t.startG, t.tmpG)
-	t.open, t.openStart = true, now
-	t.openN = len(t.recs) + 1
+	t.open, t.openStart, t.lastMark = true, now, now
 	t.mu.Unlock()
 }
 
-func (t *Tracker) misuseLocked(what string) {
-	t.misuse++
-	t.logger.Warn("tracker: misuse ignored", "call", what, "count", t.misuse)
+// logMisuse logs an ignored call; never under the lock (the handler is the
+// user's).
+func (t *Tracker) logMisuse(what string, count int) {
+	t.logger.Warn("tracker: misuse ignored", "call", what, "count", count)
 }
 
-// EpochEnd marks the end of the open epoch: it records the epoch, hands it
-// to the writer, makes the projection after the configured number of epochs
-// and checks the budget. EpochEnd without EpochStart (or after Stop) is
-// misuse: logged, counted, ignored. It does no I/O, except that with
-// WithStopAndConfirm it waits for the answer after the projection.
+// EpochEnd marks the end of the open epoch: it records the epoch, wakes the
+// writer, from WithEpochsBeforePred epochs on remakes the projection and
+// checks the budget against it and the actual consumption. EpochEnd without
+// EpochStart (or after Stop) is misuse: logged, counted, ignored. It never
+// blocks on the writer and does no I/O, except that with WithStopAndConfirm
+// it asks its question after the first projection and waits for the
+// answer.
 func (t *Tracker) EpochEnd() {
-	now := t.opts.now()
-	t.mu.Lock()
+	now := t.lockNow()
+	var what string
 	switch {
-	case t.stopped || t.stopping:
-		t.misuseLocked("EpochEnd after Stop")
-		t.mu.Unlock()
-		return
+	case t.stopping:
+		what = "EpochEnd after Stop"
 	case !t.monitoring:
 		t.mu.Unlock()
 		return
 	case !t.open:
-		t.misuseLocked("EpochEnd without EpochStart")
+		what = "EpochEnd without EpochStart"
+	}
+	if what != "" {
+		t.misuse++
+		count := t.misuse
 		t.mu.Unlock()
+		t.logMisuse(what, count)
 		return
 	}
 	t.boundaryLocked(now)
 	n := t.closeEpochLocked(now, false)
-	var pred, actual bool
-	if n == t.predAt {
-		t.projectLocked()
-		pred = true
+	projected, first := false, false
+	if t.predAt > 0 && n >= t.predAt {
+		t.proj, t.hasProj = t.stats.projection(t.epochs), true
+		t.projGen++
+		projected = true
+		if n == t.predAt {
+			first = true
+			t.firstProj, t.firstAt = t.proj, now
+			t.startAdviceLocked(now)
+		}
 	}
 	if n == t.monitor {
 		t.monitoring = false
-		actual = true
+		t.actual = actualMark{set: true, at: now}
 	}
-	fire, ev := t.checkBudgetLocked(pred)
+	fire := t.checkBudgetLocked(projected)
 	t.mu.Unlock()
 
-	t.send(record{kind: recEpoch, at: now, n: n})
-	if pred {
-		t.send(record{kind: recPred, at: now, n: n})
-	}
-	if actual {
-		t.send(record{kind: recActual, at: now, n: n})
-	}
+	t.wakeWriter()
 	if fire {
-		t.fireBudget(ev)
+		t.fireBudget()
 	}
-	if pred && t.opts.confirm != nil {
+	if first && t.opts.confirm != nil {
 		t.confirm()
 	}
 }
 
 // closeEpochLocked records the open epoch, ending at now, from tmpE/tmpG.
 func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool) int {
-	r := epochRec{n: t.openN, start: t.openStart, end: now, interrupted: interrupted}
+	r := epochRec{start: t.openStart.Sub(t.start), end: now.Sub(t.start), interrupted: interrupted}
+	if len(t.recs) == cap(t.recs) {
+		// Double: the amortised cost per epoch stays low however long the
+		// run (append grows large slices by 1.25 only).
+		t.recs = slices.Grow(t.recs, len(t.recs))
+		t.devE = slices.Grow(t.devE, len(t.devE))
+	}
 	for i := range t.tmpE {
 		e := max(t.tmpE[i]-t.startE[i], 0)
 		r.energy += e
 		r.byKind.add(t.infos[i].Kind, e)
 		r.grams += max(t.tmpG[i]-t.startG[i], 0)
 		t.devE = append(t.devE, e)
+		t.devSum[i] += e
 	}
 	t.recs = append(t.recs, r)
+	t.sumD += r.duration()
 	t.sumE += r.energy
+	t.sumK.GPU += r.byKind.GPU
+	t.sumK.CPU += r.byKind.CPU
+	t.sumK.DRAM += r.byKind.DRAM
 	t.sumG += r.grams
+	if !interrupted {
+		t.completed++
+		t.compD += r.duration()
+		t.compE += r.energy
+		t.compG += r.grams
+		t.stats.add(r.duration().Seconds(), float64(r.energy)*t.opts.pue, r.grams)
+	}
 	t.open = false
-	return r.n
+	t.lastMark = now
+	return len(t.recs)
 }
 
-func (t *Tracker) projectLocked() {
-	k := 0
-	for _, r := range t.recs {
-		if !r.interrupted {
-			k++
-		}
+// startAdviceLocked starts the goroutine that asks the provider's forecast
+// when a run like the projected one would emit least, if there is a
+// forecast and somewhere to write the advice. Stop cancels it and waits for
+// it.
+func (t *Tracker) startAdviceLocked(now time.Time) {
+	if t.w == nil || t.adviceStop != nil {
+		return
 	}
-	durs, es, gs := make([]float64, 0, k), make([]float64, 0, k), make([]float64, 0, k)
-	for _, r := range t.recs {
-		if r.interrupted {
-			continue
-		}
-		durs = append(durs, r.end.Sub(r.start).Seconds())
-		es = append(es, float64(r.energy)*t.opts.pue)
-		gs = append(gs, r.grams)
+	if _, ok := t.opts.provider.(factor.Forecaster); !ok {
+		return
 	}
-	p := project(t.epochs, durs, es, gs)
-	t.proj = &p
+	ctx, cancel := context.WithCancel(context.Background())
+	t.adviceStop, t.adviceDone = cancel, make(chan struct{})
+	go t.adviceLoop(ctx, t.adviceDone, t.firstProj, now)
+}
+
+func (t *Tracker) adviceLoop(ctx context.Context, done chan<- struct{}, p Projection, now time.Time) {
+	defer close(done)
+	defer func() {
+		if v := recover(); v != nil {
+			t.logger.Error("tracker: carbon-aware advice panicked", "panic", fmt.Sprint(v))
+		}
+	}()
+	msg := carbonAdvice(ctx, t.opts.provider, p, now)
+	if ctx.Err() != nil || msg == "" {
+		return // Stop came first: the run is over
+	}
+	t.mu.Lock()
+	t.advice, t.adviceSet = msg, true
+	t.mu.Unlock()
+	t.wakeWriter()
+}
+
+// wakeWriter tells the writer there is something to write; it never
+// blocks: the writer writes everything new when it wakes.
+func (t *Tracker) wakeWriter() {
+	if t.w == nil {
+		return
+	}
+	select {
+	case t.w.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (t *Tracker) totalsLocked() (grams float64, facility power.Joules) {
@@ -439,11 +585,12 @@ func (t *Tracker) totalsLocked() (grams float64, facility power.Joules) {
 }
 
 // checkBudgetLocked says whether the budget has just been passed, by the
-// actual consumption or (withProj) the projection.
-func (t *Tracker) checkBudgetLocked(withProj bool) (bool, BudgetEvent) {
+// actual consumption or (withProj) the latest projection, and then records
+// the event (budgetEv) for the budget goroutine and the writer.
+func (t *Tracker) checkBudgetLocked(withProj bool) bool {
 	o := &t.opts
 	if t.budgetFired || (o.budgetGrams == 0 && o.budgetKWh == 0) {
-		return false, BudgetEvent{}
+		return false
 	}
 	over := func(g, kwh float64) bool {
 		return (o.budgetGrams > 0 && g > o.budgetGrams) || (o.budgetKWh > 0 && kwh > o.budgetKWh)
@@ -453,32 +600,59 @@ func (t *Tracker) checkBudgetLocked(withProj bool) (bool, BudgetEvent) {
 	switch {
 	case over(g, e.KWh()):
 		ev.Grams, ev.KWh = g, e.KWh()
-	case withProj && t.proj != nil && over(t.proj.Grams, t.proj.Energy.KWh()):
+	case withProj && t.hasProj && over(t.proj.Grams, t.proj.Energy.KWh()):
 		ev.Projected, ev.Grams, ev.KWh = true, t.proj.Grams, t.proj.Energy.KWh()
 	default:
-		return false, BudgetEvent{}
+		return false
 	}
-	t.budgetFired = true
+	t.budgetFired, t.budgetEv = true, ev
+	return true
+}
+
+// fireBudget hands the budget event to the budget goroutine and the writer;
+// it never blocks (the event happens once; the channel has room for it).
+func (t *Tracker) fireBudget() {
+	t.mu.Lock()
+	ev := t.budgetEv
+	t.mu.Unlock()
+	select {
+	case t.budgetCh <- ev:
+	default:
+	}
+	t.wakeWriter()
+}
+
+// budgetLoop waits for the budget event (or Stop), logs it and runs the
+// budget and cancel functions, then ends: the budget fires once.
+func (t *Tracker) budgetLoop() {
+	defer close(t.budgetDone)
+	select {
+	case ev := <-t.budgetCh:
+		t.runBudget(ev)
+	case <-t.budgetQuit:
+		select {
+		case ev := <-t.budgetCh:
+			t.runBudget(ev)
+		default:
+		}
+	}
+}
+
+func (t *Tracker) runBudget(ev BudgetEvent) {
+	t.inCallback.Add(1)
+	defer t.inCallback.Add(-1)
 	what := "actual"
 	if ev.Projected {
 		what = "projected"
 	}
 	t.logger.Warn("tracker: budget exceeded", "by", what, "grams", ev.Grams, "kwh", ev.KWh,
-		"budget_grams", o.budgetGrams, "budget_kwh", o.budgetKWh)
-	return true, ev
-}
-
-// fireBudget runs the budget callbacks; never under the lock.
-func (t *Tracker) fireBudget(ev BudgetEvent) {
-	t.safeCall(func() {
-		if t.opts.onBudget != nil {
-			t.opts.onBudget(ev)
-		}
-	})
-	if t.opts.cancel != nil {
-		t.safeCall(func() { t.opts.cancel(ErrBudgetExceeded) })
+		"budget_grams", ev.BudgetGrams, "budget_kwh", ev.BudgetKWh)
+	if f := t.opts.onBudget; f != nil {
+		t.safeCall(func() { f(ev) })
 	}
-	t.send(record{kind: recBudget, at: t.opts.now(), budget: ev})
+	if c := t.opts.cancel; c != nil {
+		t.safeCall(func() { c(ErrBudgetExceeded) })
+	}
 }
 
 func (t *Tracker) safeCall(f func()) {
@@ -492,97 +666,102 @@ func (t *Tracker) safeCall(f func()) {
 
 // confirm asks "Continue training (y/n)?" once the projection is printed.
 func (t *Tracker) confirm() {
-	t.flush()
 	in := bufio.NewReader(t.opts.confirm)
-	t.say("Continue training (y/n)?")
+	t.ask("Continue training (y/n)?")
 	for {
 		line, err := in.ReadString('\n')
 		ans := strings.ToLower(strings.TrimSpace(line))
 		switch {
 		case ans == "y":
-			t.say("Continuing...")
+			t.ask("Continuing...")
 			return
 		case ans == "n" || (err != nil && ans == ""):
 			// End of input counts as "n": nobody can confirm.
 			t.mu.Lock()
 			t.userStop = true
 			t.mu.Unlock()
-			t.say("Quitting...")
+			t.ask("Quitting...")
 			t.logger.Info("tracker: session ended by user")
 			if t.opts.cancel != nil {
 				t.safeCall(func() { t.opts.cancel(ErrStoppedByUser) })
 			}
 			return
 		}
-		t.say("Input not recognized. Try again (y/n):")
+		t.ask("Input not recognized. Try again (y/n):")
 	}
 }
 
-// say prints a console message through the writer, and waits for it.
-func (t *Tracker) say(msg string) {
-	t.send(record{kind: recSay, at: t.opts.now(), msg: msg})
-	t.flush()
-}
-
-// flush waits until the writer has handled everything sent so far.
-func (t *Tracker) flush() {
-	if t.out == nil {
-		return
+// ask has the writer print a line of the question on the console, whatever
+// the verbosity (stderr without a console), and in the output log, after
+// everything before it (the projection), and waits for it (at most the stop
+// timeout; then the message is counted as dropped).
+func (t *Tracker) ask(msg string) {
+	if t.w == nil {
+		return // unreachable: New makes a writer for the question
 	}
-	done := make(chan struct{})
+	m := ctlMsg{at: t.opts.now(), say: msg, done: make(chan struct{})}
+	timer := time.NewTimer(t.opts.stopTimeout)
+	defer timer.Stop()
 	select {
-	case t.out <- record{kind: recFlush, done: done}:
-	case <-time.After(t.opts.stopTimeout):
-		return
+	case t.w.ctl <- m:
+		select {
+		case <-m.done:
+			return
+		case <-timer.C:
+		}
+	case <-t.w.done:
+	case <-timer.C:
 	}
-	select {
-	case <-done:
-	case <-time.After(t.opts.stopTimeout):
-	}
-}
-
-// send hands r to the writer without blocking; a full queue drops it and
-// counts it.
-func (t *Tracker) send(r record) {
-	if t.out == nil {
-		return
-	}
-	select {
-	case t.out <- r:
-	default:
-		t.mu.Lock()
-		t.dropped++
-		t.mu.Unlock()
-		t.logger.Warn("tracker: writer behind; record dropped", "kind", int(r.kind), "epoch", r.n)
-	}
+	t.mu.Lock()
+	t.dropped++
+	t.mu.Unlock()
+	t.logger.Warn("tracker: writer behind; console message dropped", "message", msg)
 }
 
 // Stop ends the run: it takes a final reading, records an open epoch as
 // interrupted, reports the actual consumption (unless already reported after
-// the monitored epochs), and waits (at most WithStopTimeout) for the records
-// to be written and the goroutines to end. It is idempotent; the Report
-// stays readable afterwards.
+// the monitored epochs), and waits for the sampler, the budget goroutine,
+// the advice, the intensity goroutine and the writer to end, at most
+// WithStopTimeout in all: what did not end in time is logged and named in
+// Report.StopTimeouts, and Stop goes on. It is idempotent, and may be called
+// from the budget function (it then does not wait for that function, which
+// it is called from; nor, from elsewhere, for one already running). The
+// Report stays readable afterwards.
 func (t *Tracker) Stop() {
 	t.mu.Lock()
-	if t.stopped || t.stopping {
+	if t.stopping {
 		t.mu.Unlock()
 		return
 	}
 	t.stopping = true
 	t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), t.opts.stopTimeout)
+	defer cancel()
 
-	t.smp.Stop() // final reading, through tick
+	// The final reading, through tick; a hung sensor read must not hold
+	// Stop longer than the stop timeout.
+	smpDone := make(chan struct{})
+	go func() {
+		defer close(smpDone)
+		t.smp.Stop()
+	}()
+	smpStopped := t.await(ctx, "sampler", smpDone)
+
 	now := t.opts.now()
 	t.mu.Lock()
+	t.frozen = true
+	now = latest(now, t.lastMark)
 	interrupted := t.monitoring
-	wasOpen := t.open
 	if t.open {
 		t.boundaryLocked(now)
 		t.closeEpochLocked(now, true)
 	}
-	n := len(t.recs)
-	monitoring := t.monitoring
+	if t.monitoring {
+		t.actual = actualMark{set: true, at: now, interrupted: true}
+	}
 	t.monitoring = false
+	t.interrupted = interrupted
+	t.stopAt = now
 	snap := t.smp.Snapshot()
 	for i, s := range snap.Sources {
 		t.lost[i] = s.Lost
@@ -590,45 +769,62 @@ func (t *Tracker) Stop() {
 			t.lostErr[i] = s.Err.Error()
 		}
 	}
-	fire, ev := t.checkBudgetLocked(false)
+	fire := t.checkBudgetLocked(false)
+	adviceStop, adviceDone := t.adviceStop, t.adviceDone
 	t.mu.Unlock()
 	if fire {
-		t.fireBudget(ev)
+		t.fireBudget()
 	}
-	if wasOpen {
-		t.send(record{kind: recEpoch, at: now, n: n})
+	t.wakeWriter()
+
+	if t.budgetQuit != nil {
+		close(t.budgetQuit)
+		// A budget function that is running may be the caller: do not wait
+		// for it.
+		if t.inCallback.Load() == 0 {
+			t.await(ctx, "budget callback", t.budgetDone)
+		}
 	}
-	if monitoring {
-		t.send(record{kind: recActual, at: now, n: n, interrupted: interrupted})
+	if adviceStop != nil {
+		adviceStop()
+		t.await(ctx, "advice", adviceDone)
 	}
-	t.shutdown()
+	t.refreshCancel()
+	t.await(ctx, "intensity refresh", t.refreshDone)
+	if t.w != nil {
+		close(t.w.quit)
+		t.await(ctx, "writer", t.w.done)
+	}
+	switch {
+	case smpStopped:
+		t.closeDiscovery()
+	case t.disc != nil:
+		// Closing the devices under a read in flight could crash a driver.
+		t.logger.Error("tracker: discovered sources left open: a read is still in flight")
+	}
 	t.mu.Lock()
 	t.stopped = true
 	t.mu.Unlock()
 }
 
-// shutdown stops the refresh goroutine and the writer, bounded by the stop
-// timeout, and closes discovered sources.
-func (t *Tracker) shutdown() {
-	if t.refreshCancel != nil {
-		t.refreshCancel()
-		<-t.refreshDone
+// await waits for done until ctx is done; then it logs, records what in
+// the Report and returns false.
+func (t *Tracker) await(ctx context.Context, what string, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
 	}
-	if t.out != nil {
-		stop := time.NewTimer(t.opts.stopTimeout)
-		defer stop.Stop()
-		select {
-		case t.out <- record{kind: recFinal, at: t.opts.now()}:
-			select {
-			case <-t.outDone:
-			case <-stop.C:
-				t.logger.Error("tracker: writer did not finish in time; records may be incomplete")
-			}
-		case <-stop.C:
-			t.logger.Error("tracker: writer did not finish in time; records may be incomplete")
-		}
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
 	}
-	t.closeDiscovery()
+	t.mu.Lock()
+	t.timeouts = append(t.timeouts, what)
+	t.mu.Unlock()
+	t.logger.Error("tracker: stop timeout; going on without waiting", "for", what, "timeout", t.opts.stopTimeout)
+	return false
 }
 
 // FinalEmissionsReported returns the emissions of the monitored epochs in
@@ -641,78 +837,91 @@ func (t *Tracker) FinalEmissionsReported() float64 {
 	return g
 }
 
-// Projection returns the projection, and false before it is made.
+// Projection returns the latest projection (remade at every epoch's end
+// from WithEpochsBeforePred epochs on), and false before it is made.
 func (t *Tracker) Projection() (Projection, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.proj == nil {
-		return Projection{}, false
-	}
-	return *t.proj, true
+	return t.proj, t.hasProj
 }
 
-// Report returns a copy of everything the tracker knows.
+// Report returns a copy of everything the tracker knows. The epochs are
+// copied under the lock (two slice copies) and the Report built outside it,
+// so that a long run's Report holds up EpochEnd for little.
 func (t *Tracker) Report() Report {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.reportLocked()
-}
-
-func (t *Tracker) reportLocked() Report {
-	r := Report{
-		Epochs: t.epochs, Stopped: t.stopped || t.stopping, Start: t.start, PUE: t.opts.pue,
-		Intensity: t.intens, Intensities: t.nIntens, IntensityErrors: t.nIErr,
-		Misuse: t.misuse, Dropped: t.dropped, WriteErrors: t.writeErrs,
-		BudgetExceeded: t.budgetFired, StoppedByUser: t.userStop,
-		Unavailable: append([]power.Unavailable(nil), t.unavail...),
-		Files:       append([]string(nil), t.files...),
-	}
-	devEpoch := make([]power.Joules, t.nsrc)
-	for i, rec := range t.recs {
-		e := Epoch{N: rec.n, Start: rec.start, End: rec.end, Duration: rec.end.Sub(rec.start), Energy: rec.energy,
-			ByKind: rec.byKind, Grams: rec.grams, Interrupted: rec.interrupted,
-			Devices: append([]power.Joules(nil), t.devE[i*t.nsrc:(i+1)*t.nsrc]...)}
-		if fe := rec.energy.KWh() * t.opts.pue; fe > 0 {
+	r := t.summaryLocked()
+	recs, devE := slices.Clone(t.recs), slices.Clone(t.devE)
+	t.mu.Unlock()
+	n := t.nsrc
+	r.EpochRecords = make([]Epoch, len(recs))
+	for i := range recs {
+		rec := &recs[i]
+		e := Epoch{N: i + 1, Start: t.start.Add(rec.start), End: t.start.Add(rec.end), Duration: rec.duration(),
+			Energy: rec.energy, ByKind: rec.byKind, Grams: rec.grams, Interrupted: rec.interrupted,
+			Devices: devE[i*n : (i+1)*n : (i+1)*n]}
+		if fe := rec.energy.KWh() * r.PUE; fe > 0 {
 			e.Intensity = factor.GramsPerKWh(rec.grams / fe)
 		}
-		r.EpochRecords = append(r.EpochRecords, e)
-		if !rec.interrupted {
-			r.Completed++
-		} else {
-			r.Interrupted = true
-		}
-		r.Duration += e.Duration
-		r.Energy += rec.energy
-		r.ByKind.GPU += rec.byKind.GPU
-		r.ByKind.CPU += rec.byKind.CPU
-		r.ByKind.DRAM += rec.byKind.DRAM
-		r.Grams += rec.grams
-		r.End = rec.end
-		for j := range devEpoch {
-			devEpoch[j] += e.Devices[j]
-		}
+		r.EpochRecords[i] = e
 	}
-	if r.Stopped && t.monitoring {
-		r.Interrupted = true
+	return r
+}
+
+// summaryLocked returns the Report without its EpochRecords, from running
+// totals: it takes the same time however many epochs ran.
+func (t *Tracker) summaryLocked() Report {
+	r := Report{
+		Epochs: t.epochs, Completed: t.completed, Stopped: t.stopped || t.stopping, Start: t.start, PUE: t.opts.pue,
+		Duration: t.sumD, Energy: t.sumE, ByKind: t.sumK, Grams: t.sumG,
+		Intensity: t.intens, Intensities: t.nIntens, IntensityErrors: t.nIErr,
+		Misuse: t.misuse, Dropped: t.dropped, WriteErrors: t.writeErrs, StopTimeouts: slices.Clone(t.timeouts),
+		BudgetExceeded: t.budgetFired, StoppedByUser: t.userStop,
+		Unavailable: slices.Clone(t.unavail),
+		Files:       slices.Clone(t.files),
 	}
-	if t.stopped && r.Completed < t.monitor {
-		r.Interrupted = true
+	if n := len(t.recs); n > 0 {
+		r.End = t.start.Add(t.recs[n-1].end)
 	}
+	r.Interrupted = t.interrupted || t.completed < len(t.recs) || (t.stopping && t.monitoring)
 	r.FacilityEnergy = r.Energy * power.Joules(t.opts.pue)
 	if kwh := r.FacilityEnergy.KWh(); kwh > 0 {
 		r.MeanIntensity = factor.GramsPerKWh(r.Grams / kwh)
 	}
 	for i, info := range t.infos {
-		r.Sources = append(r.Sources, SourceReport{Info: info, Energy: devEpoch[i], RunEnergy: t.cumE[i],
+		r.Sources = append(r.Sources, SourceReport{Info: info, Energy: t.devSum[i], RunEnergy: t.cumE[i],
 			Lost: t.lost[i], Err: t.lostErr[i]})
 		r.RunEnergy += t.cumE[i]
 	}
-	if t.proj != nil {
-		p := *t.proj
+	if t.hasProj {
+		p := t.proj
 		r.Projection = &p
 	}
 	r.Equivalents = Equivalents(r.Grams)
 	return r
+}
+
+// actualTotals are the completed epochs' totals, which the "Actual
+// consumption" block shows: as carbontracker, it leaves an interrupted
+// epoch out.
+type actualTotals struct {
+	epochs   int
+	duration time.Duration
+	facility power.Joules // PUE included
+	grams    float64
+}
+
+func (t *Tracker) actualLocked() actualTotals {
+	return actualTotals{epochs: t.completed, duration: t.compD, facility: t.compE * power.Joules(t.opts.pue), grams: t.compG}
+}
+
+// cutLocked returns the epoch Stop cut short (the last), if any, and its
+// number.
+func (t *Tracker) cutLocked() (epochRec, int, bool) {
+	if n := len(t.recs); n > 0 && t.recs[n-1].interrupted {
+		return t.recs[n-1], n, true
+	}
+	return epochRec{}, 0, false
 }
 
 // Sources returns the measured devices.

@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"bufio"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -15,55 +14,67 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 )
 
 // Version is written into the logs.
 const Version = "0.1.0"
 
-type recKind int
+// writeBatch is the number of epochs the writer copies under the tracker's
+// lock at a time, so that EpochEnd never waits long for it.
+const writeBatch = 256
 
-const (
-	recStart recKind = iota
-	recEpoch
-	recPred
-	recActual
-	recBudget
-	recSay
-	recFlush
-	recFinal
-)
-
-// record is what the tracker hands the writer goroutine: a kind and what is
-// needed to find the data (read under the tracker's lock).
-type record struct {
-	kind        recKind
-	at          time.Time
-	n           int
-	interrupted bool
-	msg         string
-	budget      BudgetEvent
-	done        chan struct{}
+// ctlMsg is a line of WithStopAndConfirm's dialogue for the writer to print.
+type ctlMsg struct {
+	at   time.Time
+	say  string
+	done chan struct{} // closed once printed
 }
 
-// writer owns the files; only its goroutine touches them.
+// writer owns the files and the console; only its goroutine touches them.
+// It is level-triggered: the tracker keeps every record in its state and
+// wakes the writer (a non-blocking send on a 1-buffered channel); the writer
+// then writes everything it has not written yet (the epochs since the last
+// it wrote, the projection, the advice, the budget, the actual
+// consumption) and syncs once. Nothing is ever dropped, and EpochEnd never
+// waits for it.
 type writer struct {
 	t                *Tracker
 	std, out         *os.File
 	stdW, outW       lineWriter
 	jsonl            *os.File
+	jsonW            *bufio.Writer
 	csvPath          string
 	stdPath, outPath string
 	jsonlPath        string
+	kindList         []power.Kind
+
+	wake chan struct{} // 1-buffered: something new to write
+	ctl  chan ctlMsg
+	quit chan struct{} // closed by Stop: write the rest and the final record
+	done chan struct{} // closed when the goroutine ends
+
+	// The writer goroutine's own state.
+	last                                      int // epochs written
+	projGen                                   int // projections written
+	predDone, adviceDone, budgetDone, actDone bool
+	dirty                                     bool // written since the last sync
+	recBuf                                    []epochRec
+	devBuf                                    []power.Joules
 }
 
-// CSVHeader is CodeCarbon 3.x's emissions.csv header, in its order.
-var CSVHeader = []string{"timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
+// csvHeader is CodeCarbon 3.x's emissions.csv header, in its order.
+var csvHeader = [...]string{"timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
 	"emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy", "ram_energy",
 	"energy_consumed", "water_consumed", "country_name", "country_iso_code", "region", "cloud_provider",
 	"cloud_region", "os", "python_version", "codecarbon_version", "cpu_count", "cpu_model", "gpu_count",
 	"gpu_model", "longitude", "latitude", "ram_total_size", "tracking_mode", "cpu_utilization_percent",
 	"gpu_utilization_percent", "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue"}
+
+// CSVHeader returns CodeCarbon 3.x's emissions.csv header, in its order, as
+// the tracker writes it: a new slice each call, which the caller owns.
+func CSVHeader() []string { return append([]string(nil), csvHeader[:]...) }
 
 // LogBaseName returns carbontracker's log base name
 // "<prefix_><pid>.<id>_<YYYY-MM-DDTHHMMSSZ>"; the pair adds
@@ -105,7 +116,31 @@ func newWriter(t *Tracker) (*writer, error) {
 		w.csvPath = filepath.Join(o.logDir, "emissions.csv")
 	}
 	w.stdW.w, w.outW.w = bufio.NewWriter(w.std), bufio.NewWriter(w.out)
+	if w.jsonl != nil {
+		w.jsonW = bufio.NewWriter(w.jsonl)
+	}
+	w.init()
 	return w, nil
+}
+
+// newConsoleWriter returns a writer without files: the console only.
+func newConsoleWriter(t *Tracker) *writer {
+	w := &writer{t: t}
+	w.init()
+	return w
+}
+
+func (w *writer) init() {
+	w.wake, w.ctl = make(chan struct{}, 1), make(chan ctlMsg)
+	w.quit, w.done = make(chan struct{}), make(chan struct{})
+	for _, k := range []power.Kind{power.KindGPU, power.KindCPU, power.KindDRAM} {
+		for _, info := range w.t.infos {
+			if info.Kind == k {
+				w.kindList = append(w.kindList, k)
+				break
+			}
+		}
+	}
 }
 
 func (w *writer) files() []string {
@@ -126,123 +161,232 @@ func (w *writer) close() {
 	}
 }
 
-// run handles records until recFinal (or the channel closes), then closes
-// the files.
-func (w *writer) run(in <-chan record, done chan<- struct{}) {
-	defer close(done)
+// run writes the header, then whatever is new each time it is woken, until
+// Stop closes quit: then the rest, the final record and emissions.csv; then
+// it closes the files.
+func (w *writer) run(start time.Time) {
+	defer close(w.done)
 	defer w.close()
-	for r := range in {
-		w.handle(r)
-		if r.kind == recFinal {
+	w.guard(func() { w.header(start) })
+	w.sync()
+	for {
+		select {
+		case <-w.wake:
+			w.catchUp()
+		case m := <-w.ctl:
+			w.catchUp()
+			w.guard(func() { w.say(m) })
+			w.sync()
+			close(m.done)
+		case <-w.quit:
+			w.catchUp()
+			w.guard(w.final)
+			w.sync()
 			return
 		}
 	}
 }
 
-func (w *writer) handle(r record) {
+// guard runs f, turning a panic into a log line: the writer must go on.
+func (w *writer) guard(f func()) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.t.logger.Error("tracker: writer panicked", "panic", fmt.Sprint(v))
 		}
 	}()
+	f()
+}
+
+func (w *writer) header(at time.Time) {
 	t := w.t
-	switch r.kind {
-	case recFlush:
-		close(r.done)
-		return
-	case recStart:
-		comps := w.componentsLine()
-		w.std0(r.at, "carbontrack version "+Version)
-		w.std0(r.at, fmt.Sprintf("Only predicted and actual consumptions are multiplied by a PUE coefficient of %v.", t.opts.pue))
-		w.std0(r.at, comps)
-		w.output(r.at, comps)
-		iv := t.Intensity()
-		w.std0(r.at, "Carbon intensity: "+iv.String())
-		w.std0(r.at, "Monitoring thread started.")
-	case recEpoch:
+	comps := w.componentsLine()
+	w.std0(at, "carbontrack version "+Version)
+	w.std0(at, fmt.Sprintf("Only predicted and actual consumptions are multiplied by a PUE coefficient of %v.", t.opts.pue))
+	w.std0(at, comps)
+	w.output(at, comps)
+	iv := t.Intensity()
+	w.std0(at, "Carbon intensity: "+iv.String())
+	w.std0(at, "Monitoring thread started.")
+}
+
+// pending is what the writer may have to write besides epochs, read under
+// the tracker's lock together with the number of epochs, so that it comes
+// after them.
+type pending struct {
+	projGen   int
+	proj      Projection
+	first     Projection
+	firstAt   time.Time
+	hasFirst  bool
+	advice    string
+	adviceSet bool
+	budget    BudgetEvent
+	budgetSet bool
+	actual    actualMark
+}
+
+// catchUp writes everything new: the epochs not written yet, in batches,
+// then the rest, and syncs once.
+func (w *writer) catchUp() {
+	t := w.t
+	for {
+		var p pending
 		t.mu.Lock()
-		rec, dev := t.recs[r.n-1], append([]power.Joules(nil), t.devE[(r.n-1)*t.nsrc:r.n*t.nsrc]...)
+		lo := w.last
+		hi := min(len(t.recs), lo+writeBatch)
+		w.recBuf = append(w.recBuf[:0], t.recs[lo:hi]...)
+		w.devBuf = append(w.devBuf[:0], t.devE[lo*t.nsrc:hi*t.nsrc]...)
+		caughtUp := hi == len(t.recs)
+		if caughtUp {
+			p = pending{projGen: t.projGen, proj: t.proj, first: t.firstProj, firstAt: t.firstAt,
+				hasFirst: !t.firstAt.IsZero(), advice: t.advice, adviceSet: t.adviceSet,
+				budget: t.budgetEv, budgetSet: t.budgetFired, actual: t.actual}
+		}
 		t.mu.Unlock()
-		if !rec.interrupted {
-			dur := rec.end.Sub(rec.start).Seconds()
-			w.std0(r.at, fmt.Sprintf("Epoch %d:", rec.n))
-			w.std0(r.at, "Duration: "+timeString(dur, true))
-			for _, k := range w.kinds() {
-				var e power.Joules
-				for i, info := range t.infos {
-					if info.Kind == k {
-						e += dev[i]
-					}
+		w.last = hi
+		for i := range w.recBuf {
+			w.guard(func() { w.epoch(lo+i+1, &w.recBuf[i], w.devBuf[i*t.nsrc:(i+1)*t.nsrc]) })
+		}
+		if caughtUp {
+			w.guard(func() { w.rest(&p) })
+			break
+		}
+	}
+	if w.dirty {
+		w.sync()
+	}
+}
+
+func (w *writer) epoch(n int, rec *epochRec, dev []power.Joules) {
+	t := w.t
+	if w.stdW.w == nil && w.jsonl == nil {
+		return // the console has no epoch lines
+	}
+	w.dirty = true
+	at := t.start.Add(rec.end)
+	if !rec.interrupted {
+		dur := rec.duration().Seconds()
+		w.std0(at, fmt.Sprintf("Epoch %d:", n))
+		w.std0(at, "Duration: "+timeString(dur, true))
+		for _, k := range w.kindList {
+			var e power.Joules
+			for i, info := range t.infos {
+				if info.Kind == k {
+					e += dev[i]
 				}
-				w.std0(r.at, fmt.Sprintf("Average power usage (W) for %s: %s", k, plain(float64(e)/max(dur, 1e-9), t.opts.precision)))
 			}
+			w.std0(at, fmt.Sprintf("Average power usage (W) for %s: %s", k, plain(float64(e)/max(dur, 1e-9), t.opts.precision)))
 		}
-		w.json(epochJSON(t, rec, dev))
-	case recPred:
-		p, _ := t.Projection()
-		block := formatBlock(fmt.Sprintf("Predicted consumption for %d epoch(s):", p.Epochs), p.Duration,
-			p.Energy.KWh(), p.Grams, Equivalents(p.Grams), t.opts.precision)
-		w.output(r.at, block)
-		iv := t.Intensity()
-		msg := fmt.Sprintf("Carbon intensity used: %s; PUE %v.", iv.String(), t.opts.pue)
-		if p.Trend {
-			msg += fmt.Sprintf(" Trend over %d epochs: %s g; 95 %% interval %s to %s g.", p.Known,
-				plain(p.TrendGrams, 2), plain(p.GramsLow, 2), plain(p.GramsHigh, 2))
-		}
-		w.output(r.at, msg)
-		w.std0(r.at, msg)
-		if advice := carbonAdvice(context.Background(), t.opts.provider, p, r.at); advice != "" {
-			w.output(r.at, advice)
-			w.std0(r.at, advice)
-		}
-		w.json(projJSON(p))
-	case recActual:
-		t.mu.Lock()
-		rep := t.reportLocked()
-		t.mu.Unlock()
-		if r.interrupted {
-			w.std0(r.at, fmt.Sprintf("Training was interrupted before all %d epochs were monitored.", t.monitor))
-		}
-		desc := fmt.Sprintf("Actual consumption for %d epoch(s):", rep.Completed)
-		if t.predAt == 0 {
-			desc = "Actual consumption:"
-		}
-		w.output(r.at, formatBlock(desc, rep.Duration, rep.FacilityEnergy.KWh(), rep.Grams, Equivalents(rep.Grams), t.opts.precision))
-		w.output(r.at, fmt.Sprintf("Average carbon intensity during training was %s gCO2/kWh.", plain(float64(rep.MeanIntensity), 2)))
-		w.std0(r.at, "Monitoring thread ended.")
-		w.output(r.at, "Finished monitoring.")
-	case recBudget:
-		b := r.budget
+	}
+	w.json(epochJSON(t, n, rec, dev))
+}
+
+// rest writes, once each, the projection block, the latest projection, the
+// advice, the budget message and the actual consumption.
+func (w *writer) rest(p *pending) {
+	t := w.t
+	if p.hasFirst && !w.predDone {
+		w.predDone, w.dirty = true, true
+		w.prediction(p.first, p.firstAt)
+	}
+	if p.projGen != w.projGen {
+		w.projGen, w.dirty = p.projGen, true
+		w.json(projJSON(p.proj))
+	}
+	if p.adviceSet && w.predDone && !w.adviceDone {
+		w.adviceDone, w.dirty = true, true
+		at := t.opts.now()
+		w.output(at, p.advice)
+		w.std0(at, p.advice)
+	}
+	if p.budgetSet && !w.budgetDone {
+		w.budgetDone, w.dirty = true, true
+		b := p.budget
 		what := "Actual"
 		if b.Projected {
 			what = "Predicted"
 		}
-		w.output(r.at, fmt.Sprintf("%s consumption exceeds the budget: %s g, %s kWh (budget: %s g, %s kWh).", what,
+		w.output(t.opts.now(), fmt.Sprintf("%s consumption exceeds the budget: %s g, %s kWh (budget: %s g, %s kWh).", what,
 			plain(b.Grams, 2), plain(b.KWh, 6), plain(b.BudgetGrams, 2), plain(b.BudgetKWh, 6)))
-	case recSay:
-		w.output(r.at, r.msg)
-	case recFinal:
-		t.mu.Lock()
-		rep := t.reportLocked()
-		t.mu.Unlock()
-		w.json(finalJSON(rep))
-		w.writeCSV(r.at, rep)
 	}
-	w.sync()
+	if p.actual.set && !w.actDone {
+		w.actDone, w.dirty = true, true
+		w.actual(p.actual)
+	}
 }
 
-// kinds returns the components measured, in carbontracker's order.
-func (w *writer) kinds() []power.Kind {
-	var ks []power.Kind
-	for _, k := range []power.Kind{power.KindGPU, power.KindCPU, power.KindDRAM} {
-		for _, info := range w.t.infos {
-			if info.Kind == k {
-				ks = append(ks, k)
-				break
-			}
-		}
+func (w *writer) prediction(p Projection, at time.Time) {
+	t := w.t
+	block := formatBlock(fmt.Sprintf("Predicted consumption for %d epoch(s):", p.Epochs), p.Duration,
+		p.Energy.KWh(), p.Grams, Equivalents(p.Grams), t.opts.precision)
+	w.output(at, block)
+	iv := t.Intensity()
+	msg := fmt.Sprintf("Carbon intensity used: %s; PUE %v.", iv.String(), t.opts.pue)
+	if p.Trend {
+		msg += fmt.Sprintf(" Trend over %d epochs: %s g; 95 %% interval %s to %s g.", p.Known,
+			plain(p.TrendGrams, 2), plain(p.GramsLow, 2), plain(p.GramsHigh, 2))
 	}
-	return ks
+	w.output(at, msg)
+	w.std0(at, msg)
+}
+
+func (w *writer) actual(m actualMark) {
+	t := w.t
+	t.mu.Lock()
+	a := t.actualLocked()
+	cut, cutN, isCut := t.cutLocked()
+	t.mu.Unlock()
+	at := m.at
+	if m.interrupted {
+		w.std0(at, fmt.Sprintf("Training was interrupted before all %d epochs were monitored.", t.monitor))
+	}
+	if isCut {
+		msg := fmt.Sprintf("Epoch %d was cut short by Stop after %s; its %s kWh and %s g are not in the actual consumption.",
+			cutN, timeString(cut.duration().Seconds(), true), plain(cut.energy.KWh()*t.opts.pue, t.opts.precision),
+			plain(cut.grams, t.opts.precision))
+		w.std0(at, msg)
+		w.output(at, msg)
+	}
+	desc := fmt.Sprintf("Actual consumption for %d epoch(s):", a.epochs)
+	if t.predAt == 0 {
+		desc = "Actual consumption:"
+	}
+	w.output(at, formatBlock(desc, a.duration, a.facility.KWh(), a.grams, Equivalents(a.grams), t.opts.precision))
+	mean := 0.0
+	if kwh := a.facility.KWh(); kwh > 0 {
+		mean = a.grams / kwh
+	}
+	w.output(at, fmt.Sprintf("Average carbon intensity during training was %s gCO2/kWh.", plain(mean, 2)))
+	w.std0(at, "Monitoring thread ended.")
+	w.output(at, "Finished monitoring.")
+}
+
+// say prints a line of the question on the console, whatever the verbosity,
+// and in the output log.
+func (w *writer) say(m ctlMsg) {
+	if w.outW.w != nil {
+		w.outW.line(m.at, consolePrefix+m.say)
+		w.dirty = true
+	}
+	if _, err := io.WriteString(w.t.promptW, consolePrefix+m.say+"\n"); err != nil {
+		w.fail(err)
+	}
+}
+
+// final writes the final JSON record and the emissions.csv row.
+func (w *writer) final() {
+	t := w.t
+	t.mu.Lock()
+	rep := t.summaryLocked()
+	a := t.actualLocked()
+	at := t.stopAt
+	t.mu.Unlock()
+	if at.IsZero() {
+		at = t.opts.now()
+	}
+	w.json(finalJSON(rep, a))
+	w.writeCSV(at, rep, at.Sub(rep.Start))
+	w.dirty = true
 }
 
 // deviceName makes a device name safe for carbontracker's parser, which cuts
@@ -253,7 +397,7 @@ func deviceName(s string) string {
 
 func (w *writer) componentsLine() string {
 	parts := []string{"The following components were found:"}
-	for _, k := range w.kinds() {
+	for _, k := range w.kindList {
 		var devs []string
 		for _, info := range w.t.infos {
 			if info.Kind == k {
@@ -267,7 +411,7 @@ func (w *writer) componentsLine() string {
 
 // std0 writes a line to the standard log.
 func (w *writer) std0(at time.Time, msg string) {
-	if w.std != nil {
+	if w.stdW.w != nil {
 		w.stdW.line(at, msg)
 	}
 }
@@ -275,7 +419,7 @@ func (w *writer) std0(at time.Time, msg string) {
 // output writes a message to the output log and the console, with
 // carbontracker's prefix.
 func (w *writer) output(at time.Time, msg string) {
-	if w.out != nil {
+	if w.outW.w != nil {
 		w.outW.line(at, consolePrefix+msg)
 	}
 	o := &w.t.opts
@@ -298,7 +442,7 @@ func (w *writer) json(v any) {
 	}
 	b, err := json.Marshal(v)
 	if err == nil {
-		_, err = w.jsonl.Write(append(b, '\n'))
+		_, err = w.jsonW.Write(append(b, '\n'))
 	}
 	if err != nil {
 		w.fail(err)
@@ -313,8 +457,9 @@ func (w *writer) fail(err error) {
 }
 
 // sync flushes and syncs the files so that a killed process loses at most
-// the open epoch.
+// the open epoch (and what the writer had not caught up with).
 func (w *writer) sync() {
+	w.dirty = false
 	for _, p := range []struct {
 		lw *lineWriter
 		f  *os.File
@@ -333,11 +478,15 @@ func (w *writer) sync() {
 		_ = p.f.Sync()
 	}
 	if w.jsonl != nil {
+		if err := w.jsonW.Flush(); err != nil {
+			w.fail(err)
+			w.jsonW.Reset(w.jsonl)
+		}
 		_ = w.jsonl.Sync()
 	}
 }
 
-func (w *writer) writeCSV(at time.Time, rep Report) {
+func (w *writer) writeCSV(at time.Time, rep Report, wall time.Duration) {
 	if w.csvPath == "" {
 		return
 	}
@@ -349,10 +498,10 @@ func (w *writer) writeCSV(at time.Time, rep Report) {
 	st, err := f.Stat()
 	cw := csv.NewWriter(f)
 	if err == nil && st.Size() == 0 {
-		err = cw.Write(CSVHeader)
+		err = cw.Write(csvHeader[:])
 	}
 	if err == nil {
-		err = cw.Write(csvRow(w.t, at, rep))
+		err = cw.Write(csvRow(w.t, at, rep, wall))
 	}
 	cw.Flush()
 	err = errors.Join(err, cw.Error(), f.Sync(), f.Close())
@@ -363,23 +512,28 @@ func (w *writer) writeCSV(at time.Time, rep Report) {
 
 func f64(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// csvRow fills CodeCarbon 3.x's columns: emissions in kg, energies in kWh
-// (energy_consumed with PUE, as the emissions), powers in W (mean over the
-// epochs), duration in s; what does not apply is empty, as CodeCarbon leaves
-// unknown values.
-func csvRow(t *Tracker, at time.Time, rep Report) []string {
-	dur := rep.Duration.Seconds()
+// csvRow fills CodeCarbon 3.x's columns: duration is the run's wall time
+// (New to Stop) in s, as CodeCarbon's, and emissions_rate the emissions over
+// it; emissions in kg; energies in kWh with PUE, as CodeCarbon applies it to
+// each component (cpu, gpu and ram energy sum to energy_consumed); powers in
+// W, the mean over the epochs; the country by ISO 3166-1 alpha-3 code and
+// name when the zone is a country (or a country's region, "DK-DK1"); what
+// does not apply is empty, as CodeCarbon leaves unknown values.
+func csvRow(t *Tracker, at time.Time, rep Report, wall time.Duration) []string {
+	dur := wall.Seconds()
 	kg := rep.Grams / 1000
 	rate := 0.0
 	if dur > 0 {
 		rate = kg / dur
 	}
+	epochs := rep.Duration.Seconds()
 	pw := func(j power.Joules) string {
-		if dur <= 0 {
+		if epochs <= 0 {
 			return "0"
 		}
-		return f64(float64(j) / dur)
+		return f64(float64(j) / epochs)
 	}
+	kwh := func(j power.Joules) string { return f64(j.KWh() * rep.PUE) }
 	var cpuModel, gpuModel []string
 	gpus := 0
 	for _, s := range rep.Sources {
@@ -396,15 +550,15 @@ func csvRow(t *Tracker, at time.Time, rep Report) []string {
 		mode = "process"
 	}
 	iso, country := "", ""
-	if z := rep.Intensity.Zone; len(z) == 2 {
-		iso = z
+	if c, ok := zoneCountry(rep.Intensity.Zone); ok {
+		iso, country = c.Alpha3, c.Name
 	}
 	row := map[string]string{
 		"timestamp": at.Format("2006-01-02T15:04:05"), "project_name": t.opts.project,
 		"run_id": fmt.Sprintf("%d-%d", os.Getpid(), rep.Start.UnixNano()), "experiment_id": "",
 		"duration": f64(dur), "emissions": f64(kg), "emissions_rate": f64(rate),
 		"cpu_power": pw(rep.ByKind.CPU), "gpu_power": pw(rep.ByKind.GPU), "ram_power": pw(rep.ByKind.DRAM),
-		"cpu_energy": f64(rep.ByKind.CPU.KWh()), "gpu_energy": f64(rep.ByKind.GPU.KWh()), "ram_energy": f64(rep.ByKind.DRAM.KWh()),
+		"cpu_energy": kwh(rep.ByKind.CPU), "gpu_energy": kwh(rep.ByKind.GPU), "ram_energy": kwh(rep.ByKind.DRAM),
 		"energy_consumed": f64(rep.FacilityEnergy.KWh()), "water_consumed": "0",
 		"country_name": country, "country_iso_code": iso, "region": "", "cloud_provider": "", "cloud_region": "",
 		"os": runtime.GOOS + "/" + runtime.GOARCH, "python_version": "", "codecarbon_version": "",
@@ -418,11 +572,29 @@ func csvRow(t *Tracker, at time.Time, rep Report) []string {
 		prov, reg, _ := strings.Cut(rep.Intensity.Zone, ":")
 		row["cloud_provider"], row["cloud_region"], row["on_cloud"] = prov, reg, "Y"
 	}
-	out := make([]string, len(CSVHeader))
-	for i, h := range CSVHeader {
+	out := make([]string, len(csvHeader))
+	for i, h := range csvHeader {
 		out[i] = row[h]
 	}
 	return out
+}
+
+// zoneCountry returns the country of a zone that is a country ("DK",
+// "DNK") or a country's region ("DK-DK1", "US-CAL-CISO"); not of a cloud
+// region or "world".
+func zoneCountry(zone string) (factor.Country, bool) {
+	if zone == "" || strings.Contains(zone, ":") {
+		return factor.Country{}, false
+	}
+	if c, err := factor.LookupCountry(zone); err == nil {
+		return c, true
+	}
+	if cc, _, ok := strings.Cut(zone, "-"); ok {
+		if c, err := factor.LookupCountry(cc); err == nil {
+			return c, true
+		}
+	}
+	return factor.Country{}, false
 }
 
 type deviceJSON struct {
@@ -451,8 +623,8 @@ type epochRecordJSON struct {
 	Devices           []deviceJSON `json:"devices"`
 }
 
-func epochJSON(t *Tracker, r epochRec, dev []power.Joules) epochRecordJSON {
-	j := epochRecordJSON{Type: "epoch", Epoch: r.n, Start: r.start, End: r.end, DurationS: r.end.Sub(r.start).Seconds(),
+func epochJSON(t *Tracker, n int, r *epochRec, dev []power.Joules) epochRecordJSON {
+	j := epochRecordJSON{Type: "epoch", Epoch: n, Start: t.start.Add(r.start), End: t.start.Add(r.end), DurationS: r.duration().Seconds(),
 		EnergyKWh: r.energy.KWh(), FacilityEnergyKWh: r.energy.KWh() * t.opts.pue,
 		GPUEnergyKWh: r.byKind.GPU.KWh(), CPUEnergyKWh: r.byKind.CPU.KWh(), DRAMEnergyKWh: r.byKind.DRAM.KWh(),
 		EmissionsG: r.grams, PUE: t.opts.pue, Interrupted: r.interrupted}
@@ -509,10 +681,18 @@ type finalJSONRecord struct {
 	Dropped           int     `json:"dropped_records"`
 	BudgetExceeded    bool    `json:"budget_exceeded"`
 	StoppedByUser     bool    `json:"stopped_by_user"`
+	// The "Actual consumption" block's values: the completed epochs only
+	// (the totals above include an interrupted epoch).
+	ActualDurationS         float64  `json:"actual_duration_s"`
+	ActualFacilityEnergyKWh float64  `json:"actual_facility_energy_kwh"`
+	ActualEmissionsG        float64  `json:"actual_emissions_g"`
+	StopTimeouts            []string `json:"stop_timeouts,omitempty"`
 }
 
-func finalJSON(r Report) finalJSONRecord {
-	return finalJSONRecord{Type: "final", Epochs: r.Epochs, CompletedEpochs: r.Completed, Interrupted: r.Interrupted,
+func finalJSON(r Report, a actualTotals) finalJSONRecord {
+	return finalJSONRecord{ActualDurationS: a.duration.Seconds(), ActualFacilityEnergyKWh: a.facility.KWh(),
+		ActualEmissionsG: a.grams, StopTimeouts: r.StopTimeouts,
+		Type: "final", Epochs: r.Epochs, CompletedEpochs: r.Completed, Interrupted: r.Interrupted,
 		DurationS: r.Duration.Seconds(), EnergyKWh: r.Energy.KWh(), FacilityEnergyKWh: r.FacilityEnergy.KWh(),
 		RunEnergyKWh: r.RunEnergy.KWh(), GPUEnergyKWh: r.ByKind.GPU.KWh(), CPUEnergyKWh: r.ByKind.CPU.KWh(),
 		DRAMEnergyKWh: r.ByKind.DRAM.KWh(), EmissionsG: r.Grams, IntensityGPerKWh: float64(r.MeanIntensity),

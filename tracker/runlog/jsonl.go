@@ -35,6 +35,11 @@ type record struct {
 	// RunEnergyKWh is in the final record (nil in one written before it
 	// was).
 	RunEnergyKWh *float64 `json:"run_energy_kwh"`
+	// The final record's actual consumption, completed epochs only, as in
+	// carbontracker's Actual block (nil in records written before it was).
+	ActualDurationS         *float64 `json:"actual_duration_s"`
+	ActualFacilityEnergyKWh *float64 `json:"actual_facility_energy_kwh"`
+	ActualEmissionsG        *float64 `json:"actual_emissions_g"`
 }
 
 // jouleKWh is joules per kWh.
@@ -128,6 +133,11 @@ func readJSONLines(path string, r *Run) error {
 		}
 		r.Actual = &Consumption{Epochs: final.CompletedEpochs, Duration: seconds(final.DurationS),
 			KWh: final.FacilityEnergyKWh, Grams: final.EmissionsG}
+		if final.ActualDurationS != nil && final.ActualFacilityEnergyKWh != nil && final.ActualEmissionsG != nil {
+			// Without an epoch cut short by Stop, as the output log's block.
+			r.Actual.Duration = seconds(*final.ActualDurationS)
+			r.Actual.KWh, r.Actual.Grams = *final.ActualFacilityEnergyKWh, *final.ActualEmissionsG
+		}
 		if final.RunEnergyKWh != nil {
 			r.RunEnergyKWh, r.HasRunEnergy = *final.RunEnergyKWh, true
 		}

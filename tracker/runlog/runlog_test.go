@@ -175,6 +175,12 @@ func TestReadInterruptedTrackerRun(t *testing.T) {
 	assert.Contains(t, r.Note, "stopped after 1 of 4 epochs")
 	require.Len(t, r.EpochRecords, 2)
 	assert.True(t, r.EpochRecords[1].Interrupted)
+	// The actual consumption leaves the cut-short epoch out, as the output
+	// log's block (and carbontracker) do: 10 min at 350 W × PUE 1.58.
+	require.NotNil(t, r.Actual)
+	assert.Equal(t, 10*time.Minute, r.Actual.Duration)
+	assert.InDelta(t, 350*600*1.58/3.6e6, r.Actual.KWh, 1e-9)
+	assert.InDelta(t, 350*600*1.58/3.6e6*200, r.Actual.Grams, 1e-6)
 }
 
 const killedJSONL = `{"type":"epoch","epoch":1,"start":"2025-03-01T12:00:00Z","end":"2025-03-01T12:10:00Z","duration_s":600,"energy_kwh":0.05,"facility_energy_kwh":0.079,"gpu_energy_kwh":0.05,"cpu_energy_kwh":0,"dram_energy_kwh":0,"emissions_g":15.8,"intensity_g_per_kwh":200,"pue":1.58,"interrupted":false,"devices":[{"name":"gpu:0","kind":"gpu","device":"H100","method":"counter","energy_kwh":0.05}]}
