@@ -87,7 +87,12 @@ func scenarioAccuracy(t *testing.T) {
 	s.Stop()
 	snap := s.Snapshot()
 	truth := squareGPU(true, true).EnergyBetween(snap.Start, snap.Time)
-	for i, want := range []float64{0.001, 0.01, 0.01} {
+	// Counter 0.1 %, buffer 1 %. Plain GetPowerUsage readings of a square
+	// wave are at the mercy of when each tick actually runs: in real time on
+	// a loaded 2-core machine a 6 s window has seen 1.7 %, so 3 % here; the
+	// 1 % claim at the default interval rests on the deterministic sampler
+	// tests (synctest and jittered ticks), not on this one.
+	for i, want := range []float64{0.001, 0.01, 0.03} {
 		got := float64(snap.Sources[i].Energy)
 		t.Logf("%s (%s): %.3f J, truth %.3f J, error %+.3f %%", snap.Sources[i].Info.Name, snap.Sources[i].Info.Detail,
 			got, truth, 100*(got-truth)/truth)
