@@ -115,7 +115,7 @@ func scenarioLost(t *testing.T) {
 	assert.ErrorIs(t, lost.Err, power.ErrLost)
 	assert.InDelta(t, 300, float64(lost.Energy), 30, "about 1.5 s at 200 W is kept")
 	assert.False(t, ok.Lost)
-	assert.InEpsilon(t, 100*snap.Time.Sub(snap.Start).Seconds(), float64(ok.Energy), 0.001, "the other GPU goes on")
+	assert.InEpsilon(t, 100*snap.Time.Sub(snap.Start).Seconds(), float64(ok.Energy), 0.01, "the other GPU goes on")
 }
 
 func scenarioInitFails(t *testing.T) {
