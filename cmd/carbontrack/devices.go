@@ -55,12 +55,7 @@ type unavailableJSON struct {
 }
 
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, devicesHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("devices", devicesHelp, stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	measure := fs.Duration("measure", 0, "sample for this long (e.g. 10s) and report energy and average power")
 	sysfsRoot := fs.String("sysfs-root", os.Getenv(power.EnvSysfsRoot), "sysfs root for RAPL (env "+power.EnvSysfsRoot+")")

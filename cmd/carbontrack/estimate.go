@@ -164,12 +164,7 @@ const (
 )
 
 func runEstimate(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, estimateHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("estimate", estimateHelp, stderr)
 	device := fs.String("device", "", "accelerator from the embedded table (see --list-devices), e.g. h100-sxm, \"A100 80GB\", tpu-v4")
 	watts := fs.Float64("watts", 0, "power per device in W (instead of, or overriding, --device)")
 	utilization := fs.Float64("utilization", 1, "mean fraction of the W per device drawn, in (0, 1]: TDP is an upper bound")

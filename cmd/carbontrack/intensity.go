@@ -56,12 +56,7 @@ type forecastPoint struct {
 }
 
 func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("intensity", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, intensityHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("intensity", intensityHelp, stderr)
 	zone := fs.String("zone", os.Getenv("CARBONTRACK_ZONE"), "country or grid zone (env CARBONTRACK_ZONE)")
 	region := fs.String("region", os.Getenv("CARBONTRACK_REGION"), "cloud region, e.g. gcp:europe-west4 (env CARBONTRACK_REGION)")
 	provider := fs.String("provider", envOr("CARBONTRACK_PROVIDER", "static"), "static, electricitymaps, ukgrid or energidataservice (env CARBONTRACK_PROVIDER)")

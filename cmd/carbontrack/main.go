@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -71,4 +72,25 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'carbontrack COMMAND --help' for a command's flags and examples.\n")
+}
+
+// newFlagSet returns the flag set of a subcommand: errors are returned, not
+// fatal, and -h/--help prints the subcommand's help text, then its flags.
+func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// envTwins maps flag names to their CARBONTRACK_* environment variables.
+type envTwins map[string]string
+
+// usage records the twin of flagName and returns usage with it mentioned.
+func (tw envTwins) usage(flagName, envName, usage string) string {
+	tw[flagName] = envName
+	return usage + " (env " + envName + ")"
 }

@@ -121,17 +121,9 @@ type reportTotalJSON struct {
 }
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, reportHelp)
-		fs.PrintDefaults()
-	}
-	twins := map[string]string{}
-	env := func(flagName, envName, usage string) string {
-		twins[flagName] = envName
-		return usage + " (env " + envName + ")"
-	}
+	fs := newFlagSet("report", reportHelp, stderr)
+	twins := envTwins{}
+	env := twins.usage
 	plotPath := fs.String("plot", "", env("plot", "CARBONTRACK_PLOT", "draw power over time and emissions per epoch into FILE (.png or .svg)"))
 	asJSON := fs.Bool("json", false, env("json", "CARBONTRACK_JSON", "print JSON instead of tables"))
 	perEpoch := fs.Bool("per-epoch", false, env("per-epoch", "CARBONTRACK_PER_EPOCH", "also print a table of each run's epochs"))

@@ -131,17 +131,9 @@ type runOptions struct {
 // twin is listed in the returned map (flag name → variable); to add a flag,
 // add a line here.
 func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]string) {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, runHelp)
-		fs.PrintDefaults()
-	}
-	twins := map[string]string{}
-	env := func(flagName, envName, usage string) string {
-		twins[flagName] = envName
-		return usage + " (env " + envName + ")"
-	}
+	fs := newFlagSet("run", runHelp, stderr)
+	twins := envTwins{}
+	env := twins.usage
 	fs.IntVar(&o.epochs, "epochs", 1, env("epochs", "CARBONTRACK_EPOCHS", "number of epochs the command runs (needs --epoch-pattern)"))
 	fs.StringVar(&o.epochPattern, "epoch-pattern", "", env("epoch-pattern", "CARBONTRACK_EPOCH_PATTERN", "regular expression (Go syntax): an output line matching it ends an epoch"))
 	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "sampling interval"))

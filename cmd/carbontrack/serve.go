@@ -57,12 +57,7 @@ Flags:
 `
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("serve", serveHelp, stderr)
 	addr := fs.String("metrics-addr", envOr("CARBONTRACK_METRICS_ADDR", promexport.DefaultAddr),
 		"host:port to serve /metrics on, loopback unless --allow-public (env CARBONTRACK_METRICS_ADDR)")
 	allowPublic := fs.Bool("allow-public", envBool("CARBONTRACK_ALLOW_PUBLIC"),
