@@ -418,10 +418,7 @@ func (t *Tracker) EpochStart() {
 		what = "EpochStart while an epoch is open"
 	}
 	if what != "" {
-		t.misuse++
-		count := t.misuse
-		t.mu.Unlock()
-		t.logMisuse(what, count)
+		t.misuseUnlock(what)
 		return
 	}
 	t.boundaryLocked(now)
@@ -431,9 +428,12 @@ func (t *Tracker) EpochStart() {
 	t.mu.Unlock()
 }
 
-// logMisuse logs an ignored call; never under the lock (the handler is the
-// user's).
-func (t *Tracker) logMisuse(what string, count int) {
+// misuseUnlock counts an ignored call, releases t.mu and logs it: never
+// under the lock (the handler is the user's).
+func (t *Tracker) misuseUnlock(what string) {
+	t.misuse++
+	count := t.misuse
+	t.mu.Unlock()
 	t.logger.Warn("tracker: misuse ignored", "call", what, "count", count)
 }
 
@@ -457,10 +457,7 @@ func (t *Tracker) EpochEnd() {
 		what = "EpochEnd without EpochStart"
 	}
 	if what != "" {
-		t.misuse++
-		count := t.misuse
-		t.mu.Unlock()
-		t.logMisuse(what, count)
+		t.misuseUnlock(what)
 		return
 	}
 	t.boundaryLocked(now)

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,15 +60,8 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	nvmlLib := fs.String("nvml-lib", os.Getenv(power.EnvNVMLLibrary), "path of libnvidia-ml.so.1 (env "+power.EnvNVMLLibrary+")")
 	interval := fs.Duration("interval", envDuration("CARBONTRACK_INTERVAL", sampler.DefaultInterval), "sampling interval with --measure (env CARBONTRACK_INTERVAL)")
 	gpuSampling := fs.Bool("gpu-power-sampling", envBool("CARBONTRACK_GPU_POWER_SAMPLING"), "read GPU power instead of the energy counter (env CARBONTRACK_GPU_POWER_SAMPLING)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "carbontrack devices: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, args, true); !ok {
+		return code
 	}
 	if *measure < 0 {
 		fmt.Fprintln(stderr, "carbontrack devices: --measure must not be negative")

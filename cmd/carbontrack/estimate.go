@@ -185,11 +185,8 @@ func runEstimate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	compare := fs.String("compare-zones", "", "comma-separated zones or regions to compare, e.g. FR,DE,US,gcp:europe-north1")
 	asJSON := fs.Bool("json", false, "print JSON")
 	listDevices := fs.Bool("list-devices", false, "list the embedded accelerator table and exit")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, false); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "carbontrack estimate: "+format+"\n", a...)

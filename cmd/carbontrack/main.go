@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -93,4 +94,21 @@ type envTwins map[string]string
 func (tw envTwins) usage(flagName, envName, usage string) string {
 	tw[flagName] = envName
 	return usage + " (env " + envName + ")"
+}
+
+// parseFlags parses a subcommand's arguments. When ok is false the
+// subcommand returns code: 0 after -h/--help, 2 for a bad flag or, with
+// noArgs, an argument left over (said on the flag set's output).
+func parseFlags(fs *flag.FlagSet, args []string, noArgs bool) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	if noArgs && fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "carbontrack %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -70,15 +68,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	nvmlLib := fs.String("nvml-lib", os.Getenv(power.EnvNVMLLibrary), "path of libnvidia-ml.so.1 (env "+power.EnvNVMLLibrary+")")
 	gpuSampling := fs.Bool("gpu-power-sampling", envBool("CARBONTRACK_GPU_POWER_SAMPLING"),
 		"read GPU power instead of the energy counter (env CARBONTRACK_GPU_POWER_SAMPLING)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "carbontrack serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, args, true); !ok {
+		return code
 	}
 	if *interval <= 0 {
 		fmt.Fprintln(stderr, "carbontrack serve: --interval must be positive")
