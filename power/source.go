@@ -66,6 +66,46 @@ type Info struct {
 	// Reads must come more often than WrapEnergy / MaxPower, or whole wraps
 	// are lost: the sampler refuses a longer interval.
 	WrapEnergy Joules
+	// Cadence says how often the source must be read to stay exact; the
+	// zero value, CadenceAuto, derives it from Method.
+	Cadence Cadence
+}
+
+// Cadence says how often a Source must be read for its energy to stay exact.
+// The sampler reads rarely what can be read rarely: every wake-up costs CPU
+// time that the tracked run does not get.
+type Cadence int
+
+const (
+	// CadenceAuto derives the cadence from the Method: CadenceRare for
+	// MethodCounter, CadenceFast otherwise.
+	CadenceAuto Cadence = iota
+	// CadenceRare: a read at any spacing gives the exact energy since the
+	// previous read (an energy counter), or the exact mean power since it
+	// (Reading.Average over cumulative CPU times), or the power changes
+	// rarely (installed RAM). Read at the sampler's slow interval and at
+	// events, bounded by WrapEnergy.
+	CadenceRare
+	// CadenceBuffered: the device keeps its own power readings between
+	// reads (NVML's sample buffer); read often enough that the buffer does
+	// not overflow (about once a second).
+	CadenceBuffered
+	// CadenceFast: instantaneous power readings, integrated by the
+	// trapezoidal rule; read at the sampler's fast power interval (100 ms by
+	// default) so that a load changing at 1 Hz does not alias.
+	CadenceFast
+)
+
+// ResolveCadence returns the cadence of a source with this Info: Cadence,
+// or, for CadenceAuto, the one its Method implies.
+func (i Info) ResolveCadence() Cadence {
+	if i.Cadence != CadenceAuto {
+		return i.Cadence
+	}
+	if i.Method == MethodCounter {
+		return CadenceRare
+	}
+	return CadenceFast
 }
 
 // PowerSample is one power reading with the time it was taken, in

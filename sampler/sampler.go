@@ -14,13 +14,23 @@ import (
 
 // Defaults.
 const (
-	// DefaultInterval is the sampling period. 100 ms keeps power-only
-	// sources within 1 % on a 1 Hz square-wave load (the README says how that
-	// was measured) and costs a few microseconds a tick beyond the sensor
-	// reads.
-	DefaultInterval = 100 * time.Millisecond
-	// DefaultRingSize is the number of recent points kept per source (one
-	// minute at the default interval).
+	// DefaultInterval is how often sources that can be read rarely
+	// (power.CadenceRare: energy counters, estimates from cumulative CPU
+	// times) are read between events. A counter read every 10 s integrates
+	// exactly as one read every 100 ms; what frequent reads would buy, the
+	// split at epoch boundaries, comes from reads at the boundaries
+	// themselves (Request). Wrapping counters are read more often where
+	// their range demands it.
+	DefaultInterval = 10 * time.Second
+	// DefaultPowerInterval is how often instantaneous power readings
+	// (power.CadenceFast) are taken: 100 ms keeps a 1 Hz square-wave load
+	// within 1 % (the README says how that was measured).
+	DefaultPowerInterval = 100 * time.Millisecond
+	// BufferedInterval is how often a device's own buffer of power readings
+	// (power.CadenceBuffered, NVML's sample buffer) is drained, at most: the
+	// buffer holds a few seconds of readings.
+	BufferedInterval = time.Second
+	// DefaultRingSize is the number of recent points kept per source.
 	DefaultRingSize = 600
 	// DefaultMaxFailures is the number of consecutive failed reads after
 	// which a source is marked lost.
@@ -33,6 +43,9 @@ const (
 	// 1 ms, NVML's energy counter more coarsely), so a short interval can
 	// legitimately show a burst.
 	resetWindow = time.Second
+	// alignSlack is the fraction of its period by which a source may be read
+	// early, so that sources due at nearly the same time share one wake-up.
+	alignSlack = 4
 )
 
 // ErrAlreadyStarted is returned by Start on a sampler that was started before.
@@ -43,16 +56,18 @@ type Option func(*options)
 
 type options struct {
 	interval    time.Duration
+	powerEvery  time.Duration
 	ringSize    int
 	maxFailures int
 	logger      *slog.Logger
-	onTick      func(now time.Time, delta []power.Joules)
+	onTick      func(*Tick)
 	now         func() time.Time
 }
 
 func defaultOptions() options {
 	return options{
 		interval:    DefaultInterval,
+		powerEvery:  DefaultPowerInterval,
 		ringSize:    DefaultRingSize,
 		maxFailures: DefaultMaxFailures,
 		logger:      slog.New(slog.DiscardHandler),
@@ -60,8 +75,16 @@ func defaultOptions() options {
 	}
 }
 
-// WithInterval sets the sampling period (default DefaultInterval).
+// WithInterval sets how often sources that can be read rarely
+// (power.CadenceRare) are read between events (default DefaultInterval).
+// A wrapping counter is read at least twice per wrap whatever d.
 func WithInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
+
+// WithPowerInterval sets how often instantaneous power readings
+// (power.CadenceFast) are taken (default DefaultPowerInterval). Longer
+// periods alias on loads that change faster than twice the period: New
+// logs a warning above DefaultPowerInterval.
+func WithPowerInterval(d time.Duration) Option { return func(o *options) { o.powerEvery = d } }
 
 // WithRingSize sets how many recent points are kept per source (default
 // DefaultRingSize).
@@ -85,14 +108,32 @@ func WithLogger(l *slog.Logger) Option {
 // WithClock sets the clock the sampling goroutine uses (default time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// WithTickFunc calls f after every sample with the energy each source drew
-// since the previous sample, indexed like the sources. f runs on the
+// WithTickFunc calls f after every sample with what it read. f runs on the
 // sampler's goroutine (or SampleAt's caller) after the snapshot state is
-// updated and unlocked, so it may call Snapshot, Energies and Recent; it must
-// not call SampleAt (samples are serialised: that would deadlock). delta is
-// reused: f must not keep it. f must be quick: it delays the next sample.
-func WithTickFunc(f func(now time.Time, delta []power.Joules)) Option {
+// updated and unlocked, so it may call Snapshot, Energies, Recent and
+// Request; it must not call SampleAt (samples are serialised: that would
+// deadlock). The Tick and its slices are reused: f must not keep them. f
+// must be quick: it delays the next sample.
+func WithTickFunc(f func(*Tick)) Option {
 	return func(o *options) { o.onTick = f }
+}
+
+// Tick is what one sample read, as passed to the WithTickFunc function.
+// Sources are read on their own cadence, so a sample reads some of them:
+// all at Start, at Request and at Stop; those due otherwise.
+type Tick struct {
+	// Time is when the sample was taken, on the sampler's clock.
+	Time time.Time
+	// Delta is the energy each source drew since its previous successful
+	// read, indexed like the sources; 0 for a source not read.
+	Delta []power.Joules
+	// Read says which sources were read successfully in this sample: the
+	// interval of Delta[i] runs from source i's previous successful read to
+	// Time.
+	Read []bool
+	// Event is true for a sample asked for (Start, Request, Stop, SampleAt)
+	// rather than one that came due.
+	Event bool
 }
 
 // Point is one sampled interval of one source.
@@ -153,22 +194,34 @@ func (s Snapshot) ByKind(k power.Kind) power.Joules {
 	return t
 }
 
-// Sampler reads a set of sources periodically and integrates their energy
-// over time: counter sources by exact deltas (with resets detected and
-// skipped), power sources by the trapezoidal rule over every reading,
-// including the readings a device buffers between polls.
+// Sampler reads a set of sources and integrates their energy over time:
+// counter sources by exact deltas (with resets detected and skipped), power
+// sources by the trapezoidal rule over every reading, including the readings
+// a device buffers between polls.
+//
+// Reads follow events, not a fast clock. Each source is read on its own
+// cadence (power.Info.Cadence): counters and cumulative estimates every
+// WithInterval (10 s by default, more often where a wrapping counter needs
+// it), a device's sample buffer every BufferedInterval, instantaneous power
+// readings every WithPowerInterval (100 ms). On top of that, Request wakes
+// the goroutine to read every source at once: the tracker does so at each
+// epoch boundary, so a boundary is read, not extrapolated. The goroutine
+// sleeps on one timer until the next source is due and on the request
+// channel; it wakes for nothing else. With only counters and estimates, that
+// is one wake-up per interval plus one per event.
 //
 // Memory is bounded: a fixed ring of recent points per source, nothing that
 // grows with the run. A Sampler is safe for concurrent use: one goroutine
 // samples (Start's, or callers of SampleAt, serialised) while any number read
-// Snapshot, Energies and Recent.
+// Snapshot, Energies and Recent, or call Request.
 type Sampler struct {
 	opts    options
 	sources []power.Source
+	req     chan struct{} // 1-buffered: a read of every source is wanted
 
-	tickMu sync.Mutex // serialises sampling; guards priv, delta and offset
+	tickMu sync.Mutex // serialises sampling; guards priv, tick and offset
 	priv   []private
-	delta  []power.Joules
+	tick   Tick
 	offset time.Duration // the sampler's clock minus wall-clock time
 
 	mu       sync.Mutex // guards everything below
@@ -187,11 +240,15 @@ type Sampler struct {
 // private is the sampling goroutine's per-source state.
 type private struct {
 	reading  power.Reading
+	period   time.Duration // how often the source is read between events
+	next     time.Time     // when it is due, on the wall clock
 	primed   bool
 	lastE    power.Joules
 	lastT    time.Time   // time of the last integrated point
 	lastP    power.Watts // power at lastT, for the trapezoid
 	meanP    power.Watts // mean power over the latest interval, for status
+	firstOK  time.Time   // the first and latest successful reads
+	lastOK   time.Time
 	fails    int
 	lost     bool
 	reads    int
@@ -201,7 +258,8 @@ type private struct {
 }
 
 // New returns a sampler over sources. It does not read them until Start or
-// SampleAt.
+// SampleAt. It never refuses an interval: a wrapping counter is read as
+// often as its range needs, and a power interval that may alias is logged.
 func New(sources []power.Source, opts ...Option) (*Sampler, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -210,6 +268,8 @@ func New(sources []power.Source, opts ...Option) (*Sampler, error) {
 	switch {
 	case o.interval <= 0:
 		return nil, fmt.Errorf("sampler: interval must be positive, got %v", o.interval)
+	case o.powerEvery <= 0:
+		return nil, fmt.Errorf("sampler: power interval must be positive, got %v", o.powerEvery)
 	case o.ringSize < 1:
 		return nil, fmt.Errorf("sampler: ring size must be at least 1, got %d", o.ringSize)
 	case o.maxFailures < 1:
@@ -221,37 +281,74 @@ func New(sources []power.Source, opts ...Option) (*Sampler, error) {
 		if s == nil {
 			return nil, fmt.Errorf("sampler: source %d is nil", i)
 		}
-		// A wrapping counter read less often than it can wrap loses whole
-		// wraps without a trace; half the shortest wrap time is safe.
-		if info := s.Info(); info.WrapEnergy > 0 && info.MaxPower > 0 {
-			wrap := time.Duration(float64(info.WrapEnergy) / float64(info.MaxPower) * float64(time.Second))
-			if o.interval > wrap/2 {
-				return nil, fmt.Errorf("sampler: interval %v is too long for %s: its counter wraps after %.0f J, %v at its plausible maximum of %g W; use an interval of at most %v",
-					o.interval, info.Name, float64(info.WrapEnergy), wrap.Round(100*time.Millisecond), float64(info.MaxPower), (wrap / 2).Round(100*time.Millisecond))
-			}
-		}
 	}
 	n := len(sources)
 	s := &Sampler{
 		opts:     o,
 		sources:  append([]power.Source(nil), sources...),
+		req:      make(chan struct{}, 1),
 		priv:     make([]private, n),
-		delta:    make([]power.Joules, n),
+		tick:     Tick{Delta: make([]power.Joules, n), Read: make([]bool, n)},
 		stats:    make([]SourceStats, n),
 		rings:    make([][]Point, n),
 		ringNext: make([]int, n),
 		ringLen:  make([]int, n),
 	}
+	warned := false
 	for i, src := range s.sources {
-		s.stats[i].Info = src.Info()
+		info := src.Info()
+		s.stats[i].Info = info
 		s.rings[i] = make([]Point, o.ringSize)
 		s.priv[i].reading.Samples = make([]power.PowerSample, 0, samplesCapacity)
+		s.priv[i].period = period(info, &o)
+		if info.ResolveCadence() == power.CadenceFast && o.powerEvery > DefaultPowerInterval && !warned {
+			warned = true
+			o.logger.Warn("sampler: power readings taken less often than every 100 ms may alias on loads that change faster than twice the period (±33 % seen on a 1 Hz load at 1 s)",
+				"source", info.Name, "power_interval", o.powerEvery, "suggested", DefaultPowerInterval)
+		}
 	}
 	return s, nil
 }
 
-// Interval returns the sampling period.
+// period returns how often the source described by info is read between
+// events.
+func period(info power.Info, o *options) time.Duration {
+	switch info.ResolveCadence() {
+	case power.CadenceFast:
+		return o.powerEvery
+	case power.CadenceBuffered:
+		return min(o.interval, BufferedInterval)
+	}
+	d := o.interval
+	// A wrapping counter read less often than it can wrap loses whole wraps
+	// without a trace; half the shortest wrap time is safe.
+	if info.WrapEnergy > 0 && info.MaxPower > 0 {
+		wrap := time.Duration(float64(info.WrapEnergy) / float64(info.MaxPower) * float64(time.Second))
+		if half := wrap / 2; half > 0 && half < d {
+			o.logger.Debug("sampler: wrapping counter read more often than the interval", "source", info.Name,
+				"every", half, "interval", d)
+			d = half
+		}
+	}
+	return d
+}
+
+// Interval returns how often sources that can be read rarely are read
+// between events (WithInterval).
 func (s *Sampler) Interval() time.Duration { return s.opts.interval }
+
+// PowerInterval returns how often instantaneous power readings are taken
+// (WithPowerInterval).
+func (s *Sampler) PowerInterval() time.Duration { return s.opts.powerEvery }
+
+// Period returns how often source i is read between events, or 0 for an
+// index out of range.
+func (s *Sampler) Period(i int) time.Duration {
+	if i < 0 || i >= len(s.priv) {
+		return 0
+	}
+	return s.priv[i].period
+}
 
 // Sources returns the sources' descriptions, in order.
 func (s *Sampler) Sources() []power.Info {
@@ -281,14 +378,27 @@ func (s *Sampler) Start(ctx context.Context) error {
 	return nil
 }
 
+// Request asks the sampling goroutine to read every source now; it never
+// blocks and allocates nothing. Requests made while one is pending are
+// served by the same read. Without a running goroutine (before Start,
+// after Stop) it does nothing.
+func (s *Sampler) Request() {
+	select {
+	case s.req <- struct{}{}:
+	default:
+	}
+}
+
 func (s *Sampler) loop(ctx context.Context) {
 	defer close(s.done)
-	t := time.NewTicker(s.opts.interval)
-	defer t.Stop()
+	timer := time.NewTimer(s.untilDue())
+	defer timer.Stop()
 	for {
 		select {
-		case <-t.C:
-			s.SampleAt(ctx, s.opts.now())
+		case <-timer.C:
+			s.sample(ctx, s.opts.now(), false)
+		case <-s.req:
+			s.sample(ctx, s.opts.now(), true)
 		case <-s.stop:
 			s.finalSample(ctx)
 			return
@@ -296,7 +406,26 @@ func (s *Sampler) loop(ctx context.Context) {
 			s.finalSample(ctx)
 			return
 		}
+		timer.Reset(s.untilDue())
 	}
+}
+
+// untilDue returns the time until the next source is due (an hour when
+// every source is lost).
+func (s *Sampler) untilDue() time.Duration {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	var next time.Time
+	for i := range s.priv {
+		p := &s.priv[i]
+		if !p.lost && (next.IsZero() || p.next.Before(next)) {
+			next = p.next
+		}
+	}
+	if next.IsZero() {
+		return time.Hour
+	}
+	return max(time.Until(next), 0)
 }
 
 // finalReadTimeout bounds the final reading's context: Stop must not hang on
@@ -331,23 +460,39 @@ func (s *Sampler) Stop() {
 	<-done
 }
 
-// Sample reads every source now. It is SampleAt(ctx, time.Now()).
-func (s *Sampler) Sample(ctx context.Context) { s.SampleAt(ctx, time.Now()) }
+// Sample reads every source now, on the sampler's clock (WithClock). It is
+// SampleAt(ctx, now()).
+func (s *Sampler) Sample(ctx context.Context) { s.SampleAt(ctx, s.opts.now()) }
 
 // SampleAt reads every source that is not lost and integrates up to now, the
 // time the readings are taken. Calls are serialised; now should not go
 // backwards. It allocates nothing in steady state beyond what the sources'
 // reads allocate.
-func (s *Sampler) SampleAt(ctx context.Context, now time.Time) {
+func (s *Sampler) SampleAt(ctx context.Context, now time.Time) { s.sample(ctx, now, true) }
+
+// slack returns how early a source may be read at a wake-up meant for
+// another, so that sources due at nearly the same time share it: a quarter
+// of its period, at most half the power interval.
+func (s *Sampler) slack(p *private) time.Duration {
+	return min(p.period/alignSlack, s.opts.powerEvery/2)
+}
+
+// sample reads the sources that are due (all of them when all is set) and
+// integrates up to now.
+func (s *Sampler) sample(ctx context.Context, now time.Time, all bool) {
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
-	s.offset = now.Sub(time.Now())
+	wall := time.Now()
+	s.offset = now.Sub(wall)
+	tk := &s.tick
+	tk.Time, tk.Event = now, all
 	for i := range s.priv {
-		s.delta[i] = 0
+		tk.Delta[i], tk.Read[i] = 0, false
 		p := &s.priv[i]
-		if p.lost {
+		if p.lost || (!all && p.next.Sub(wall) > s.slack(p)) {
 			continue
 		}
+		p.next = wall.Add(p.period)
 		err := readSafe(ctx, s.sources[i], &p.reading)
 		p.reads++
 		if err != nil {
@@ -355,7 +500,12 @@ func (s *Sampler) SampleAt(ctx context.Context, now time.Time) {
 			continue
 		}
 		p.fails = 0
-		s.delta[i] = s.integrate(ctx, i, p, now)
+		if p.firstOK.IsZero() {
+			p.firstOK = now
+		}
+		p.lastOK = now
+		tk.Delta[i] = s.integrate(ctx, i, p, now)
+		tk.Read[i] = true
 	}
 
 	s.mu.Lock()
@@ -366,10 +516,12 @@ func (s *Sampler) SampleAt(ctx context.Context, now time.Time) {
 	s.last = now
 	for i := range s.priv {
 		p, st := &s.priv[i], &s.stats[i]
-		st.Energy += s.delta[i]
+		st.Energy += tk.Delta[i]
 		st.Reads, st.Failures, st.Resets = p.reads, p.failures, p.resets
 		st.Lost, st.Err = p.lost, p.err
-		if el := now.Sub(s.start); el > 0 {
+		// The average over the source's live time: a source lost mid-run
+		// is not diluted by the time after it was lost.
+		if el := p.lastOK.Sub(s.start); el > 0 {
 			st.AvgPower = st.Energy.Over(el)
 		}
 		if p.lost {
@@ -377,7 +529,7 @@ func (s *Sampler) SampleAt(ctx context.Context, now time.Time) {
 			continue
 		}
 		st.Power = p.meanP
-		if !newPoint {
+		if !newPoint || !tk.Read[i] {
 			continue
 		}
 		r := s.rings[i]
@@ -388,7 +540,7 @@ func (s *Sampler) SampleAt(ctx context.Context, now time.Time) {
 	s.mu.Unlock()
 
 	if s.opts.onTick != nil {
-		s.opts.onTick(now, s.delta)
+		s.opts.onTick(tk)
 	}
 }
 

@@ -71,8 +71,9 @@ func TestCounterAndSumming(t *testing.T) {
 		assert.InDelta(t, 300, float64(snap.Sources[0].AvgPower), 0.3)
 		assert.InDelta(t, 300, float64(snap.Sources[0].Power), 0.3)
 		assert.Equal(t, 10*time.Second, snap.Time.Sub(snap.Start))
-		// 1 first reading + 100 ticks + 1 final reading.
-		assert.Equal(t, 102, snap.Sources[0].Reads)
+		// Counters are read rarely: 1 first reading, 1 due at 10 s (the
+		// final reading at the same instant) — no 100 ms ticks.
+		assert.LessOrEqual(t, snap.Sources[0].Reads, 3)
 	})
 }
 
@@ -156,10 +157,13 @@ func TestAveragePowerSources(t *testing.T) {
 	})
 }
 
-type averageSource struct{ w power.Watts }
+type averageSource struct {
+	w       power.Watts
+	cadence power.Cadence
+}
 
 func (a *averageSource) Info() power.Info {
-	return power.Info{Name: "cpu:estimate", Kind: power.KindCPU, Method: power.MethodEstimated}
+	return power.Info{Name: "cpu:estimate", Kind: power.KindCPU, Method: power.MethodEstimated, Cadence: a.cadence}
 }
 func (a *averageSource) Read(_ context.Context, r *power.Reading) error {
 	*r = power.Reading{Samples: r.Samples[:0], Power: a.w, Average: true}
@@ -213,7 +217,7 @@ func TestFailingSourceIsLostOthersGoOn(t *testing.T) {
 		start := time.Now()
 		bad := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 200, start)
 		good := powertest.Constant("gpu:1", power.KindGPU, power.MethodCounter, 100, start)
-		s, err := sampler.New([]power.Source{bad, good}, sampler.WithMaxFailures(3))
+		s, err := sampler.New([]power.Source{bad, good}, sampler.WithMaxFailures(3), sampler.WithInterval(100*time.Millisecond))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		// Between ticks, so that the order of the wake-ups does not matter.
@@ -297,7 +301,7 @@ func TestContextCancelStopsSampling(t *testing.T) {
 func TestRingIsBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
-		s, err := sampler.New([]power.Source{src}, sampler.WithRingSize(50))
+		s, err := sampler.New([]power.Source{src}, sampler.WithRingSize(50), sampler.WithInterval(100*time.Millisecond))
 		require.NoError(t, err)
 		run(t, s, 30*time.Second)
 		pts := s.Recent(0, nil)
@@ -336,17 +340,132 @@ func TestConcurrentReaders(t *testing.T) {
 func TestTickFunc(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var total power.Joules
-		var ticks int
-		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
-		s, err := sampler.New([]power.Source{src}, sampler.WithTickFunc(func(_ time.Time, d []power.Joules) {
+		var ticks, events int
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodSampled, 100, time.Now())
+		s, err := sampler.New([]power.Source{src}, sampler.WithTickFunc(func(tk *sampler.Tick) {
 			ticks++
-			total += d[0]
+			if tk.Event {
+				events++
+			}
+			assert.True(t, tk.Read[0])
+			total += tk.Delta[0]
 		}))
 		require.NoError(t, err)
 		run(t, s, 2*time.Second)
-		assert.Equal(t, 22, ticks)
+		assert.Equal(t, 22, ticks, "a power source is read every 100 ms")
+		assert.Equal(t, 2, events, "Start and Stop")
 		assert.InDelta(t, 200, float64(total), 1e-6)
 	})
+}
+
+// TestCadencePerSource: counters are read at the interval, power readings
+// at the power interval, a sample buffer every second, each on its own
+// clock, and the goroutine wakes for nothing else.
+func TestCadencePerSource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		counter := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, t0)
+		fast := powertest.Constant("gpu:1", power.KindGPU, power.MethodSampled, 100, t0)
+		buffered := powertest.Constant("gpu:2", power.KindGPU, power.MethodSampled, 200, t0)
+		buffered.Desc.Cadence = power.CadenceBuffered
+		estimate := &averageSource{w: 40, cadence: power.CadenceRare}
+		var wakes int
+		s, err := sampler.New([]power.Source{counter, fast, buffered, estimate},
+			sampler.WithTickFunc(func(*sampler.Tick) { wakes++ }))
+		require.NoError(t, err)
+		assert.Equal(t, sampler.DefaultInterval, s.Period(0))
+		assert.Equal(t, sampler.DefaultPowerInterval, s.Period(1))
+		assert.Equal(t, sampler.BufferedInterval, s.Period(2))
+		assert.Equal(t, sampler.DefaultInterval, s.Period(3))
+		run(t, s, 60*time.Second)
+		snap := s.Snapshot()
+		assert.Equal(t, 2+6, snap.Sources[0].Reads, "start, stop and every 10 s")
+		assert.InDelta(t, 601, snap.Sources[1].Reads, 2, "every 100 ms")
+		assert.InDelta(t, 61, snap.Sources[2].Reads, 2, "every second")
+		assert.Equal(t, 2+6, snap.Sources[3].Reads)
+		assert.InDelta(t, 601, wakes, 2, "one wake-up per fast read; the others share it")
+		assert.InDelta(t, 18000, float64(snap.Sources[0].Energy), 1e-6)
+		assert.InDelta(t, 2400, float64(snap.Sources[3].Energy), 1e-6, "an average over any interval is exact")
+	})
+}
+
+// TestRareSourcesOnlyWakeRarely: with only counters and estimates the
+// goroutine wakes once per interval.
+func TestRareSourcesOnlyWakeRarely(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srcs := []power.Source{
+			powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, time.Now()),
+			&averageSource{w: 40, cadence: power.CadenceRare},
+		}
+		var wakes int
+		s, err := sampler.New(srcs, sampler.WithTickFunc(func(*sampler.Tick) { wakes++ }))
+		require.NoError(t, err)
+		run(t, s, time.Hour)
+		assert.Equal(t, 1+360+1, wakes, "start, every 10 s, stop")
+	})
+}
+
+// TestRequestReadsEverySourceNow: a request wakes the goroutine, which
+// reads every source at that moment, whatever is due.
+func TestRequestReadsEverySourceNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		srcs := []power.Source{
+			powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, t0),
+			powertest.Constant("gpu:1", power.KindGPU, power.MethodSampled, 100, t0),
+		}
+		var events []time.Time
+		s, err := sampler.New(srcs, sampler.WithTickFunc(func(tk *sampler.Tick) {
+			if tk.Event {
+				events = append(events, tk.Time)
+				assert.True(t, tk.Read[0] && tk.Read[1])
+			}
+		}))
+		require.NoError(t, err)
+		require.NoError(t, s.Start(t.Context()))
+		time.Sleep(3*time.Second + 30*time.Millisecond)
+		s.Request()
+		s.Request() // served by the same read
+		synctest.Wait()
+		snap := s.Snapshot()
+		assert.InDelta(t, 3.03*300, float64(snap.Sources[0].Energy), 1e-6, "the counter is read at the request")
+		s.Stop()
+		// Start, the request (twice if the goroutine took the first before
+		// the second was made), stop.
+		require.GreaterOrEqual(t, len(events), 3)
+		require.LessOrEqual(t, len(events), 4)
+		assert.Equal(t, 3*time.Second+30*time.Millisecond, events[1].Sub(t0))
+	})
+}
+
+// TestLostSourceAveragesOverItsLiveTime: a GPU lost mid-run reports its
+// average power while it was read, not diluted over the whole run.
+func TestLostSourceAveragesOverItsLiveTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		gpu := powertest.Constant("gpu:0", power.KindGPU, power.MethodSampled, 300, t0)
+		lost := &lostAfter{src: gpu, after: 10 * time.Second, t0: t0}
+		s, err := sampler.New([]power.Source{lost})
+		require.NoError(t, err)
+		run(t, s, 60*time.Second)
+		st := s.Snapshot().Sources[0]
+		require.True(t, st.Lost)
+		assert.InDelta(t, 300, float64(st.AvgPower), 1, "300 W while it answered")
+	})
+}
+
+type lostAfter struct {
+	src   power.Source
+	after time.Duration
+	t0    time.Time
+}
+
+func (l *lostAfter) Info() power.Info { return l.src.Info() }
+func (l *lostAfter) Read(ctx context.Context, r *power.Reading) error {
+	if time.Since(l.t0) > l.after {
+		return power.ErrLost
+	}
+	return l.src.Read(ctx, r)
 }
 
 func TestNewValidates(t *testing.T) {
@@ -418,16 +537,29 @@ func TestImplausiblePowerIsRejected(t *testing.T) {
 	assert.InDelta(t, 1000, float64(st.Energy), 1e-9, "200 W from 0 s to 5 s; the bad readings are bridged")
 }
 
-func TestIntervalTooLongForAWrappingCounter(t *testing.T) {
+// TestWrappingCounterIsReadOftenEnough: an interval longer than half a
+// counter's wrap time is not refused; that counter alone is read more often.
+func TestWrappingCounterIsReadOftenEnough(t *testing.T) {
 	src := powertest.Constant("cpu:package-0", power.KindCPU, power.MethodCounter, 100, time.Now())
 	// AMD's RAPL range: 65532 J, about 44 s at 1500 W.
 	src.Desc.Wraps, src.Desc.WrapEnergy, src.Desc.MaxPower = true, 65532.610987, 1500
-	_, err := sampler.New([]power.Source{src}, sampler.WithInterval(time.Minute))
-	require.Error(t, err)
-	assert.ErrorContains(t, err, "cpu:package-0")
-	assert.ErrorContains(t, err, "use an interval of at most 21.8s")
-	_, err = sampler.New([]power.Source{src}, sampler.WithInterval(10*time.Second))
-	assert.NoError(t, err)
+	gpu := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+	s, err := sampler.New([]power.Source{src, gpu}, sampler.WithInterval(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 21.8, s.Period(0).Round(100*time.Millisecond).Seconds())
+	assert.Equal(t, time.Minute, s.Period(1))
+}
+
+// TestLongPowerIntervalWarns: power readings at 1 s may alias; say so.
+func TestLongPowerIntervalWarns(t *testing.T) {
+	var logs bytes.Buffer
+	src := powertest.Constant("gpu:0", power.KindGPU, power.MethodSampled, 100, time.Now())
+	_, err := sampler.New([]power.Source{src}, sampler.WithPowerInterval(time.Second),
+		sampler.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	assert.Contains(t, logs.String(), "alias")
+	_, err = sampler.New([]power.Source{src}, sampler.WithPowerInterval(0))
+	assert.ErrorContains(t, err, "power interval")
 }
 
 // hangingSource blocks in Read after the first call until its context is

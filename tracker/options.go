@@ -18,10 +18,16 @@ const (
 	// 1.58, the average annual PUE of the Uptime Institute Global Data Center
 	// Survey 2023 (Daniel Bizo, 2023), as carbontracker uses.
 	DefaultPUE = 1.58
-	// DefaultInterval is the sampling period: the sampler's default, 100 ms,
-	// which keeps power-only GPUs within 1 % on a 1 Hz load (carbontracker
-	// samples every 1 s, which aliases such a load).
+	// DefaultInterval is how often energy counters and the CPU and RAM
+	// estimates are read between epoch boundaries: the sampler's default,
+	// 10 s. Boundaries are read when they happen, so the interval only sets
+	// how fresh the live totals are and how much a killed process can lose
+	// (with the checkpoint interval).
 	DefaultInterval = sampler.DefaultInterval
+	// DefaultPowerInterval is how often power-only sources (GPUs without an
+	// energy counter or sample buffer) are read: 100 ms, which keeps a 1 Hz
+	// load within 1 % (carbontracker samples every 1 s, which aliases it).
+	DefaultPowerInterval = sampler.DefaultPowerInterval
 	// DefaultIntensityRefresh is how often the emission factor is fetched
 	// again (carbontracker: every 15 minutes).
 	DefaultIntensityRefresh = 15 * time.Minute
@@ -40,6 +46,7 @@ type options struct {
 	epochsBeforePred int
 	monitorEpochs    int
 	interval         time.Duration
+	powerInterval    time.Duration
 	kinds            []power.Kind
 	pid              int
 	logDir           string
@@ -61,6 +68,7 @@ type options struct {
 	nvmlLibrary      string
 	logger           *slog.Logger
 	sources          []power.Source
+	sourcesSet       bool
 	now              func() time.Time
 	project          string
 	stopTimeout      time.Duration
@@ -72,6 +80,7 @@ func defaultOptions() options {
 		epochsBeforePred: 1,
 		monitorEpochs:    -1,
 		interval:         DefaultInterval,
+		powerInterval:    DefaultPowerInterval,
 		verbose:          1,
 		console:          os.Stdout,
 		precision:        DefaultPrecision,
@@ -100,11 +109,18 @@ func WithEpochsBeforePred(n int) Option { return func(o *options) { o.epochsBefo
 // carbontracker's monitor_epochs.
 func WithMonitorEpochs(n int) Option { return func(o *options) { o.monitorEpochs = n } }
 
-// WithInterval sets the sampling period (default DefaultInterval).
+// WithInterval sets how often energy counters and the CPU and RAM
+// estimates are read between epoch boundaries (default DefaultInterval).
+// Epoch boundaries are read when they happen whatever the interval.
 func WithInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
 
+// WithPowerInterval sets how often power-only sources are read (default
+// DefaultPowerInterval). Longer periods alias on loads that change faster
+// than twice the period; a warning is logged above the default.
+func WithPowerInterval(d time.Duration) Option { return func(o *options) { o.powerInterval = d } }
+
 // WithComponents limits measurement to the given kinds (default: gpu, cpu and
-// dram), carbontracker's components.
+// dram), carbontracker's components. A kind named twice counts once.
 func WithComponents(kinds ...power.Kind) Option {
 	return func(o *options) { o.kinds = append([]power.Kind(nil), kinds...) }
 }
@@ -206,7 +222,7 @@ func WithLogger(l *slog.Logger) Option {
 // WithSources measures these sources instead of discovering the machine's
 // (tests, examples, custom hardware). The tracker does not close them.
 func WithSources(s []power.Source) Option {
-	return func(o *options) { o.sources = append([]power.Source(nil), s...) }
+	return func(o *options) { o.sources, o.sourcesSet = append([]power.Source(nil), s...), true }
 }
 
 // WithClock sets the clock (default time.Now, which is the fake clock inside

@@ -14,7 +14,9 @@ type Status struct {
 	// Start is when New returned; Time is when the latest sample was taken.
 	Start, Time time.Time
 	// Epochs is the number announced to New; Started counts the epochs
-	// started (the open one included); Completed those that ended.
+	// started (the open one included); Completed those that ended, as
+	// EpochStart and EpochEnd were called (the projection follows once the
+	// sampler has read the boundary, microseconds later).
 	Epochs, Started, Completed int
 	// EpochOpen is true between EpochStart and EpochEnd.
 	EpochOpen bool
@@ -67,7 +69,9 @@ func (t *Tracker) StatusInto(s *Status) {
 		Start: t.start, Time: t.lastTick, Epochs: t.epochs, EpochOpen: t.open,
 		Stopped: t.stopped || t.stopping, PUE: t.opts.pue, Intensity: t.intens,
 	}
-	s.Started, s.Completed = len(t.recs), t.completed
+	// Epochs as called: a boundary's energy follows within microseconds,
+	// when the sampler has read it.
+	s.Started, s.Completed = t.ended, t.ended
 	if t.open {
 		s.Started++
 	}
@@ -75,10 +79,14 @@ func (t *Tracker) StatusInto(s *Status) {
 	t.smp.SnapshotInto(&t.statusSnap) // lock order: t.mu, then the sampler's
 	for i, info := range t.infos {
 		lost := t.lost[i] || (i < len(t.statusSnap.Sources) && t.statusSnap.Sources[i].Lost)
-		srcs = append(srcs, SourceStatus{Info: info, Energy: t.cumE[i], Grams: t.cumG[i], Power: t.lastPow[i], Lost: lost})
+		pw := t.lastPow[i]
+		if lost {
+			pw = 0
+		}
+		srcs = append(srcs, SourceStatus{Info: info, Energy: t.cumE[i], Grams: t.cumG[i], Power: pw, Lost: lost})
 		s.Energy += t.cumE[i]
 		s.Grams += t.cumG[i]
-		s.Power += t.lastPow[i]
+		s.Power += pw
 	}
 	s.Sources = srcs
 }

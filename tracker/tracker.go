@@ -73,16 +73,37 @@ type Tracker struct {
 	cumE     []power.Joules
 	cumG     []float64
 	lastPow  []power.Watts
+	readAt   []time.Time // each source's latest successful read
 	lastTick time.Time
+	eventAt  time.Time // the latest sample that read every source
+	waiters  []waiter  // callers of Refresh and awaitMarks
 	curI     factor.GramsPerKWh
+	prevI    factor.GramsPerKWh // the intensity before changeAt
+	changeAt time.Time          // when curI was fetched (zero: from the start)
 	intens   factor.Intensity
 	nIntens  int
 	nIErr    int
 	frozen   bool // Stop took the final accounting: later ticks are ignored
-	// Epoch state.
-	open      bool
+	// Epoch state as called: EpochStart and EpochEnd decide misuse and
+	// monitoring from it at once.
+	open     bool
+	ended    int       // epochs ended by EpochEnd
+	lastMark time.Time // the latest epoch boundary, which time never goes before
+	// Boundaries marked but not applied yet, oldest first from markHead:
+	// the sampler's goroutine reads every source when asked (Request), and
+	// each tick places the boundaries its reads bracket, source by source
+	// (sources are read on their own cadence): mark j's energy and grams
+	// for source i go to markE/markG[j*nsrc+i], and placed[i] counts the
+	// marks placed for source i. A mark placed for every source is
+	// applied. The slices are reused once drained.
+	marks    []mark
+	markE    []power.Joules
+	markG    []float64
+	placed   []int
+	markHead int
+	// Epoch state as resolved: the boundaries read so far.
+	rOpen     bool
 	openStart time.Time
-	lastMark  time.Time // the latest epoch boundary, which time never goes before
 	startE    []power.Joules
 	startG    []float64
 	recs      []epochRec
@@ -130,12 +151,24 @@ type Tracker struct {
 	statusSnap  sampler.Snapshot // reused by StatusInto
 }
 
+// mark is an epoch boundary waiting for the sampler's read.
+type mark struct {
+	at          time.Time
+	end         bool
+	interrupted bool // an end made by Stop
+}
+
 // actualMark says that the actual consumption is to be written, at at.
 type actualMark struct {
 	set         bool
 	at          time.Time
 	interrupted bool
 }
+
+// reportWait bounds how long the calls that report wait for the epoch
+// boundaries marked before them to be read (microseconds, unless a sensor
+// read hangs).
+const reportWait = time.Second
 
 // initialEpochs is the number of epochs storage is made for in New; it
 // grows by doubling (amortised: no allocation per epoch in steady state).
@@ -177,9 +210,16 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 		return nil, fmt.Errorf("tracker: precision must be in [0, 20], got %d", o.precision)
 	case o.budgetGrams < 0 || o.budgetKWh < 0:
 		return nil, errors.New("tracker: budget must not be negative")
+	case o.powerInterval <= 0:
+		return nil, fmt.Errorf("tracker: power interval must be positive, got %v", o.powerInterval)
+	case o.stopTimeout <= 0:
+		return nil, fmt.Errorf("tracker: stop timeout must be positive, got %v (it bounds how long Stop waits for the final reading and the logs)", o.stopTimeout)
 	case o.now == nil:
 		return nil, errors.New("tracker: nil clock")
+	case o.sourcesSet && len(o.sources) == 0:
+		return nil, errors.New("tracker: WithSources was given no source; pass at least one, or leave WithSources out to measure this machine")
 	}
+	o.kinds = uniqueKinds(o.kinds)
 	promptW := o.console
 	if o.console == nil || o.console == io.Discard {
 		// The question must be seen: EpochEnd waits for its answer.
@@ -195,7 +235,7 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 		promptW: promptW}
 
 	sources := o.sources
-	if sources == nil {
+	if !o.sourcesSet {
 		dopts := []power.Option{power.WithLogger(o.logger)}
 		if len(o.kinds) > 0 {
 			dopts = append(dopts, power.WithKinds(o.kinds...))
@@ -235,12 +275,13 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	t.startE, t.startG = make([]power.Joules, n), make([]float64, n)
 	t.tmpE, t.tmpG, t.devSum = make([]power.Joules, n), make([]float64, n), make([]power.Joules, n)
 	t.lost, t.lostErr = make([]bool, n), make([]string, n)
+	t.readAt, t.placed = make([]time.Time, n), make([]int, n)
 	capEpochs := min(epochs+1, initialEpochs)
 	t.recs = make([]epochRec, 0, capEpochs)
 	t.devE = make([]power.Joules, 0, capEpochs*n)
 
-	smp, err := sampler.New(sources, sampler.WithInterval(o.interval), sampler.WithLogger(o.logger),
-		sampler.WithClock(o.now), sampler.WithTickFunc(t.tick))
+	smp, err := sampler.New(sources, sampler.WithInterval(o.interval), sampler.WithPowerInterval(o.powerInterval),
+		sampler.WithLogger(o.logger), sampler.WithClock(o.now), sampler.WithTickFunc(t.tick))
 	if err != nil {
 		t.closeDiscovery()
 		return nil, fmt.Errorf("tracker: %w", err)
@@ -286,6 +327,18 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	return t, nil
 }
 
+// uniqueKinds returns kinds without repeats, in their first order: a kind
+// named twice must not count its devices twice.
+func uniqueKinds(kinds []power.Kind) []power.Kind {
+	var out []power.Kind
+	for _, k := range kinds {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (t *Tracker) closeDiscovery() {
 	if t.disc != nil {
 		_ = t.disc.Close()
@@ -295,7 +348,8 @@ func (t *Tracker) closeDiscovery() {
 // fetchIntensity asks the provider and caches the answer; on failure the
 // previous value is kept (the world average if there is none).
 func (t *Tracker) fetchIntensity(ctx context.Context) {
-	v, err := t.opts.provider.Intensity(ctx, t.opts.now())
+	at := t.opts.now()
+	v, err := t.opts.provider.Intensity(ctx, at)
 	t.mu.Lock()
 	if err != nil {
 		t.nIErr++
@@ -311,6 +365,11 @@ func (t *Tracker) fetchIntensity(ctx context.Context) {
 		return
 	}
 	t.nIntens++
+	if !t.start.IsZero() {
+		// Energy drawn before this fetch, read after it, keeps the old
+		// value: each interval's energy meets the intensity of its time.
+		t.prevI, t.changeAt = t.curI, at
+	}
 	t.intens, t.curI = v, v.Value
 	t.mu.Unlock()
 	if v.Fallback != "" {
@@ -334,48 +393,163 @@ func (t *Tracker) refreshLoop(ctx context.Context) {
 	}
 }
 
-// tick runs on the sampler's goroutine after each sample: it adds each
-// source's energy, and its grams at the current intensity.
-func (t *Tracker) tick(now time.Time, delta []power.Joules) {
+// tick runs on the sampler's goroutine after each sample: it reads the
+// epoch boundaries waiting for this sample, then adds each source's energy,
+// and its grams at the current intensity.
+func (t *Tracker) tick(tk *sampler.Tick) {
 	t.mu.Lock()
 	if t.frozen {
 		// A reading that returned after Stop gave up waiting for it.
 		t.mu.Unlock()
 		return
 	}
-	k := t.opts.pue * float64(t.curI)
-	dt := now.Sub(t.lastTick)
-	for i, d := range delta {
-		t.cumE[i] += d
-		t.cumG[i] += d.KWh() * k
-		if !t.lastTick.IsZero() && dt > 0 {
-			t.lastPow[i] = d.Over(dt)
+	closed, fire := t.resolveLocked(tk)
+	if tk.Event {
+		t.eventAt = latest(t.eventAt, tk.Time)
+	}
+	for i, d := range tk.Delta {
+		if !tk.Read[i] {
+			continue
 		}
+		t.cumE[i] += d
+		t.cumG[i] += t.gramsLocked(d, t.readAt[i], tk.Time)
+		if prev := t.readAt[i]; !prev.IsZero() && tk.Time.After(prev) {
+			t.lastPow[i] = d.Over(tk.Time.Sub(prev))
+		}
+		t.readAt[i] = latest(t.readAt[i], tk.Time)
 	}
-	if !now.Before(t.lastTick) {
-		t.lastTick = now
+	if !tk.Time.Before(t.lastTick) {
+		t.lastTick = tk.Time
 	}
-	fire := t.checkBudgetLocked(false)
+	t.wakeWaitersLocked(false)
+	fire = t.checkBudgetLocked(false) || fire
 	t.mu.Unlock()
+	if closed {
+		t.wakeWriter()
+	}
 	if fire {
 		t.fireBudget()
 	}
 }
 
-// boundaryLocked fills tmpE and tmpG with each source's cumulative energy
-// and grams at now, extrapolating the latest power since the last sample
-// (at most two intervals) so that epoch boundaries fall between samples.
-func (t *Tracker) boundaryLocked(now time.Time) {
-	gap := time.Duration(0)
-	if !t.lastTick.IsZero() && now.After(t.lastTick) {
-		gap = min(now.Sub(t.lastTick), 2*t.opts.interval)
+// resolveLocked places the pending boundaries that tk's reads bracket,
+// before tk's energy is added: a source's energy at a boundary is its
+// energy at its previous read plus the share of the interval's energy
+// before the boundary. In an event sample (every source asked for), a
+// source not read (lost, failing) is placed at the energy read so far; so
+// is every source when tk is nil (Stop, when no more reads will come).
+// Boundaries placed for every source are then applied, in order. It says
+// whether an epoch was closed and whether the budget fired.
+func (t *Tracker) resolveLocked(tk *sampler.Tick) (closed, fire bool) {
+	if t.markHead == len(t.marks) {
+		return false, false
 	}
-	k := t.opts.pue * float64(t.curI)
+	n := t.nsrc
 	for i := range t.cumE {
-		extra := t.lastPow[i].For(gap)
-		t.tmpE[i] = t.cumE[i] + extra
-		t.tmpG[i] = t.cumG[i] + extra.KWh()*k
+		read := tk != nil && tk.Read[i]
+		if !read && tk != nil && !tk.Event {
+			continue
+		}
+		for j := t.placed[i]; j < len(t.marks); j++ {
+			m := &t.marks[j]
+			if tk != nil && m.at.After(tk.Time) {
+				break
+			}
+			var part power.Joules
+			if prev := t.readAt[i]; read && !prev.IsZero() {
+				if span := tk.Time.Sub(prev); span > 0 {
+					frac := min(max(float64(m.at.Sub(prev))/float64(span), 0), 1)
+					part = tk.Delta[i] * power.Joules(frac)
+				}
+			}
+			t.markE[j*n+i] = t.cumE[i] + part
+			t.markG[j*n+i] = t.cumG[i] + t.gramsLocked(part, t.readAt[i], m.at)
+			t.placed[i] = j + 1
+		}
 	}
+	for t.markHead < len(t.marks) && t.placedLocked(t.markHead) {
+		j := t.markHead
+		m := t.marks[j]
+		t.markHead++
+		copy(t.tmpE, t.markE[j*n:(j+1)*n])
+		copy(t.tmpG, t.markG[j*n:(j+1)*n])
+		if !m.end {
+			copy(t.startE, t.tmpE)
+			copy(t.startG, t.tmpG)
+			t.rOpen, t.openStart = true, m.at
+			continue
+		}
+		closed = true
+		if t.closeEndLocked(m) {
+			fire = true
+		}
+	}
+	if t.markHead == len(t.marks) {
+		t.marks, t.markE, t.markG, t.markHead = t.marks[:0], t.markE[:0], t.markG[:0], 0
+		clear(t.placed)
+	}
+	return closed, fire
+}
+
+// placedLocked says whether mark j is placed for every source.
+func (t *Tracker) placedLocked(j int) bool {
+	for _, p := range t.placed {
+		if p <= j {
+			return false
+		}
+	}
+	return true
+}
+
+// markLocked appends a boundary for the sampler to read; it allocates
+// only when the pending boundaries outgrow every earlier burst.
+func (t *Tracker) markLocked(m mark) {
+	t.marks = append(t.marks, m)
+	n := len(t.markE) + t.nsrc
+	if n > cap(t.markE) {
+		t.markE = slices.Grow(t.markE, max(n, 2*cap(t.markE))-len(t.markE))
+		t.markG = slices.Grow(t.markG, max(n, 2*cap(t.markG))-len(t.markG))
+	}
+	t.markE, t.markG = t.markE[:n], t.markG[:n]
+}
+
+// gramsLocked returns the grams CO2e (PUE included) of energy d drawn
+// between from and to: at the intensity before the latest change for the
+// part of the interval before it, at the current one after.
+func (t *Tracker) gramsLocked(d power.Joules, from, to time.Time) float64 {
+	kNew, kOld := t.opts.pue*float64(t.curI), t.opts.pue*float64(t.prevI)
+	switch {
+	case t.changeAt.IsZero() || from.IsZero() || !from.Before(t.changeAt):
+		return d.KWh() * kNew
+	case !to.After(t.changeAt):
+		return d.KWh() * kOld
+	}
+	frac := float64(t.changeAt.Sub(from)) / float64(to.Sub(from))
+	return d.KWh() * (frac*kOld + (1-frac)*kNew)
+}
+
+// closeEndLocked records the epoch that the end boundary m closes, from
+// tmpE/tmpG; from WithEpochsBeforePred epochs on it remakes the projection
+// and checks the budget against it. It says whether the budget fired.
+func (t *Tracker) closeEndLocked(m mark) bool {
+	n := t.closeEpochLocked(m.at, m.interrupted)
+	if m.interrupted {
+		return false
+	}
+	projected := false
+	if t.predAt > 0 && t.completed >= t.predAt {
+		t.proj, t.hasProj = t.stats.projection(t.epochs), true
+		t.projGen++
+		projected = true
+		if t.completed == t.predAt {
+			t.firstProj, t.firstAt = t.proj, m.at
+			t.startAdviceLocked(m.at)
+		}
+	}
+	if n == t.monitor {
+		t.actual = actualMark{set: true, at: m.at}
+	}
+	return t.checkBudgetLocked(projected)
 }
 
 // lockNow reads the clock, then locks t.mu and returns the time read, never
@@ -421,11 +595,10 @@ func (t *Tracker) EpochStart() {
 		t.misuseUnlock(what)
 		return
 	}
-	t.boundaryLocked(now)
-	copy(t.startE, t.tmpE)
-	copy(t.startG, t.tmpG)
-	t.open, t.openStart, t.lastMark = true, now, now
+	t.open, t.lastMark = true, now
+	t.markLocked(mark{at: now})
 	t.mu.Unlock()
+	t.smp.Request()
 }
 
 // misuseUnlock counts an ignored call, releases t.mu and logs it: never
@@ -460,36 +633,98 @@ func (t *Tracker) EpochEnd() {
 		t.misuseUnlock(what)
 		return
 	}
-	t.boundaryLocked(now)
-	n := t.closeEpochLocked(now, false)
-	projected, first := false, false
-	if t.predAt > 0 && n >= t.predAt {
-		t.proj, t.hasProj = t.stats.projection(t.epochs), true
-		t.projGen++
-		projected = true
-		if n == t.predAt {
-			first = true
-			t.firstProj, t.firstAt = t.proj, now
-			t.startAdviceLocked(now)
-		}
-	}
-	if n == t.monitor {
+	t.open, t.lastMark = false, now
+	t.ended++
+	if t.ended == t.monitor {
 		t.monitoring = false
-		t.actual = actualMark{set: true, at: now}
 	}
-	fire := t.checkBudgetLocked(projected)
+	t.markLocked(mark{at: now, end: true})
+	first := t.ended == t.predAt
 	t.mu.Unlock()
-
-	t.wakeWriter()
-	if fire {
-		t.fireBudget()
-	}
+	t.smp.Request()
 	if first && t.opts.confirm != nil {
+		// The question follows the projection, which needs this epoch read.
+		t.awaitMarks(t.opts.stopTimeout)
 		t.confirm()
 	}
 }
 
-// closeEpochLocked records the open epoch, ending at now, from tmpE/tmpG.
+// Refresh asks the sampler to read every source now and waits, until ctx
+// is done, for that read to be counted, so that Status reflects this
+// moment rather than the latest read on the sources' own cadence (counters
+// are read every WithInterval). Status lines and metrics scrapes call it;
+// the training loop need not. It returns ctx's error if the read did not
+// come in time, and nil at once after Stop.
+func (t *Tracker) Refresh(ctx context.Context) error {
+	return t.awaitTick(ctx, waiter{at: t.opts.now()})
+}
+
+// awaitMarks waits, at most d, until the sampler has read every boundary
+// marked so far. It is for the calls that report (Report, Projection,
+// FinalEmissionsReported, the question of WithStopAndConfirm), never for
+// EpochStart or EpochEnd.
+func (t *Tracker) awaitMarks(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	_ = t.awaitTick(ctx, waiter{marks: true})
+}
+
+// waiter is a caller of Refresh or awaitMarks, woken by the tick that
+// satisfies it (or by Stop).
+type waiter struct {
+	at    time.Time // Refresh: an event sample at or after at
+	marks bool      // awaitMarks: no boundary pending
+	ch    chan struct{}
+}
+
+func (t *Tracker) awaitTick(ctx context.Context, w waiter) error {
+	t.mu.Lock()
+	if t.frozen || t.satisfiedLocked(&w) {
+		t.mu.Unlock()
+		return nil
+	}
+	w.ch = make(chan struct{})
+	t.waiters = append(t.waiters, w)
+	t.mu.Unlock()
+	t.smp.Request()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		t.mu.Lock()
+		t.waiters = slices.DeleteFunc(t.waiters, func(x waiter) bool { return x.ch == w.ch })
+		t.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (t *Tracker) satisfiedLocked(w *waiter) bool {
+	if w.marks {
+		return t.markHead == len(t.marks)
+	}
+	return !t.eventAt.IsZero() && !t.eventAt.Before(w.at)
+}
+
+// wakeWaitersLocked wakes the waiters a tick satisfied (all of them when
+// all is set: Stop); it allocates nothing.
+func (t *Tracker) wakeWaitersLocked(all bool) {
+	if len(t.waiters) == 0 {
+		return
+	}
+	keep := t.waiters[:0]
+	for _, w := range t.waiters {
+		if all || t.satisfiedLocked(&w) {
+			close(w.ch)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	clear(t.waiters[len(keep):])
+	t.waiters = keep
+}
+
+// closeEpochLocked records the open epoch, ending at now, from tmpE/tmpG,
+// and returns the number of epochs recorded.
 func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool) int {
 	r := epochRec{start: t.openStart.Sub(t.start), end: now.Sub(t.start), interrupted: interrupted}
 	if len(t.recs) == cap(t.recs) {
@@ -520,8 +755,7 @@ func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool) int {
 		t.compG += r.grams
 		t.stats.add(r.duration().Seconds(), float64(r.energy)*t.opts.pue, r.grams)
 	}
-	t.open = false
-	t.lastMark = now
+	t.rOpen = false
 	return len(t.recs)
 }
 
@@ -572,7 +806,7 @@ func (t *Tracker) wakeWriter() {
 
 func (t *Tracker) totalsLocked() (grams float64, facility power.Joules) {
 	grams, facility = t.sumG, t.sumE
-	if t.open {
+	if t.rOpen {
 		for i := range t.cumE {
 			facility += max(t.cumE[i]-t.startE[i], 0)
 			grams += max(t.cumG[i]-t.startG[i], 0)
@@ -750,9 +984,14 @@ func (t *Tracker) Stop() {
 	now = latest(now, t.lastMark)
 	interrupted := t.monitoring
 	if t.open {
-		t.boundaryLocked(now)
-		t.closeEpochLocked(now, true)
+		t.open = false
+		t.markLocked(mark{at: now, end: true, interrupted: true})
 	}
+	// The final reading placed every boundary before it; what is left (the
+	// cut epoch's end, or all when that reading hung) is placed at the
+	// energies read so far.
+	t.resolveLocked(nil)
+	t.wakeWaitersLocked(true)
 	if t.monitoring {
 		t.actual = actualMark{set: true, at: now, interrupted: true}
 	}
@@ -828,6 +1067,7 @@ func (t *Tracker) await(ctx context.Context, what string, done <-chan struct{}) 
 // grams CO2e (PUE included); before Stop, those so far, including the open
 // epoch up to the latest sample.
 func (t *Tracker) FinalEmissionsReported() float64 {
+	t.awaitMarks(reportWait)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g, _ := t.totalsLocked()
@@ -837,6 +1077,7 @@ func (t *Tracker) FinalEmissionsReported() float64 {
 // Projection returns the latest projection (remade at every epoch's end
 // from WithEpochsBeforePred epochs on), and false before it is made.
 func (t *Tracker) Projection() (Projection, bool) {
+	t.awaitMarks(reportWait)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.proj, t.hasProj
@@ -846,6 +1087,7 @@ func (t *Tracker) Projection() (Projection, bool) {
 // copied under the lock (two slice copies) and the Report built outside it,
 // so that a long run's Report holds up EpochEnd for little.
 func (t *Tracker) Report() Report {
+	t.awaitMarks(reportWait)
 	t.mu.Lock()
 	r := t.summaryLocked()
 	recs, devE := slices.Clone(t.recs), slices.Clone(t.devE)

@@ -1,6 +1,7 @@
 package promexport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -282,8 +283,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// trackerMetrics builds the metrics of a tracker. Call with c.mu held.
+// scrapeRead bounds how long a scrape waits for the fresh read it asks for.
+const scrapeRead = time.Second
+
+// trackerMetrics builds the metrics of a tracker, from a read of every
+// source taken for this scrape (counters are otherwise read every 10 s).
+// Call with c.mu held.
 func (c *Collector) trackerMetrics() []prometheus.Metric {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeRead)
+	_ = c.tr.Refresh(ctx) // on timeout, the latest values
+	cancel()
 	c.tr.StatusInto(&c.st)
 	st := &c.st
 	ms := make([]prometheus.Metric, 0, 4*len(st.Sources)+7)
@@ -309,6 +318,7 @@ func (c *Collector) trackerMetrics() []prometheus.Metric {
 
 // samplerMetrics builds the metrics of a bare sampler. Call with c.mu held.
 func (c *Collector) samplerMetrics() []prometheus.Metric {
+	c.smp.Request() // the next scrape sees a fresh read
 	c.smp.SnapshotInto(&c.snap)
 	snap := &c.snap
 	ms := make([]prometheus.Metric, 0, 3*len(snap.Sources)+1)

@@ -55,7 +55,8 @@ func TestCollectorTracker(t *testing.T) {
 
 		// Before any epoch: energy, no projection yet.
 		tr.EpochStart()
-		time.Sleep(10*time.Second + 500*time.Millisecond)
+		time.Sleep(10 * time.Second)
+		require.NoError(t, tr.Refresh(t.Context())) // counters are read at 10 s intervals: read now
 		st := tr.Status()
 		require.Len(t, st.Sources, 2)
 		assert.InDelta(t, 3000, float64(st.Sources[0].Energy), 1e-9)
@@ -141,7 +142,7 @@ func TestCollectorLostSource(t *testing.T) {
 		require.NoError(t, err)
 		time.Sleep(3*time.Second + time.Millisecond)
 		srcs[1].SetErr(fmt.Errorf("read: %w", power.ErrLost))
-		time.Sleep(2 * time.Second)
+		time.Sleep(2*time.Second - time.Millisecond) // the scrape reads at 5 s
 
 		want := `
 # HELP carbontrack_source_up Whether the power source answers (1) or was lost (0); a lost source's energy so far is kept.
