@@ -1,7 +1,26 @@
 // Package sampler integrates the energy of power sources over time.
 //
-// A Sampler owns one goroutine that reads every source at a fixed interval
-// (DefaultInterval, 100 ms):
+// A Sampler owns one goroutine that reads each source on its own cadence
+// (power.Info.Cadence) and whenever asked (Request):
+//
+//   - energy counters and estimates over cumulative CPU times
+//     (power.CadenceRare) every WithInterval, DefaultInterval 10 s, and
+//     at least twice per wrap of a wrapping counter: a counter read rarely
+//     is as exact as one read often;
+//   - a device's buffer of power readings (power.CadenceBuffered, NVML's
+//     sample buffer) every BufferedInterval, 1 s;
+//   - instantaneous power readings (power.CadenceFast) every
+//     WithPowerInterval, DefaultPowerInterval 100 ms, which keeps a 1 Hz
+//     load within 1 %.
+//
+// Its goroutine sleeps on one timer, set to the next source due, and on the
+// request channel, and wakes for nothing else: with only counters and
+// estimates, that is one wake-up per interval plus one per Request. The
+// tracker calls Request at each epoch boundary, so that boundaries are read
+// when they happen instead of extrapolated (WithTickFunc reports which
+// sources each sample read).
+//
+// Integration:
 //
 //   - counter sources by exact deltas; a delta that is negative, flagged as a
 //     reset by the source, or implies more than the device's plausible

@@ -29,13 +29,13 @@ func TestShortEpochsGetTheirOwnEnergy(t *testing.T) {
 				runEpochs(tr, 1, 10*time.Millisecond)
 				p, ok := tr.Projection()
 				require.True(t, ok)
-				assert.InEpsilon(t, 250*0.010*epochs, float64(p.Energy), 0.02, "projection after epoch 1")
+				assert.InEpsilon(t, 250*0.010*epochs, float64(p.FacilityEnergy), 0.02, "projection after epoch 1")
 				runEpochs(tr, epochs-1, 10*time.Millisecond)
 				tr.Stop()
 				r := tr.Report()
 				require.Len(t, r.EpochRecords, epochs)
 				for _, e := range r.EpochRecords {
-					assert.InEpsilon(t, 2.5, float64(e.Energy), 0.01, "epoch %d: 250 W × 10 ms", e.N)
+					assert.InEpsilon(t, 2.5, float64(e.DeviceEnergy), 0.01, "epoch %d: 250 W × 10 ms", e.N)
 				}
 			})
 		})
@@ -58,7 +58,7 @@ func TestEpochBeforeTheFirstTickIsExact(t *testing.T) {
 				tr.Stop()
 				r := tr.Report()
 				require.Len(t, r.EpochRecords, 1)
-				assert.InEpsilon(t, 400*60, float64(r.EpochRecords[0].Energy), 0.0005)
+				assert.InEpsilon(t, 400*60, float64(r.EpochRecords[0].DeviceEnergy), 0.0005)
 			})
 		})
 	}
@@ -107,7 +107,7 @@ func TestBoundariesOnASquareWaveAreRead(t *testing.T) {
 				for _, e := range r.EpochRecords {
 					a, b := e.Start.Sub(t0).Seconds(), e.End.Sub(t0).Seconds()
 					truth := squareIntegral(b) - squareIntegral(a)
-					assert.InEpsilon(t, truth, float64(e.Energy), 0.0005, "epoch %d [%.3f, %.3f] s", e.N, a, b)
+					assert.InEpsilon(t, truth, float64(e.DeviceEnergy), 0.0005, "epoch %d [%.3f, %.3f] s", e.N, a, b)
 				}
 			})
 		})
@@ -147,7 +147,7 @@ func TestSampledSquareWaveEpochsWithinOnePercent(t *testing.T) {
 		}
 		for _, e := range r.EpochRecords {
 			a, b := e.Start.Sub(t0).Seconds(), e.End.Sub(t0).Seconds()
-			assert.InEpsilon(t, exact(b)-exact(a), float64(e.Energy), 0.01, "epoch %d", e.N)
+			assert.InEpsilon(t, exact(b)-exact(a), float64(e.DeviceEnergy), 0.01, "epoch %d", e.N)
 		}
 	})
 }
@@ -162,7 +162,7 @@ func TestOptionsChecked(t *testing.T) {
 		require.Len(t, tr.Sources(), 1, "GPUs only, once")
 		runEpochs(tr, 1, 10*time.Second)
 		tr.Stop()
-		assert.InDelta(t, 1000, float64(tr.Report().EpochRecords[0].Energy), 1e-6, "100 W × 10 s, not twice")
+		assert.InDelta(t, 1000, float64(tr.Report().EpochRecords[0].DeviceEnergy), 1e-6, "100 W × 10 s, not twice")
 	})
 
 	_, err := tracker.New(1, tracker.WithSources([]power.Source{}))
@@ -189,6 +189,6 @@ func TestIntervalNeverRefused(t *testing.T) {
 		require.NoError(t, err)
 		runEpochs(tr, 1, time.Minute)
 		tr.Stop()
-		assert.InDelta(t, 6000, float64(tr.Report().EpochRecords[0].Energy), 1e-6)
+		assert.InDelta(t, 6000, float64(tr.Report().EpochRecords[0].DeviceEnergy), 1e-6)
 	})
 }

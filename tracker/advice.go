@@ -19,7 +19,7 @@ const adviceTimeout = 10 * time.Second
 // there is no forecast or no better time.
 func carbonAdvice(ctx context.Context, p factor.Provider, proj Projection, now time.Time) string {
 	f, ok := p.(factor.Forecaster)
-	if !ok || proj.Duration <= 0 || proj.Energy <= 0 {
+	if !ok || proj.Duration <= 0 || proj.FacilityEnergy <= 0 {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, adviceTimeout)
@@ -28,7 +28,7 @@ func carbonAdvice(ctx context.Context, p factor.Provider, proj Projection, now t
 	if err != nil {
 		return fmt.Sprintf("No carbon-aware advice: the forecast is unavailable (%v).", err)
 	}
-	job := factor.Job{Duration: proj.Duration, Watts: float64(proj.Energy.Over(proj.Duration))}
+	job := factor.Job{Duration: proj.Duration, Watts: float64(proj.FacilityEnergy.Over(proj.Duration))}
 	a, err := factor.BestStart(pts, now, job)
 	if err != nil {
 		return fmt.Sprintf("No carbon-aware advice: %v.", err)

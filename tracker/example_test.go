@@ -75,7 +75,7 @@ func Example() {
 	}
 	t.Stop()
 	r := t.Report()
-	fmt.Printf("GPU %.3f kWh, CPU %.3f kWh, %.2f g CO2e\n", r.ByKind.GPU.KWh(), r.ByKind.CPU.KWh(), t.FinalEmissionsReported())
+	fmt.Printf("GPU %.3f kWh, CPU %.3f kWh, %.2f g CO2e\n", r.Run.ByKind.GPU.KWh(), r.Run.ByKind.CPU.KWh(), t.FinalEmissionsReported())
 	// Output:
 	// CarbonTracker: The following components were found: GPU with device(s) gpu:0, gpu:1. CPU with device(s) cpu:0.
 	// CarbonTracker:
@@ -97,6 +97,15 @@ func Example() {
 	// 	0.0303 litres of petrol burned
 	// CarbonTracker: Average carbon intensity during training was 200.00 gCO2/kWh.
 	// CarbonTracker: Finished monitoring.
+	// CarbonTracker:
+	// Measured consumption of the whole run:
+	// 	Time:	0:30:00
+	// 	Energy:	0.3555 kWh
+	// 	CO2eq:	71.1000 g
+	// 	This is equivalent to:
+	// 	0.6614 km travelled by car
+	// 	0.0303 litres of petrol burned
+	// CarbonTracker: Of the run: 3 completed epoch(s) 0.3555 kWh, 71.1000 g; outside epochs 0.0000 kWh, 0.0000 g (0:00:00.00 before, between and after epochs). Energy includes a PUE of 1.58; the mean intensity was 200.00 gCO2/kWh.
 	// GPU 0.200 kWh, CPU 0.025 kWh, 71.10 g CO2e
 }
 

@@ -76,10 +76,10 @@ func TestProjStatsMatchesDefinitions(t *testing.T) {
 		}
 		n := float64(total)
 		assert.InDelta(t, mean(durs)*n, p.Duration.Seconds(), 1e-6, "trial %d", trial)
-		assert.InEpsilon(t, mean(es)*n, float64(p.Energy), 1e-9, "trial %d", trial)
+		assert.InEpsilon(t, mean(es)*n, float64(p.FacilityEnergy), 1e-9, "trial %d", trial)
 		assert.InDelta(t, mean(gs)*n, p.Grams, 1e-6, "trial %d", trial)
 		assert.InDelta(t, trendSumBrute(gs, total), p.TrendGrams, 1e-6*(1+math.Abs(p.TrendGrams)), "trial %d", trial)
-		assert.InDelta(t, trendSumBrute(es, total), float64(p.TrendEnergy), 1e-6*(1+math.Abs(float64(p.TrendEnergy))), "trial %d", trial)
+		assert.InDelta(t, trendSumBrute(es, total), float64(p.TrendFacilityEnergy), 1e-6*(1+math.Abs(float64(p.TrendFacilityEnergy))), "trial %d", trial)
 		var ss float64
 		for _, g := range gs {
 			ss += (g - mean(gs)) * (g - mean(gs))

@@ -34,6 +34,10 @@ const (
 	// DefaultPrecision is the number of decimals in the console block and the
 	// carbontracker logs (carbontracker's decimal_precision).
 	DefaultPrecision = 12
+	// DefaultCheckpointInterval is how often the run's totals so far are
+	// appended to the JSON lines and synced, epochs or not: a process
+	// killed with SIGKILL loses at most this much.
+	DefaultCheckpointInterval = 10 * time.Second
 	// DefaultStopTimeout bounds how long Stop waits for the sampler's final
 	// reading and the tracker's goroutines, in all.
 	DefaultStopTimeout = 10 * time.Second
@@ -72,6 +76,7 @@ type options struct {
 	now              func() time.Time
 	project          string
 	stopTimeout      time.Duration
+	checkpoint       time.Duration
 	jsonl, csv       bool
 }
 
@@ -91,6 +96,7 @@ func defaultOptions() options {
 		now:              time.Now,
 		project:          "carbontrack",
 		stopTimeout:      DefaultStopTimeout,
+		checkpoint:       DefaultCheckpointInterval,
 		jsonl:            true,
 		csv:              true,
 	}
@@ -238,6 +244,12 @@ func WithProjectName(name string) Option { return func(o *options) { o.project =
 // DefaultStopTimeout). What is not done in time is named in
 // Report.StopTimeouts.
 func WithStopTimeout(d time.Duration) Option { return func(o *options) { o.stopTimeout = d } }
+
+// WithCheckpointInterval sets how often, with a log directory, the run's
+// totals so far are appended to the JSON lines and synced (default
+// DefaultCheckpointInterval), epochs or not, so that a killed process loses
+// at most this much; the sources are read at least this often.
+func WithCheckpointInterval(d time.Duration) Option { return func(o *options) { o.checkpoint = d } }
 
 // WithJSONLines turns the JSON lines file on or off (default on, with a log
 // directory).

@@ -75,7 +75,7 @@ func roundTrip(t *testing.T, durNs int64, watts, kwh, grams float64, prec int) {
 	e := power.Joules(watts * dur.Seconds())
 	rec := epochRec{start: 0, end: dur, energy: e + 1}
 	w.epoch(1, &rec, []power.Joules{e, 1})
-	p := Projection{Epochs: 3, Known: 1, Duration: 3 * dur, Energy: power.Joules(kwh * 3.6e6), Grams: grams}
+	p := Projection{Epochs: 3, Known: 1, Duration: 3 * dur, FacilityEnergy: power.Joules(kwh * 3.6e6), Grams: grams}
 	w.prediction(p, tr.start.Add(dur))
 	require.NoError(t, w.stdW.w.Flush())
 	require.NoError(t, w.outW.w.Flush())
@@ -93,7 +93,7 @@ func roundTrip(t *testing.T, durNs int64, watts, kwh, grams float64, prec int) {
 	require.NotNil(t, l.Predicted)
 	require.Equal(t, 3, l.Predicted.Epochs)
 	require.InDelta(t, p.Duration.Seconds(), l.Predicted.Duration.Seconds(), 0.5)
-	require.InDelta(t, p.Energy.KWh(), l.Predicted.KWh, tol(p.Energy.KWh()))
+	require.InDelta(t, p.FacilityEnergy.KWh(), l.Predicted.KWh, tol(p.FacilityEnergy.KWh()))
 	require.InDelta(t, grams, l.Predicted.Grams, tol(grams))
 	km := grams / GramsPerKmCar
 	require.InDelta(t, km, l.Predicted.Equivalents["km travelled by car"], tol(km))

@@ -38,18 +38,46 @@ func (c *Components) add(k power.Kind, j power.Joules) {
 // Total returns the energy of all kinds.
 func (c Components) Total() power.Joules { return c.GPU + c.CPU + c.DRAM }
 
-// Epoch is one monitored epoch. Energies are what the devices drew (before
-// PUE); Grams includes PUE.
+// Totals are the time, energy and emissions of a part of a run. Two
+// energies are named apart everywhere in carbontrack: device energy, what
+// the devices drew (before PUE), and facility energy, what the data centre
+// drew for them (device energy × PUE). The zero value is nothing.
+type Totals struct {
+	// Duration is the wall time covered.
+	Duration time.Duration
+	// DeviceEnergy is the devices' energy, summed over devices, before PUE;
+	// ByKind splits it.
+	DeviceEnergy power.Joules
+	ByKind       Components
+	// FacilityEnergy is DeviceEnergy × PUE.
+	FacilityEnergy power.Joules
+	// Grams is the emissions in grams CO2e, PUE included: each sampled
+	// interval's energy × PUE × the intensity at its time.
+	Grams float64
+}
+
+// sub returns t - u, never below zero.
+func (t Totals) sub(u Totals) Totals {
+	return Totals{Duration: max(t.Duration-u.Duration, 0), DeviceEnergy: max(t.DeviceEnergy-u.DeviceEnergy, 0),
+		FacilityEnergy: max(t.FacilityEnergy-u.FacilityEnergy, 0), Grams: max(t.Grams-u.Grams, 0),
+		ByKind: Components{GPU: max(t.ByKind.GPU-u.ByKind.GPU, 0), CPU: max(t.ByKind.CPU-u.ByKind.CPU, 0),
+			DRAM: max(t.ByKind.DRAM-u.ByKind.DRAM, 0)}}
+}
+
+// Epoch is one monitored epoch.
 type Epoch struct {
 	// N is the epoch's number, from 1.
 	N int
 	// Start and End delimit the epoch; Duration is End - Start.
 	Start, End time.Time
 	Duration   time.Duration
-	// Energy is the devices' energy, summed over devices; ByKind splits it.
-	Energy power.Joules
-	ByKind Components
-	// Devices is the energy of each source, in the order of Report.Sources.
+	// DeviceEnergy is the devices' energy (before PUE), summed over
+	// devices; ByKind splits it; FacilityEnergy is DeviceEnergy × PUE.
+	DeviceEnergy   power.Joules
+	ByKind         Components
+	FacilityEnergy power.Joules
+	// Devices is the device energy of each source (before PUE), in the
+	// order of Report.Sources.
 	Devices []power.Joules
 	// Grams is the emissions in grams CO2e: each sampled interval's energy ×
 	// PUE × the intensity at its time.
@@ -66,17 +94,17 @@ type Projection struct {
 	// Epochs is the number of epochs projected (New's epochs); Known is the
 	// number of epochs it rests on.
 	Epochs, Known int
-	// Duration, Energy (facility energy, PUE included) and Grams are
+	// Duration, FacilityEnergy (PUE included) and Grams are
 	// carbontracker's projection: the mean epoch × Epochs.
-	Duration time.Duration
-	Energy   power.Joules
-	Grams    float64
+	Duration       time.Duration
+	FacilityEnergy power.Joules
+	Grams          float64
 	// Trend is true when at least 3 epochs are known; TrendGrams and
-	// TrendEnergy then extrapolate a least-squares line through the
-	// epochs' values.
-	Trend       bool
-	TrendGrams  float64
-	TrendEnergy power.Joules
+	// TrendFacilityEnergy then extrapolate a least-squares line through
+	// the epochs' values.
+	Trend               bool
+	TrendGrams          float64
+	TrendFacilityEnergy power.Joules
 	// GramsLow and GramsHigh bound Grams with 95 % (Student's t prediction
 	// interval for the sum of the remaining epochs); equal to Grams with
 	// fewer than 2 epochs known.
@@ -127,8 +155,9 @@ func Equivalents(grams float64) []Equivalent {
 // SourceReport is one measured device.
 type SourceReport struct {
 	Info power.Info
-	// Energy is the device's energy within epochs; RunEnergy since New.
-	Energy, RunEnergy power.Joules
+	// DeviceEnergy is the device's energy over the whole run, New to Stop
+	// (before PUE); EpochsDeviceEnergy its part within epochs.
+	DeviceEnergy, EpochsDeviceEnergy power.Joules
 	// Lost is true when the source stopped answering; Err says why.
 	Lost bool
 	Err  string
@@ -146,23 +175,21 @@ type Report struct {
 	Stopped bool
 	// Start is when New returned; End when the last epoch ended.
 	Start, End time.Time
-	// Duration is the sum of the epochs' durations, an interrupted epoch's
-	// included (the "Actual consumption" block of the logs leaves it out, as
-	// carbontracker does).
-	Duration time.Duration
-	// Energy is the devices' energy in epochs (summed over devices, an
-	// interrupted epoch's included), before PUE; ByKind splits it;
-	// FacilityEnergy is Energy × PUE.
-	Energy         power.Joules
-	ByKind         Components
-	FacilityEnergy power.Joules
-	// RunEnergy is the devices' energy from New to Stop, epochs or not.
-	RunEnergy power.Joules
+	// Run is the whole run, from New to Stop (to the latest read before
+	// Stop): every joule measured, in epochs or not. It is the headline;
+	// the parts below partition it.
+	Run Totals
+	// InEpochs is the epochs, an interrupted epoch's part included;
+	// Actual the completed epochs only (the "Actual consumption" block of
+	// carbontracker's log, which leaves an interrupted epoch out);
+	// OutsideEpochs is Run minus InEpochs: before the first epoch, between
+	// epochs and after the last (data loading, evaluation, a crash before
+	// any epoch ended).
+	InEpochs, Actual, OutsideEpochs Totals
 	// PUE is the power usage effectiveness applied.
 	PUE float64
-	// Grams is the emissions of the epochs in grams CO2e (PUE included).
-	Grams float64
-	// MeanIntensity is Grams over the facility energy.
+	// MeanIntensity is the run's grams over its facility energy; with no
+	// energy measured, the intensity in use.
 	MeanIntensity factor.GramsPerKWh
 	// Intensity is the latest intensity fetched; Intensities counts the
 	// fetches and IntensityErrors the failed ones.
@@ -176,7 +203,7 @@ type Report struct {
 	// Projection is the latest projection (remade at every epoch's end from
 	// WithEpochsBeforePred on), nil until made.
 	Projection *Projection
-	// Equivalents converts Grams.
+	// Equivalents converts Run.Grams.
 	Equivalents []Equivalent
 	// Misuse counts calls ignored (EpochEnd without EpochStart, calls after
 	// Stop, ...); Dropped counts console messages of WithStopAndConfirm that
@@ -235,7 +262,7 @@ func (s *projStats) projection(total int) Projection {
 	}
 	n := float64(total)
 	p.Duration = time.Duration(s.md * n * float64(time.Second))
-	p.Energy = power.Joules(s.me * n)
+	p.FacilityEnergy = power.Joules(s.me * n)
 	p.Grams = s.mg * n
 	p.GramsLow, p.GramsHigh = p.Grams, p.Grams
 	if k >= 2 && total > k {
@@ -251,7 +278,7 @@ func (s *projStats) projection(total int) Projection {
 	if k >= 3 {
 		p.Trend = true
 		p.TrendGrams = trendSum(k, s.mx, s.m2x, s.mg, s.cxg, total)
-		p.TrendEnergy = power.Joules(trendSum(k, s.mx, s.m2x, s.me, s.cxe, total))
+		p.TrendFacilityEnergy = power.Joules(trendSum(k, s.mx, s.m2x, s.me, s.cxe, total))
 	}
 	return p
 }

@@ -24,12 +24,14 @@ type Status struct {
 	Stopped bool
 	// PUE is the power usage effectiveness applied to Grams.
 	PUE float64
-	// Energy is the devices' energy since New (before PUE); Grams the
-	// emissions since New in grams CO2e (PUE included); Power the devices'
-	// power over the latest sampled interval.
-	Energy power.Joules
-	Grams  float64
-	Power  power.Watts
+	// DeviceEnergy is the devices' energy since New (before PUE);
+	// FacilityEnergy is DeviceEnergy × PUE; Grams the emissions since New
+	// in grams CO2e (PUE included); Power the devices' power over their
+	// latest read intervals.
+	DeviceEnergy   power.Joules
+	FacilityEnergy power.Joules
+	Grams          float64
+	Power          power.Watts
 	// Intensity is the emission factor in use now.
 	Intensity factor.Intensity
 	// Projection is the latest projection when HasProjection is true.
@@ -42,11 +44,11 @@ type Status struct {
 // SourceStatus is one device in a Status.
 type SourceStatus struct {
 	Info power.Info
-	// Energy since New in joules, Grams in grams CO2e (PUE included), Power
-	// over the latest sampled interval.
-	Energy power.Joules
-	Grams  float64
-	Power  power.Watts
+	// DeviceEnergy since New in joules (before PUE), Grams in grams CO2e
+	// (PUE included), Power over the latest read interval.
+	DeviceEnergy power.Joules
+	Grams        float64
+	Power        power.Watts
 	// Lost is true once the device stopped answering.
 	Lost bool
 }
@@ -83,10 +85,11 @@ func (t *Tracker) StatusInto(s *Status) {
 		if lost {
 			pw = 0
 		}
-		srcs = append(srcs, SourceStatus{Info: info, Energy: t.cumE[i], Grams: t.cumG[i], Power: pw, Lost: lost})
-		s.Energy += t.cumE[i]
+		srcs = append(srcs, SourceStatus{Info: info, DeviceEnergy: t.cumE[i], Grams: t.cumG[i], Power: pw, Lost: lost})
+		s.DeviceEnergy += t.cumE[i]
 		s.Grams += t.cumG[i]
 		s.Power += pw
 	}
 	s.Sources = srcs
+	s.FacilityEnergy = s.DeviceEnergy * power.Joules(t.opts.pue)
 }

@@ -77,6 +77,8 @@ type Tracker struct {
 	lastTick time.Time
 	eventAt  time.Time // the latest sample that read every source
 	waiters  []waiter  // callers of Refresh and awaitMarks
+	lastCkpt time.Time // when the latest checkpoint was asked of the writer
+	ckptDue  bool      // a checkpoint is due: the writer takes it
 	curI     factor.GramsPerKWh
 	prevI    factor.GramsPerKWh // the intensity before changeAt
 	changeAt time.Time          // when curI was fetched (zero: from the start)
@@ -117,6 +119,7 @@ type Tracker struct {
 	completed  int
 	compD      time.Duration
 	compE      power.Joules
+	compK      Components
 	compG      float64
 	devE       []power.Joules
 	tmpE       []power.Joules
@@ -212,6 +215,8 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 		return nil, errors.New("tracker: budget must not be negative")
 	case o.powerInterval <= 0:
 		return nil, fmt.Errorf("tracker: power interval must be positive, got %v", o.powerInterval)
+	case o.checkpoint <= 0:
+		return nil, fmt.Errorf("tracker: checkpoint interval must be positive, got %v", o.checkpoint)
 	case o.stopTimeout <= 0:
 		return nil, fmt.Errorf("tracker: stop timeout must be positive, got %v (it bounds how long Stop waits for the final reading and the logs)", o.stopTimeout)
 	case o.now == nil:
@@ -280,7 +285,11 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	t.recs = make([]epochRec, 0, capEpochs)
 	t.devE = make([]power.Joules, 0, capEpochs*n)
 
-	smp, err := sampler.New(sources, sampler.WithInterval(o.interval), sampler.WithPowerInterval(o.powerInterval),
+	interval := o.interval
+	if o.logDir != "" {
+		interval = min(interval, o.checkpoint) // a checkpoint needs a fresh read
+	}
+	smp, err := sampler.New(sources, sampler.WithInterval(interval), sampler.WithPowerInterval(o.powerInterval),
 		sampler.WithLogger(o.logger), sampler.WithClock(o.now), sampler.WithTickFunc(t.tick))
 	if err != nil {
 		t.closeDiscovery()
@@ -308,7 +317,7 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	}
 
 	t.start = o.now()
-	t.lastMark = t.start
+	t.lastMark, t.lastCkpt = t.start, t.start
 	if t.w != nil {
 		go t.w.run(t.start)
 	}
@@ -422,6 +431,9 @@ func (t *Tracker) tick(tk *sampler.Tick) {
 		t.lastTick = tk.Time
 	}
 	t.wakeWaitersLocked(false)
+	if t.w != nil && tk.Time.Sub(t.lastCkpt) >= t.opts.checkpoint {
+		t.lastCkpt, t.ckptDue, closed = tk.Time, true, true
+	}
 	fire = t.checkBudgetLocked(false) || fire
 	t.mu.Unlock()
 	if closed {
@@ -752,6 +764,9 @@ func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool) int {
 		t.completed++
 		t.compD += r.duration()
 		t.compE += r.energy
+		t.compK.GPU += r.byKind.GPU
+		t.compK.CPU += r.byKind.CPU
+		t.compK.DRAM += r.byKind.DRAM
 		t.compG += r.grams
 		t.stats.add(r.duration().Seconds(), float64(r.energy)*t.opts.pue, r.grams)
 	}
@@ -804,13 +819,12 @@ func (t *Tracker) wakeWriter() {
 	}
 }
 
+// totalsLocked returns the whole run's grams and facility energy so far:
+// what the budget and FinalEmissionsReported count.
 func (t *Tracker) totalsLocked() (grams float64, facility power.Joules) {
-	grams, facility = t.sumG, t.sumE
-	if t.rOpen {
-		for i := range t.cumE {
-			facility += max(t.cumE[i]-t.startE[i], 0)
-			grams += max(t.cumG[i]-t.startG[i], 0)
-		}
+	for i := range t.cumE {
+		facility += t.cumE[i]
+		grams += t.cumG[i]
 	}
 	return grams, facility * power.Joules(t.opts.pue)
 }
@@ -831,8 +845,8 @@ func (t *Tracker) checkBudgetLocked(withProj bool) bool {
 	switch {
 	case over(g, e.KWh()):
 		ev.Grams, ev.KWh = g, e.KWh()
-	case withProj && t.hasProj && over(t.proj.Grams, t.proj.Energy.KWh()):
-		ev.Projected, ev.Grams, ev.KWh = true, t.proj.Grams, t.proj.Energy.KWh()
+	case withProj && t.hasProj && over(t.proj.Grams, t.proj.FacilityEnergy.KWh()):
+		ev.Projected, ev.Grams, ev.KWh = true, t.proj.Grams, t.proj.FacilityEnergy.KWh()
 	default:
 		return false
 	}
@@ -1063,9 +1077,9 @@ func (t *Tracker) await(ctx context.Context, what string, done <-chan struct{}) 
 	return false
 }
 
-// FinalEmissionsReported returns the emissions of the monitored epochs in
-// grams CO2e (PUE included); before Stop, those so far, including the open
-// epoch up to the latest sample.
+// FinalEmissionsReported returns the run's emissions in grams CO2e (PUE
+// included): every source from New to Stop, in epochs or not (Report.Run);
+// before Stop, those so far, up to the latest read.
 func (t *Tracker) FinalEmissionsReported() float64 {
 	t.awaitMarks(reportWait)
 	t.mu.Lock()
@@ -1097,9 +1111,9 @@ func (t *Tracker) Report() Report {
 	for i := range recs {
 		rec := &recs[i]
 		e := Epoch{N: i + 1, Start: t.start.Add(rec.start), End: t.start.Add(rec.end), Duration: rec.duration(),
-			Energy: rec.energy, ByKind: rec.byKind, Grams: rec.grams, Interrupted: rec.interrupted,
-			Devices: devE[i*n : (i+1)*n : (i+1)*n]}
-		if fe := rec.energy.KWh() * r.PUE; fe > 0 {
+			DeviceEnergy: rec.energy, ByKind: rec.byKind, FacilityEnergy: rec.energy * power.Joules(r.PUE),
+			Grams: rec.grams, Interrupted: rec.interrupted, Devices: devE[i*n : (i+1)*n : (i+1)*n]}
+		if fe := e.FacilityEnergy.KWh(); fe > 0 {
 			e.Intensity = factor.GramsPerKWh(rec.grams / fe)
 		}
 		r.EpochRecords[i] = e
@@ -1110,9 +1124,14 @@ func (t *Tracker) Report() Report {
 // summaryLocked returns the Report without its EpochRecords, from running
 // totals: it takes the same time however many epochs ran.
 func (t *Tracker) summaryLocked() Report {
+	pue := power.Joules(t.opts.pue)
 	r := Report{
 		Epochs: t.epochs, Completed: t.completed, Stopped: t.stopped || t.stopping, Start: t.start, PUE: t.opts.pue,
-		Duration: t.sumD, Energy: t.sumE, ByKind: t.sumK, Grams: t.sumG,
+		Run: t.runLocked(),
+		InEpochs: Totals{Duration: t.sumD, DeviceEnergy: t.sumE, ByKind: t.sumK, FacilityEnergy: t.sumE * pue,
+			Grams: t.sumG},
+		Actual: Totals{Duration: t.compD, DeviceEnergy: t.compE, ByKind: t.compK, FacilityEnergy: t.compE * pue,
+			Grams: t.compG},
 		Intensity: t.intens, Intensities: t.nIntens, IntensityErrors: t.nIErr,
 		Misuse: t.misuse, Dropped: t.dropped, WriteErrors: t.writeErrs, StopTimeouts: slices.Clone(t.timeouts),
 		BudgetExceeded: t.budgetFired, StoppedByUser: t.userStop,
@@ -1123,21 +1142,47 @@ func (t *Tracker) summaryLocked() Report {
 		r.End = t.start.Add(t.recs[n-1].end)
 	}
 	r.Interrupted = t.interrupted || t.completed < len(t.recs) || (t.stopping && t.monitoring)
-	r.FacilityEnergy = r.Energy * power.Joules(t.opts.pue)
-	if kwh := r.FacilityEnergy.KWh(); kwh > 0 {
-		r.MeanIntensity = factor.GramsPerKWh(r.Grams / kwh)
-	}
+	r.OutsideEpochs = r.Run.sub(r.InEpochs)
+	r.MeanIntensity = t.meanIntensityLocked(r.Run)
 	for i, info := range t.infos {
-		r.Sources = append(r.Sources, SourceReport{Info: info, Energy: t.devSum[i], RunEnergy: t.cumE[i],
+		r.Sources = append(r.Sources, SourceReport{Info: info, DeviceEnergy: t.cumE[i], EpochsDeviceEnergy: t.devSum[i],
 			Lost: t.lost[i], Err: t.lostErr[i]})
-		r.RunEnergy += t.cumE[i]
 	}
 	if t.hasProj {
 		p := t.proj
 		r.Projection = &p
 	}
-	r.Equivalents = Equivalents(r.Grams)
+	r.Equivalents = Equivalents(r.Run.Grams)
 	return r
+}
+
+// runLocked returns the whole run's totals: every source from New to the
+// latest read (Stop's final read once stopped).
+func (t *Tracker) runLocked() Totals {
+	var r Totals
+	end := t.lastTick
+	if t.stopping && !t.stopAt.IsZero() {
+		end = t.stopAt
+	}
+	if !t.start.IsZero() && end.After(t.start) {
+		r.Duration = end.Sub(t.start)
+	}
+	for i, info := range t.infos {
+		r.DeviceEnergy += t.cumE[i]
+		r.ByKind.add(info.Kind, t.cumE[i])
+		r.Grams += t.cumG[i]
+	}
+	r.FacilityEnergy = r.DeviceEnergy * power.Joules(t.opts.pue)
+	return r
+}
+
+// meanIntensityLocked returns tot's grams over its facility energy; with
+// no energy, the intensity in use (never a meaningless 0).
+func (t *Tracker) meanIntensityLocked(tot Totals) factor.GramsPerKWh {
+	if kwh := tot.FacilityEnergy.KWh(); kwh > 0 {
+		return factor.GramsPerKWh(tot.Grams / kwh)
+	}
+	return t.curI
 }
 
 // actualTotals are the completed epochs' totals, which the "Actual

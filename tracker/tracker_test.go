@@ -55,13 +55,13 @@ func TestSumsDevices(t *testing.T) {
 		tr.Stop()
 		r := tr.Report()
 		require.Len(t, r.EpochRecords, 1)
-		assert.InDelta(t, 0.45, r.Energy.KWh(), 1e-6)
-		assert.InDelta(t, 0.4, r.ByKind.GPU.KWh(), 1e-6, "GPUs are summed, not averaged")
-		assert.InDelta(t, 0.05, r.ByKind.CPU.KWh(), 1e-6)
-		assert.InDelta(t, 45, r.Grams, 1e-3)
+		assert.InDelta(t, 0.45, r.InEpochs.DeviceEnergy.KWh(), 1e-6)
+		assert.InDelta(t, 0.4, r.InEpochs.ByKind.GPU.KWh(), 1e-6, "GPUs are summed, not averaged")
+		assert.InDelta(t, 0.05, r.InEpochs.ByKind.CPU.KWh(), 1e-6)
+		assert.InDelta(t, 45, r.InEpochs.Grams, 1e-3)
 		assert.InDelta(t, 45, tr.FinalEmissionsReported(), 1e-3)
 		assert.InDelta(t, 0.3, r.EpochRecords[0].Devices[0].KWh(), 1e-6)
-		assert.Equal(t, time.Hour, r.Duration)
+		assert.Equal(t, time.Hour, r.InEpochs.Duration)
 		assert.False(t, r.Interrupted)
 		assert.Equal(t, 1, r.Completed)
 	})
@@ -78,9 +78,9 @@ func TestPUE(t *testing.T) {
 			runEpochs(tr, 1, time.Hour)
 			tr.Stop()
 			r := tr.Report()
-			assert.InDelta(t, tc.grams, r.Grams, 1e-3)
-			assert.InDelta(t, 1, r.Energy.KWh(), 1e-6, "device energy is before PUE")
-			assert.InDelta(t, tc.pue, r.FacilityEnergy.KWh(), 1e-6)
+			assert.InDelta(t, tc.grams, r.InEpochs.Grams, 1e-3)
+			assert.InDelta(t, 1, r.InEpochs.DeviceEnergy.KWh(), 1e-6, "device energy is before PUE")
+			assert.InDelta(t, tc.pue, r.InEpochs.FacilityEnergy.KWh(), 1e-6)
 		})
 	}
 	_, err := tracker.New(1, tracker.WithSources([]power.Source{gpu("g", 1)}), tracker.WithPUE(0.5))
@@ -111,8 +111,8 @@ func TestProjectionSteadyWithin2Percent(t *testing.T) {
 		runEpochs(tr, 9, 37*time.Second)
 		tr.Stop()
 		r := tr.Report()
-		assert.InEpsilon(t, r.Grams, p.Grams, 0.02)
-		assert.InEpsilon(t, r.FacilityEnergy.KWh(), p.Energy.KWh(), 0.02)
+		assert.InEpsilon(t, r.InEpochs.Grams, p.Grams, 0.02)
+		assert.InEpsilon(t, r.InEpochs.FacilityEnergy.KWh(), p.FacilityEnergy.KWh(), 0.02)
 		assert.Equal(t, 370*time.Second, p.Duration)
 		assert.Contains(t, out.String(), "CarbonTracker: \nPredicted consumption for 10 epoch(s):\n\tTime:\t0:06:10\n\tEnergy:\t")
 		assert.Contains(t, out.String(), "CarbonTracker: \nActual consumption for 10 epoch(s):\n\tTime:\t0:06:10\n")
@@ -165,7 +165,7 @@ func TestTimeResolvedIntensity(t *testing.T) {
 		tr.Stop()
 		r := tr.Report()
 		// 0.5 kWh at 100 + 0.5 kWh at 500, not 1 kWh at either.
-		assert.InDelta(t, 300, r.Grams, 0.5)
+		assert.InDelta(t, 300, r.InEpochs.Grams, 0.5)
 		assert.InDelta(t, 300, float64(r.EpochRecords[0].Intensity), 0.5)
 		assert.Equal(t, factor.GramsPerKWh(500), r.Intensity.Value)
 		assert.GreaterOrEqual(t, r.Intensities, 4)
@@ -187,7 +187,7 @@ func TestFactorFailureFallsBack(t *testing.T) {
 		r := tr.Report()
 		assert.Equal(t, factor.WorldAverage, r.Intensity.Value)
 		assert.NotEmpty(t, r.Intensity.Fallback)
-		assert.InDelta(t, float64(factor.WorldAverage), r.Grams, 0.01)
+		assert.InDelta(t, float64(factor.WorldAverage), r.InEpochs.Grams, 0.01)
 		assert.Positive(t, r.IntensityErrors)
 	})
 }
@@ -272,8 +272,8 @@ func TestStopMidEpoch(t *testing.T) {
 		assert.True(t, r.EpochRecords[1].Interrupted)
 		assert.True(t, r.Interrupted)
 		assert.Equal(t, 1, r.Completed)
-		assert.InDelta(t, 0.03, r.EpochRecords[1].Energy.KWh(), 1e-6)
-		assert.InDelta(t, 9, r.Grams, 1e-3)
+		assert.InDelta(t, 0.03, r.EpochRecords[1].DeviceEnergy.KWh(), 1e-6)
+		assert.InDelta(t, 9, r.InEpochs.Grams, 1e-3)
 		assert.InDelta(t, 9, tr.FinalEmissionsReported(), 1e-3, "readable after Stop")
 	})
 }
@@ -307,7 +307,7 @@ func TestFailingSensorDoesNotStopTraining(t *testing.T) {
 		tr.Stop()
 		r := tr.Report()
 		assert.Equal(t, 2, r.Completed)
-		assert.InDelta(t, 0.12, r.Energy.KWh(), 1e-6)
+		assert.InDelta(t, 0.12, r.InEpochs.DeviceEnergy.KWh(), 1e-6)
 		assert.True(t, r.Sources[1].Lost)
 		assert.Contains(t, r.Sources[1].Err, "sensor gone")
 	})
@@ -437,7 +437,7 @@ func TestLogsRoundTrip(t *testing.T) {
 		// The actual consumption is the 3 completed epochs', as carbontracker's.
 		var kwh, grams float64
 		for _, e := range rep.EpochRecords[:3] {
-			kwh += e.Energy.KWh() * rep.PUE
+			kwh += e.DeviceEnergy.KWh() * rep.PUE
 			grams += e.Grams
 		}
 		assert.Equal(t, 270*time.Second, l.Actual.Duration)
@@ -456,9 +456,19 @@ func TestLogsRoundTrip(t *testing.T) {
 
 		js, err := os.ReadFile(jsonl)
 		require.NoError(t, err)
-		lines := strings.Split(strings.TrimSpace(string(js)), "\n")
+		var lines []string
+		ckpts := 0
+		for _, l := range strings.Split(strings.TrimSpace(string(js)), "\n") {
+			if strings.Contains(l, `"type":"checkpoint"`) {
+				ckpts++
+				continue
+			}
+			lines = append(lines, l)
+		}
 		assert.Len(t, lines, 8) // 3 epochs each with its projection, interrupted epoch, final
-		assert.Contains(t, lines[0], `"energy_kwh"`)
+		assert.Equal(t, 28, ckpts, "the run so far every 10 s")
+		assert.Contains(t, lines[0], `"device_energy_kwh"`)
+		assert.NotContains(t, string(js), `"energy_kwh"`, "no energy without saying which")
 		assert.Contains(t, lines[len(lines)-1], `"type":"final"`)
 
 		csvData, err := os.ReadFile(filepath.Join(dir, "emissions.csv"))

@@ -223,6 +223,7 @@ type pending struct {
 	budget    BudgetEvent
 	budgetSet bool
 	actual    actualMark
+	ckpt      bool
 }
 
 // catchUp writes everything new: the epochs not written yet, in batches,
@@ -240,7 +241,8 @@ func (w *writer) catchUp() {
 		if caughtUp {
 			p = pending{projGen: t.projGen, proj: t.proj, first: t.firstProj, firstAt: t.firstAt,
 				hasFirst: !t.firstAt.IsZero(), advice: t.advice, adviceSet: t.adviceSet,
-				budget: t.budgetEv, budgetSet: t.budgetFired, actual: t.actual}
+				budget: t.budgetEv, budgetSet: t.budgetFired, actual: t.actual, ckpt: t.ckptDue}
+			t.ckptDue = false
 		}
 		t.mu.Unlock()
 		w.last = hi
@@ -249,6 +251,9 @@ func (w *writer) catchUp() {
 		}
 		if caughtUp {
 			w.guard(func() { w.rest(&p) })
+			if p.ckpt {
+				w.guard(w.checkpoint)
+			}
 			break
 		}
 	}
@@ -318,7 +323,7 @@ func (w *writer) rest(p *pending) {
 func (w *writer) prediction(p Projection, at time.Time) {
 	t := w.t
 	block := formatBlock(fmt.Sprintf("Predicted consumption for %d epoch(s):", p.Epochs), p.Duration,
-		p.Energy.KWh(), p.Grams, Equivalents(p.Grams), t.opts.precision)
+		p.FacilityEnergy.KWh(), p.Grams, Equivalents(p.Grams), t.opts.precision)
 	w.output(at, block)
 	iv := t.Intensity()
 	msg := fmt.Sprintf("Carbon intensity used: %s; PUE %v.", iv.String(), t.opts.pue)
@@ -352,11 +357,10 @@ func (w *writer) actual(m actualMark) {
 		desc = "Actual consumption:"
 	}
 	w.output(at, formatBlock(desc, a.duration, a.facility.KWh(), a.grams, Equivalents(a.grams), t.opts.precision))
-	mean := 0.0
-	if kwh := a.facility.KWh(); kwh > 0 {
-		mean = a.grams / kwh
-	}
-	w.output(at, fmt.Sprintf("Average carbon intensity during training was %s gCO2/kWh.", plain(mean, 2)))
+	t.mu.Lock()
+	mean := t.meanIntensityLocked(Totals{FacilityEnergy: a.facility, Grams: a.grams})
+	t.mu.Unlock()
+	w.output(at, fmt.Sprintf("Average carbon intensity during training was %s gCO2/kWh.", plain(float64(mean), 2)))
 	w.std0(at, "Monitoring thread ended.")
 	w.output(at, "Finished monitoring.")
 }
@@ -373,19 +377,62 @@ func (w *writer) say(m ctlMsg) {
 	}
 }
 
-// final writes the final JSON record and the emissions.csv row.
+// final writes the whole run's block (the headline: every joule measured,
+// in epochs or not), the final JSON record and the emissions.csv row.
 func (w *writer) final() {
 	t := w.t
 	t.mu.Lock()
 	rep := t.summaryLocked()
-	a := t.actualLocked()
 	at := t.stopAt
 	t.mu.Unlock()
 	if at.IsZero() {
 		at = t.opts.now()
 	}
-	w.json(finalJSON(rep, a))
+	w.runBlock(at, &rep)
+	w.json(finalJSON(&rep))
 	w.writeCSV(at, rep, at.Sub(rep.Start))
+	w.dirty = true
+}
+
+// RunBlockTitle opens the block of carbontracker's output log that
+// carbontrack adds at Stop: the whole run's measured consumption, epochs or
+// not. carbontracker's own parser does not read it (it reads the predicted
+// and actual blocks, which are unchanged); tracker/runlog does.
+const RunBlockTitle = "Measured consumption of the whole run:"
+
+// runBlock writes the whole run's consumption and how it splits: the
+// completed epochs (the actual consumption above), the interrupted epoch,
+// and the time outside epochs.
+func (w *writer) runBlock(at time.Time, r *Report) {
+	t := w.t
+	prec := t.opts.precision
+	w.output(at, formatBlock(RunBlockTitle, r.Run.Duration, r.Run.FacilityEnergy.KWh(), r.Run.Grams,
+		Equivalents(r.Run.Grams), prec))
+	cut := r.InEpochs.sub(r.Actual)
+	msg := fmt.Sprintf("Of the run: %d completed epoch(s) %s kWh, %s g; ", r.Completed,
+		plain(r.Actual.FacilityEnergy.KWh(), prec), plain(r.Actual.Grams, prec))
+	if cut.Duration > 0 || cut.DeviceEnergy > 0 {
+		msg += fmt.Sprintf("the interrupted epoch %s kWh, %s g; ", plain(cut.FacilityEnergy.KWh(), prec), plain(cut.Grams, prec))
+	}
+	msg += fmt.Sprintf("outside epochs %s kWh, %s g (%s before, between and after epochs). Energy includes a PUE of %v; the mean intensity was %s gCO2/kWh.",
+		plain(r.OutsideEpochs.FacilityEnergy.KWh(), prec), plain(r.OutsideEpochs.Grams, prec),
+		timeString(r.OutsideEpochs.Duration.Seconds(), true), r.PUE, plain(float64(r.MeanIntensity), 2))
+	w.output(at, msg)
+	w.std0(at, msg)
+}
+
+// checkpoint appends the run's totals so far to the JSON lines (synced with
+// the rest): a process killed later loses at most one checkpoint interval.
+func (w *writer) checkpoint() {
+	t := w.t
+	if w.jsonl == nil {
+		return
+	}
+	t.mu.Lock()
+	rep := t.summaryLocked()
+	at := t.lastTick
+	t.mu.Unlock()
+	w.json(checkpointJSON(at, &rep))
 	w.dirty = true
 }
 
@@ -512,26 +559,27 @@ func (w *writer) writeCSV(at time.Time, rep Report, wall time.Duration) {
 
 func f64(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// csvRow fills CodeCarbon 3.x's columns: duration is the run's wall time
-// (New to Stop) in s, as CodeCarbon's, and emissions_rate the emissions over
-// it; emissions in kg; energies in kWh with PUE, as CodeCarbon applies it to
-// each component (cpu, gpu and ram energy sum to energy_consumed); powers in
-// W, the mean over the epochs; the country by ISO 3166-1 alpha-3 code and
+// csvRow fills CodeCarbon 3.x's columns with the whole run (as CodeCarbon
+// measures from start to stop): duration is the run's wall time (New to
+// Stop) in s, and emissions_rate the emissions over it; emissions in kg;
+// energies in kWh with PUE, as CodeCarbon applies it to each component
+// (cpu, gpu and ram energy sum to energy_consumed); powers in W, the mean
+// over the run; the country by ISO 3166-1 alpha-3 code and
 // name when the zone is a country (or a country's region, "DK-DK1"); what
 // does not apply is empty, as CodeCarbon leaves unknown values.
 func csvRow(t *Tracker, at time.Time, rep Report, wall time.Duration) []string {
 	dur := wall.Seconds()
-	kg := rep.Grams / 1000
+	kg := rep.Run.Grams / 1000
 	rate := 0.0
 	if dur > 0 {
 		rate = kg / dur
 	}
-	epochs := rep.Duration.Seconds()
+	span := rep.Run.Duration.Seconds()
 	pw := func(j power.Joules) string {
-		if epochs <= 0 {
+		if span <= 0 {
 			return "0"
 		}
-		return f64(float64(j) / epochs)
+		return f64(float64(j) / span)
 	}
 	kwh := func(j power.Joules) string { return f64(j.KWh() * rep.PUE) }
 	var cpuModel, gpuModel []string
@@ -557,9 +605,9 @@ func csvRow(t *Tracker, at time.Time, rep Report, wall time.Duration) []string {
 		"timestamp": at.Format("2006-01-02T15:04:05"), "project_name": t.opts.project,
 		"run_id": fmt.Sprintf("%d-%d", os.Getpid(), rep.Start.UnixNano()), "experiment_id": "",
 		"duration": f64(dur), "emissions": f64(kg), "emissions_rate": f64(rate),
-		"cpu_power": pw(rep.ByKind.CPU), "gpu_power": pw(rep.ByKind.GPU), "ram_power": pw(rep.ByKind.DRAM),
-		"cpu_energy": kwh(rep.ByKind.CPU), "gpu_energy": kwh(rep.ByKind.GPU), "ram_energy": kwh(rep.ByKind.DRAM),
-		"energy_consumed": f64(rep.FacilityEnergy.KWh()), "water_consumed": "0",
+		"cpu_power": pw(rep.Run.ByKind.CPU), "gpu_power": pw(rep.Run.ByKind.GPU), "ram_power": pw(rep.Run.ByKind.DRAM),
+		"cpu_energy": kwh(rep.Run.ByKind.CPU), "gpu_energy": kwh(rep.Run.ByKind.GPU), "ram_energy": kwh(rep.Run.ByKind.DRAM),
+		"energy_consumed": f64(rep.Run.FacilityEnergy.KWh()), "water_consumed": "0",
 		"country_name": country, "country_iso_code": iso, "region": "", "cloud_provider": "", "cloud_region": "",
 		"os": runtime.GOOS + "/" + runtime.GOARCH, "python_version": "", "codecarbon_version": "",
 		"cpu_count": strconv.Itoa(runtime.NumCPU()), "cpu_model": strings.Join(cpuModel, "; "),
@@ -598,24 +646,27 @@ func zoneCountry(zone string) (factor.Country, bool) {
 }
 
 type deviceJSON struct {
-	Name      string  `json:"name"`
-	Kind      string  `json:"kind"`
-	Device    string  `json:"device"`
-	Method    string  `json:"method"`
-	EnergyKWh float64 `json:"energy_kwh"`
+	Name            string  `json:"name"`
+	Kind            string  `json:"kind"`
+	Device          string  `json:"device"`
+	Method          string  `json:"method"`
+	DeviceEnergyKWh float64 `json:"device_energy_kwh"`
 }
 
+// The JSON lines name two energies apart: device_* is what the devices
+// drew (before PUE), facility_* includes PUE; per-kind energies are device
+// energies. No field is called plain "energy".
 type epochRecordJSON struct {
 	Type              string       `json:"type"`
 	Epoch             int          `json:"epoch"`
 	Start             time.Time    `json:"start"`
 	End               time.Time    `json:"end"`
 	DurationS         float64      `json:"duration_s"`
-	EnergyKWh         float64      `json:"energy_kwh"`
+	DeviceEnergyKWh   float64      `json:"device_energy_kwh"`
 	FacilityEnergyKWh float64      `json:"facility_energy_kwh"`
-	GPUEnergyKWh      float64      `json:"gpu_energy_kwh"`
-	CPUEnergyKWh      float64      `json:"cpu_energy_kwh"`
-	DRAMEnergyKWh     float64      `json:"dram_energy_kwh"`
+	GPUEnergyKWh      float64      `json:"gpu_device_energy_kwh"`
+	CPUEnergyKWh      float64      `json:"cpu_device_energy_kwh"`
+	DRAMEnergyKWh     float64      `json:"dram_device_energy_kwh"`
 	EmissionsG        float64      `json:"emissions_g"`
 	IntensityGPerKWh  float64      `json:"intensity_g_per_kwh"`
 	PUE               float64      `json:"pue"`
@@ -625,7 +676,7 @@ type epochRecordJSON struct {
 
 func epochJSON(t *Tracker, n int, r *epochRec, dev []power.Joules) epochRecordJSON {
 	j := epochRecordJSON{Type: "epoch", Epoch: n, Start: t.start.Add(r.start), End: t.start.Add(r.end), DurationS: r.duration().Seconds(),
-		EnergyKWh: r.energy.KWh(), FacilityEnergyKWh: r.energy.KWh() * t.opts.pue,
+		DeviceEnergyKWh: r.energy.KWh(), FacilityEnergyKWh: r.energy.KWh() * t.opts.pue,
 		GPUEnergyKWh: r.byKind.GPU.KWh(), CPUEnergyKWh: r.byKind.CPU.KWh(), DRAMEnergyKWh: r.byKind.DRAM.KWh(),
 		EmissionsG: r.grams, PUE: t.opts.pue, Interrupted: r.interrupted}
 	if j.FacilityEnergyKWh > 0 {
@@ -633,7 +684,7 @@ func epochJSON(t *Tracker, n int, r *epochRec, dev []power.Joules) epochRecordJS
 	}
 	for i, info := range t.infos {
 		j.Devices = append(j.Devices, deviceJSON{Name: info.Name, Kind: string(info.Kind), Device: info.Device,
-			Method: string(info.Method), EnergyKWh: dev[i].KWh()})
+			Method: string(info.Method), DeviceEnergyKWh: dev[i].KWh()})
 	}
 	return j
 }
@@ -654,49 +705,72 @@ type projectionJSON struct {
 
 func projJSON(p Projection) projectionJSON {
 	return projectionJSON{Type: "projection", Epochs: p.Epochs, KnownEpochs: p.Known, DurationS: p.Duration.Seconds(),
-		FacilityEnergyKWh: p.Energy.KWh(), EmissionsG: p.Grams, Trend: p.Trend, TrendEmissionsG: p.TrendGrams,
-		TrendEnergyKWh: p.TrendEnergy.KWh(), EmissionsLowG: p.GramsLow, EmissionsHighG: p.GramsHigh}
+		FacilityEnergyKWh: p.FacilityEnergy.KWh(), EmissionsG: p.Grams, Trend: p.Trend, TrendEmissionsG: p.TrendGrams,
+		TrendEnergyKWh: p.TrendFacilityEnergy.KWh(), EmissionsLowG: p.GramsLow, EmissionsHighG: p.GramsHigh}
 }
 
-type finalJSONRecord struct {
-	Type              string  `json:"type"`
-	Epochs            int     `json:"epochs"`
-	CompletedEpochs   int     `json:"completed_epochs"`
-	Interrupted       bool    `json:"interrupted"`
+// totalsJSON is a Totals in the JSON lines.
+type totalsJSON struct {
 	DurationS         float64 `json:"duration_s"`
-	EnergyKWh         float64 `json:"energy_kwh"`
+	DeviceEnergyKWh   float64 `json:"device_energy_kwh"`
 	FacilityEnergyKWh float64 `json:"facility_energy_kwh"`
-	RunEnergyKWh      float64 `json:"run_energy_kwh"`
-	GPUEnergyKWh      float64 `json:"gpu_energy_kwh"`
-	CPUEnergyKWh      float64 `json:"cpu_energy_kwh"`
-	DRAMEnergyKWh     float64 `json:"dram_energy_kwh"`
+	GPUEnergyKWh      float64 `json:"gpu_device_energy_kwh"`
+	CPUEnergyKWh      float64 `json:"cpu_device_energy_kwh"`
+	DRAMEnergyKWh     float64 `json:"dram_device_energy_kwh"`
 	EmissionsG        float64 `json:"emissions_g"`
-	IntensityGPerKWh  float64 `json:"intensity_g_per_kwh"`
-	IntensityZone     string  `json:"intensity_zone"`
-	IntensityProvider string  `json:"intensity_provider"`
-	IntensityFallback string  `json:"intensity_fallback,omitempty"`
-	PUE               float64 `json:"pue"`
-	CarKm             float64 `json:"car_km"`
-	Misuse            int     `json:"misuse"`
-	Dropped           int     `json:"dropped_records"`
-	BudgetExceeded    bool    `json:"budget_exceeded"`
-	StoppedByUser     bool    `json:"stopped_by_user"`
-	// The "Actual consumption" block's values: the completed epochs only
-	// (the totals above include an interrupted epoch).
-	ActualDurationS         float64  `json:"actual_duration_s"`
-	ActualFacilityEnergyKWh float64  `json:"actual_facility_energy_kwh"`
-	ActualEmissionsG        float64  `json:"actual_emissions_g"`
-	StopTimeouts            []string `json:"stop_timeouts,omitempty"`
 }
 
-func finalJSON(r Report, a actualTotals) finalJSONRecord {
-	return finalJSONRecord{ActualDurationS: a.duration.Seconds(), ActualFacilityEnergyKWh: a.facility.KWh(),
-		ActualEmissionsG: a.grams, StopTimeouts: r.StopTimeouts,
-		Type: "final", Epochs: r.Epochs, CompletedEpochs: r.Completed, Interrupted: r.Interrupted,
-		DurationS: r.Duration.Seconds(), EnergyKWh: r.Energy.KWh(), FacilityEnergyKWh: r.FacilityEnergy.KWh(),
-		RunEnergyKWh: r.RunEnergy.KWh(), GPUEnergyKWh: r.ByKind.GPU.KWh(), CPUEnergyKWh: r.ByKind.CPU.KWh(),
-		DRAMEnergyKWh: r.ByKind.DRAM.KWh(), EmissionsG: r.Grams, IntensityGPerKWh: float64(r.MeanIntensity),
+func totalsOf(t Totals) totalsJSON {
+	return totalsJSON{DurationS: t.Duration.Seconds(), DeviceEnergyKWh: t.DeviceEnergy.KWh(),
+		FacilityEnergyKWh: t.FacilityEnergy.KWh(), GPUEnergyKWh: t.ByKind.GPU.KWh(), CPUEnergyKWh: t.ByKind.CPU.KWh(),
+		DRAMEnergyKWh: t.ByKind.DRAM.KWh(), EmissionsG: t.Grams}
+}
+
+// checkpointRecordJSON is the run so far, appended every checkpoint
+// interval: the run's totals (the headline's fields at top level, as in the
+// final record) up to At.
+type checkpointRecordJSON struct {
+	Type string    `json:"type"`
+	At   time.Time `json:"at"`
+	totalsJSON
+	CompletedEpochs int `json:"completed_epochs"`
+}
+
+func checkpointJSON(at time.Time, r *Report) checkpointRecordJSON {
+	return checkpointRecordJSON{Type: "checkpoint", At: at.UTC(), totalsJSON: totalsOf(r.Run), CompletedEpochs: r.Completed}
+}
+
+// finalJSONRecord is written at Stop. Its top-level duration, energies and
+// emissions are the whole run's (the headline); "epochs" holds the epochs'
+// part (an interrupted epoch's included), "actual" the completed epochs'
+// (carbontracker's actual consumption) and "outside_epochs" the rest.
+type finalJSONRecord struct {
+	Type string `json:"type"`
+	totalsJSON
+	Epochs            int        `json:"epochs"`
+	CompletedEpochs   int        `json:"completed_epochs"`
+	Interrupted       bool       `json:"interrupted"`
+	InEpochs          totalsJSON `json:"in_epochs"`
+	Actual            totalsJSON `json:"actual"`
+	OutsideEpochs     totalsJSON `json:"outside_epochs"`
+	IntensityGPerKWh  float64    `json:"intensity_g_per_kwh"`
+	IntensityZone     string     `json:"intensity_zone"`
+	IntensityProvider string     `json:"intensity_provider"`
+	IntensityFallback string     `json:"intensity_fallback,omitempty"`
+	PUE               float64    `json:"pue"`
+	CarKm             float64    `json:"car_km"`
+	Misuse            int        `json:"misuse"`
+	Dropped           int        `json:"dropped_records"`
+	BudgetExceeded    bool       `json:"budget_exceeded"`
+	StoppedByUser     bool       `json:"stopped_by_user"`
+	StopTimeouts      []string   `json:"stop_timeouts,omitempty"`
+}
+
+func finalJSON(r *Report) finalJSONRecord {
+	return finalJSONRecord{Type: "final", totalsJSON: totalsOf(r.Run), Epochs: r.Epochs, CompletedEpochs: r.Completed,
+		Interrupted: r.Interrupted, InEpochs: totalsOf(r.InEpochs), Actual: totalsOf(r.Actual),
+		OutsideEpochs: totalsOf(r.OutsideEpochs), IntensityGPerKWh: float64(r.MeanIntensity),
 		IntensityZone: r.Intensity.Zone, IntensityProvider: r.Intensity.Provider, IntensityFallback: r.Intensity.Fallback,
-		PUE: r.PUE, CarKm: r.Grams / GramsPerKmCar, Misuse: r.Misuse, Dropped: r.Dropped,
-		BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser}
+		PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar, Misuse: r.Misuse, Dropped: r.Dropped,
+		BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser, StopTimeouts: r.StopTimeouts}
 }

@@ -68,8 +68,8 @@ func run(epochs, samples, hidden int, logDir, zone string, verbose bool) error {
 	}
 	t.Stop()
 	r := t.Report()
-	fmt.Printf("\n%.6f kWh (%.6f kWh with PUE %.2f), %.4f g CO2e at %s\n", r.Energy.KWh(), r.FacilityEnergy.KWh(),
-		r.PUE, r.Grams, r.Intensity.String())
+	fmt.Printf("\nwhole run: %.6f kWh drawn by the devices (%.6f kWh with PUE %.2f), %.4f g CO2e at %s\n",
+		r.Run.DeviceEnergy.KWh(), r.Run.FacilityEnergy.KWh(), r.PUE, r.Run.Grams, r.Intensity.String())
 	for _, f := range r.Files {
 		fmt.Println("wrote", f)
 	}

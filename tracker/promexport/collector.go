@@ -298,7 +298,7 @@ func (c *Collector) trackerMetrics() []prometheus.Metric {
 	ms := make([]prometheus.Metric, 0, 4*len(st.Sources)+7)
 	for i := range st.Sources {
 		s := &st.Sources[i]
-		ms = c.sourceMetrics(ms, s.Info, s.Energy, s.Power, s.Lost, st.Start)
+		ms = c.sourceMetrics(ms, s.Info, s.DeviceEnergy, s.Power, s.Lost, st.Start)
 		ms = append(ms, counter(c.d.emissions, s.Grams, st.Start, string(s.Info.Kind), s.Info.Name, string(s.Info.Method)))
 	}
 	ms = append(ms,

@@ -59,8 +59,8 @@ func TestCollectorTracker(t *testing.T) {
 		require.NoError(t, tr.Refresh(t.Context())) // counters are read at 10 s intervals: read now
 		st := tr.Status()
 		require.Len(t, st.Sources, 2)
-		assert.InDelta(t, 3000, float64(st.Sources[0].Energy), 1e-9)
-		assert.InDelta(t, 500, float64(st.Sources[1].Energy), 1e-9)
+		assert.InDelta(t, 3000, float64(st.Sources[0].DeviceEnergy), 1e-9)
+		assert.InDelta(t, 500, float64(st.Sources[1].DeviceEnergy), 1e-9)
 		wantG0, wantG1 := power.Joules(3000).KWh()*1.5*500, power.Joules(500).KWh()*1.5*500
 		assert.InDelta(t, wantG0, st.Sources[0].Grams, 1e-12)
 		assert.InDelta(t, wantG1, st.Sources[1].Grams, 1e-12)
@@ -119,17 +119,17 @@ carbontrack_projected_emissions_grams{node="node-1",run_id="r42"} ` + g(proj.Gra
 		// counters = Status.Energy, of the emissions = Status.Grams.
 		time.Sleep(5 * time.Second)
 		st = tr.Status()
-		assert.InDelta(t, float64(st.Energy), sumFamily(t, c, promexport.MetricEnergy), 1e-9)
+		assert.InDelta(t, float64(st.DeviceEnergy), sumFamily(t, c, promexport.MetricEnergy), 1e-9)
 		assert.InDelta(t, st.Grams, sumFamily(t, c, promexport.MetricEmissions), 1e-12)
 		assert.InDelta(t, float64(st.Power), sumFamily(t, c, promexport.MetricPower), 1e-9)
-		assert.InDelta(t, 5250, float64(st.Energy), 1e-9) // 15 s × 350 W
+		assert.InDelta(t, 5250, float64(st.DeviceEnergy), 1e-9) // 15 s × 350 W
 
 		// After Stop the totals are the Report's.
 		tr.Stop()
 		rep = tr.Report()
-		assert.InDelta(t, float64(rep.RunEnergy), sumFamily(t, c, promexport.MetricEnergy), 1e-9)
+		assert.InDelta(t, float64(rep.Run.DeviceEnergy), sumFamily(t, c, promexport.MetricEnergy), 1e-9)
 		for _, s := range rep.Sources {
-			assert.InDelta(t, float64(s.RunEnergy), valueOf(t, c, promexport.MetricEnergy, "device", s.Info.Name), 1e-9)
+			assert.InDelta(t, float64(s.DeviceEnergy), valueOf(t, c, promexport.MetricEnergy, "device", s.Info.Name), 1e-9)
 		}
 	})
 }

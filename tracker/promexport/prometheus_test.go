@@ -243,7 +243,7 @@ func TestPrometheusServer(t *testing.T) {
 		for i, s := range before.Sources {
 			if s.Info.Name == dev {
 				watts = float64(s.Power)
-				bef, aft = s.Energy, after.Sources[i].Energy
+				bef, aft = s.DeviceEnergy, after.Sources[i].DeviceEnergy
 			}
 		}
 		require.NotZero(t, watts, "device %q", dev)
@@ -259,23 +259,23 @@ func TestPrometheusServer(t *testing.T) {
 	vec = query(`sum by (run_id) (carbontrack_energy_joules_total{run_id="it-run"}) / 3.6e6`)
 	require.Len(t, vec, 1)
 	assert.Equal(t, "it-run", string(vec[0].Metric["run_id"]))
-	assert.InDelta(t, after.Energy.KWh(), float64(vec[0].Value), (gpuW+cpuW)*slack/3.6e6)
+	assert.InDelta(t, after.DeviceEnergy.KWh(), float64(vec[0].Value), (gpuW+cpuW)*slack/3.6e6)
 
 	// Facility energy: joined with each exporter's PUE.
 	vec = query(`sum by (run_id) (carbontrack_energy_joules_total{run_id="it-run"} * on (instance) group_left carbontrack_pue) / 3.6e6`)
 	require.Len(t, vec, 1)
-	assert.InDelta(t, after.Energy.KWh()*1.2, float64(vec[0].Value), (gpuW+cpuW)*slack*1.2/3.6e6)
+	assert.InDelta(t, after.DeviceEnergy.KWh()*1.2, float64(vec[0].Value), (gpuW+cpuW)*slack*1.2/3.6e6)
 
 	// The total after the run: the last value of each counter.
 	vec = query(`sum by (run_id) (last_over_time(carbontrack_energy_joules_total{run_id="it-run"}[30d])) / 3.6e6`)
 	require.Len(t, vec, 1)
-	assert.InDelta(t, after.Energy.KWh(), float64(vec[0].Value), (gpuW+cpuW)*slack/3.6e6)
+	assert.InDelta(t, after.DeviceEnergy.KWh(), float64(vec[0].Value), (gpuW+cpuW)*slack/3.6e6)
 
 	// increase() over a window: positive, never more than the counters.
 	vec = query(`sum(increase(carbontrack_energy_joules_total{run_id="it-run"}[1h])) / 3.6e6`)
 	require.Len(t, vec, 1)
 	assert.Positive(t, float64(vec[0].Value))
-	assert.LessOrEqual(t, float64(vec[0].Value), after.Energy.KWh()+1e-12)
+	assert.LessOrEqual(t, float64(vec[0].Value), after.DeviceEnergy.KWh()+1e-12)
 
 	// Emissions: energy × PUE × intensity.
 	vec = query(`sum(carbontrack_emissions_grams_total{run_id="it-run"})`)
@@ -306,7 +306,7 @@ func TestPrometheusServer(t *testing.T) {
 	// answers nothing) and last_over_time still has the run's total.
 	tr.EpochEnd()
 	require.NoError(t, srv.Stop())
-	atStop := float64(tr.Status().Energy)
+	atStop := float64(tr.Status().DeviceEnergy)
 	for {
 		vec, _, _, err := papi.Query(ctx, `up{job="carbontrack"} == 0`, time.Time{})
 		require.NoError(t, err)
