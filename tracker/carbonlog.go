@@ -109,6 +109,9 @@ type Log struct {
 	EarlyStop bool
 	// Predicted and Actual are the blocks of the output log, nil if absent.
 	Predicted, Actual *Consumption
+	// Run is the whole run's measured consumption (RunBlockTitle), which
+	// carbontrack writes at Stop and carbontracker does not; nil if absent.
+	Run *Consumption
 }
 
 var (
@@ -117,7 +120,7 @@ var (
 	reDuration   = regexp.MustCompile(`Duration: (\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
 	rePower      = regexp.MustCompile(`Average power usage \(W\) for (.+?): (\[[^\]\n]*\]|[0-9.eE+-]+|None)`)
 	reEarly      = regexp.MustCompile(`(?i)Training was interrupted`)
-	reBlock      = regexp.MustCompile(`(?i)(Actual|Predicted) consumption(?: for (\d+) epoch\(s\))?:` +
+	reBlock      = regexp.MustCompile(`(?i)(Actual|Predicted|Measured) consumption(?: for (\d+) epoch\(s\)| of the whole run)?:` +
 		`[\s\S]*?Time:\s*(.*)\n\s*Energy:\s*(.*?)\s+kWh[\s\S]*?CO2eq:\s*(.*?)\s+g` +
 		`(?:\s*This is equivalent to:\s*([\s\S]*?))?\s*(?:\n\d{4}-\d{2}-\d{2}|\z)`)
 	reHMS = regexp.MustCompile(`(\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
@@ -235,11 +238,16 @@ func (l *Log) parseOut(s string) error {
 				}
 			}
 		}
-		if strings.EqualFold(m[1], "actual") {
+		switch {
+		case strings.EqualFold(m[1], "actual"):
 			if l.Actual == nil {
 				l.Actual = c
 			}
-		} else if l.Predicted == nil {
+		case strings.EqualFold(m[1], "measured"):
+			if l.Run == nil {
+				l.Run = c
+			}
+		case l.Predicted == nil:
 			l.Predicted = c
 		}
 	}

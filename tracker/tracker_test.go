@@ -445,6 +445,11 @@ func TestLogsRoundTrip(t *testing.T) {
 		assert.InDelta(t, grams, l.Actual.Grams, 1e-6)
 		assert.InDelta(t, grams/tracker.GramsPerKmCar, l.Actual.Equivalents["km travelled by car"], 1e-6)
 		assert.Contains(t, l.Predicted.Equivalents, "km travelled by car")
+		require.NotNil(t, l.Run, "the whole run's block")
+		assert.Equal(t, rep.Run.Duration.Truncate(time.Second), l.Run.Duration)
+		assert.InDelta(t, rep.Run.FacilityEnergy.KWh(), l.Run.KWh, 1e-6) // the precision the log was written with
+		assert.InDelta(t, rep.Run.Grams, l.Run.Grams, 1e-6)
+		assert.Greater(t, l.Run.KWh, l.Actual.KWh, "the run includes the interrupted epoch")
 
 		data, err := os.ReadFile(std)
 		require.NoError(t, err)
