@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/cpu"
 	"github.com/shirou/gopsutil/v3/mem"
-	"github.com/shirou/gopsutil/v3/process"
 )
 
 // teadsLoadCurve is CPU package power as a fraction of TDP at a given load
@@ -111,34 +112,67 @@ func withEnv(ctx context.Context, env common.EnvMap) context.Context {
 	return context.WithValue(ctx, common.EnvKey, env)
 }
 
-// CPUEstimate estimates CPU power from load (gopsutil, /proc/stat) and a power
-// model: TDP from the embedded table (see LookupCPU) on Teads' load curve, or
-// per-vCPU figures when the model is unknown. With a process tree it reports
-// the tree's share of the machine's busy CPU time times the machine's
-// estimated power. Its method is always MethodEstimated.
+// CPUEstimate estimates CPU power from load and a power model: TDP from the
+// embedded table (see LookupCPU) on Teads' load curve, or per-vCPU figures
+// when the model is unknown. Its method is always MethodEstimated.
+//
+// The load is the busy fraction of the machine's CPU time since the previous
+// Read, from the cumulative tick counters of /proc/stat's aggregate "cpu"
+// line: user, nice, system, irq and softirq are busy, idle and iowait idle;
+// steal (time the hypervisor gave to other guests) counts towards the total
+// but not the load. Each Read reports the mean power over the interval since
+// the previous one (Reading.Average), exact at any spacing of the reads, so
+// Info.Cadence is CadenceRare. A first Read, or one within a tick of the
+// previous, reports the power at the last load known (idle at first). A
+// counter that goes backwards (iowait can, on tickless kernels) is taken as
+// the new base and the last load is reported again.
+//
+// On Linux /proc/stat is opened once and re-read with pread into a buffer the
+// estimate owns: a machine-wide Read opens no file and allocates nothing.
+// Elsewhere gopsutil reads the counters, and Read allocates.
+//
+// With a process tree (WithProcess) it reports the tree's share of the
+// machine's busy CPU time over the interval times the machine's estimated
+// power. The tree's CPU time is that of its processes together with the
+// children they have waited for (cutime and cstime in /proc/<pid>/stat), so a
+// process of the tree that exits and is reaped by its parent between two
+// reads is counted to its end, even when it lived too briefly to be seen; one
+// that ends without being waited for inside the tree (its parent ignores
+// SIGCHLD, or it was orphaned) loses its time since the previous Read.
+// Processes born since the first Read count whole, older ones from the first
+// Read on. The share is at most 1. A Read of the process view allocates when the process table is
+// walked for the tree's membership (at most every 2 s, shared with the other
+// sources of the view: one open and read of /proc/<pid>/stat per process of
+// the machine) and when a process joins the tree (its stat file is opened and
+// kept open while it lives); otherwise it is one pread a process of the tree,
+// allocation-free.
 //
 // A CPUEstimate is read by one goroutine at a time; Info is safe for
-// concurrent use.
+// concurrent use, and Close may be called at any time. Close it (Discovery
+// does) to release its files; a Read after Close returns an error wrapping
+// os.ErrClosed.
 type CPUEstimate struct {
 	info  Info
 	model cpuPowerModel
-	env   common.EnvMap
 
-	primed     bool
-	busy, tot  float64
-	tree       *procTree
-	procPrev   map[int32]float64
-	procStart  int64 // unix ms of the first read
-	lastLoad   float64
-	lastShare  float64
-	scratchIDs []int32
+	mu       sync.Mutex // serialises Read and Close
+	times    *cpuTimesReader
+	closed   bool
+	primed   bool
+	busy     uint64 // busy ticks at the previous read
+	total    uint64 // total ticks at the previous read
+	lastLoad float64
+
+	tree *treeCPUTime // nil for the machine
 }
 
-var _ Source = (*CPUEstimate)(nil)
+var (
+	_ Source = (*CPUEstimate)(nil)
+	_ Closer = (*CPUEstimate)(nil)
+)
 
 func newCPUEstimate(ctx context.Context, procRoot string, tree *procTree) (*CPUEstimate, error) {
-	env := procEnv(procRoot)
-	ectx := withEnv(ctx, env)
+	ectx := withEnv(ctx, procEnv(procRoot))
 	infos, err := cpu.InfoWithContext(ectx)
 	if err != nil || len(infos) == 0 {
 		if err == nil {
@@ -158,16 +192,24 @@ func newCPUEstimate(ctx context.Context, procRoot string, tree *procTree) (*CPUE
 	model := chooseCPUModel(infos[0].ModelName, len(sockets), vcpus, vm)
 	c := &CPUEstimate{
 		info: Info{Name: "cpu:estimate", Kind: KindCPU, Device: infos[0].ModelName, Index: -1,
-			Method: MethodEstimated, Detail: model.summary},
-		model: model, env: env,
+			Method: MethodEstimated, Detail: model.summary, Cadence: CadenceRare},
+		model: model,
+	}
+	if c.times, err = newCPUTimesReader(procRoot); err != nil {
+		return nil, err
+	}
+	if _, err := c.times.read(ctx); err != nil {
+		_ = c.times.close()
+		return nil, fmt.Errorf("power: cpu estimate: %w", err)
 	}
 	if tree != nil {
-		c.tree = tree
-		c.procPrev = map[int32]float64{}
+		pids, err := newPIDStatReader(procRoot)
+		if err != nil {
+			_ = c.times.close()
+			return nil, err
+		}
+		c.tree = &treeCPUTime{tree: tree, pids: pids, members: map[int32]*treeMember{}, now: time.Now}
 		c.info.Detail += "; share of process tree " + strconv.Itoa(int(tree.root))
-	}
-	if _, err := cpu.TimesWithContext(ectx, false); err != nil {
-		return nil, fmt.Errorf("power: cpu estimate: reading /proc/stat: %w", err)
 	}
 	return c, nil
 }
@@ -178,130 +220,289 @@ func (c *CPUEstimate) Info() Info { return c.info }
 // Read returns the mean estimated power since the previous Read.
 func (c *CPUEstimate) Read(ctx context.Context, r *Reading) error {
 	*r = Reading{Samples: r.Samples[:0], Average: true}
-	ectx := withEnv(ctx, c.env)
-	ts, err := cpu.TimesWithContext(ectx, false)
-	if err != nil || len(ts) == 0 {
-		if err == nil {
-			err = errors.New("empty /proc/stat")
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("power: cpu estimate: %w", os.ErrClosed)
+	}
+	t, err := c.times.read(ctx)
+	if err != nil {
 		return fmt.Errorf("power: cpu estimate: %w", err)
 	}
-	t := ts[0]
-	// Steal is time the hypervisor gave to other guests: not this
-	// machine's work, so it counts towards the total but not the load.
-	busy := t.User + t.Nice + t.System + t.Irq + t.Softirq
-	tot := busy + t.Idle + t.Iowait + t.Steal
-	load, dBusy := c.lastLoad, 0.0
-	if c.primed && tot > c.tot {
-		dBusy = busy - c.busy
-		load = dBusy / (tot - c.tot)
+	busy, total := t.busy(), t.total()
+	load, dBusy := c.lastLoad, uint64(0)
+	if c.primed && total > c.total {
+		if busy > c.busy {
+			dBusy = busy - c.busy
+		}
+		load = float64(dBusy) / float64(total-c.total)
 	}
 	machine := c.model.at(load)
 	if c.tree != nil {
-		share := c.procShare(ectx, dBusy)
-		machine = Watts(float64(machine) * share)
+		machine = Watts(float64(machine) * c.tree.share(ctx, dBusy))
 	}
-	c.primed, c.busy, c.tot, c.lastLoad = true, busy, tot, load
+	c.primed, c.busy, c.total, c.lastLoad = true, busy, total, load
 	r.Power = machine
 	return nil
 }
 
-// procShare returns the tree's part of dBusy, the machine's busy CPU seconds
-// since the previous read.
-func (c *CPUEstimate) procShare(ctx context.Context, dBusy float64) float64 {
-	if c.procStart == 0 {
-		c.procStart = time.Now().UnixMilli()
+// Close releases /proc/stat and the process files. It is idempotent.
+func (c *CPUEstimate) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
 	}
-	var d float64
-	members := c.tree.procs(ctx)
-	for pid, p := range members {
-		times, err := p.TimesWithContext(ctx)
+	c.closed = true
+	err := c.times.close()
+	if c.tree != nil {
+		err = errors.Join(err, c.tree.pids.close())
+	}
+	if err != nil {
+		return fmt.Errorf("power: cpu estimate: close: %w", err)
+	}
+	return nil
+}
+
+// treeCPUTime counts a process tree's CPU ticks between reads. It is not safe
+// for concurrent use.
+type treeCPUTime struct {
+	tree        *procTree
+	pids        *pidStatReader
+	members     map[int32]*treeMember
+	gen         uint64           // read generation, for treeMember.seen
+	now         func() time.Time // the clock: time.Now
+	startMillis int64            // unix ms of the first read; 0 before it
+	carryTicks  uint64           // counted while the machine's busy time stood still
+	lastShare   float64
+}
+
+// treeMember is a process of the tree as of its last successful read.
+type treeMember struct {
+	ticks    uint64 // pidStat.cpuTicks
+	children uint64 // cutime + cstime
+	ppid     int32
+	seen     uint64 // generation of the last successful read
+	// reaped is how much of the growth of its children's times this read
+	// counted and no gone descendant has yet been matched with: the most
+	// that the descendants gone since the previous read can have moved into
+	// it.
+	reaped uint64
+}
+
+// share returns the tree's part of dBusy, the machine's busy ticks since the
+// previous read; the last share when dBusy is zero.
+func (v *treeCPUTime) share(ctx context.Context, dBusy uint64) float64 {
+	d := v.carryTicks + v.ticks(ctx)
+	if dBusy == 0 {
+		v.carryTicks = d // owed to the next interval
+		return v.lastShare
+	}
+	v.carryTicks = 0
+	v.lastShare = min(float64(d)/float64(dBusy), 1)
+	return v.lastShare
+}
+
+// ticks returns the tree's CPU ticks since the previous call.
+func (v *treeCPUTime) ticks(ctx context.Context) uint64 {
+	if v.startMillis == 0 {
+		v.startMillis = v.now().UnixMilli()
+	}
+	v.gen++
+	var d uint64
+	procs := v.tree.procs(ctx)
+	for pid := range procs {
+		st, err := v.pids.read(ctx, pid)
 		if err != nil {
+			continue // exited: dealt with below
+		}
+		cur, children := st.cpuTicks(), st.cutime+st.cstime
+		m, ok := v.members[pid]
+		switch {
+		case ok:
+			m.reaped = 0
+			if cur > m.ticks {
+				d += cur - m.ticks
+				if children > m.children {
+					m.reaped = min(children-m.children, cur-m.ticks)
+				}
+			}
+		case st.startMillis >= v.startMillis:
+			// Born since the first read: all its time is the tree's.
+			m = &treeMember{reaped: children}
+			v.members[pid] = m
+			d += cur
+		default:
+			// Running before the first read: counted from now on.
+			m = &treeMember{}
+			v.members[pid] = m
+		}
+		m.ticks, m.children, m.ppid, m.seen = cur, children, st.ppid, v.gen
+	}
+	// A process gone since the previous read and waited for by its parent
+	// has moved all its ticks into the parent's children's times, counted
+	// above as the parent's: take back what was counted of it already. A
+	// parent gone too handed them on to its own parent, so the nearest live
+	// ancestor took them. A process reaped without a wait (its parent
+	// ignored SIGCHLD, or it was orphaned) moved nothing, which the
+	// ancestor's unchanged children's times show.
+	for _, m := range v.members {
+		if m.seen == v.gen {
 			continue
 		}
-		cur := times.User + times.System
-		if prev, ok := c.procPrev[pid]; ok {
-			d += max(cur-prev, 0)
-		} else if created, err := p.CreateTimeWithContext(ctx); err == nil && created >= c.procStart {
-			d += cur // born since we started: all its time is ours
-		}
-		c.procPrev[pid] = cur
-	}
-	for pid := range c.procPrev {
-		if _, ok := members[pid]; !ok {
-			delete(c.procPrev, pid)
+		if a := v.liveAncestor(m); a != nil {
+			take := min(m.ticks, a.reaped)
+			a.reaped -= take
+			d -= take
 		}
 	}
-	if dBusy <= 0 {
-		return c.lastShare
+	for pid, m := range v.members {
+		if m.seen != v.gen {
+			delete(v.members, pid)
+		}
 	}
-	c.lastShare = min(max(d/dBusy, 0), 1)
-	return c.lastShare
+	v.pids.prune(procs)
+	return d
+}
+
+// liveAncestor returns the nearest ancestor of m read this time, or nil.
+func (v *treeCPUTime) liveAncestor(m *treeMember) *treeMember {
+	p := m.ppid
+	for range len(v.members) {
+		a, ok := v.members[p]
+		if !ok {
+			return nil
+		}
+		if a.seen == v.gen {
+			return a
+		}
+		p = a.ppid
+	}
+	return nil
 }
 
 // RAMEstimate estimates DRAM power as 0.392 W per GB (Cloud Carbon Footprint,
 // 2021) of installed memory, or of the process tree's resident memory. Its
 // method is always MethodEstimated; it is used only where RAPL has no DRAM
-// domain.
+// domain. Both change rarely, so Info.Cadence is CadenceRare.
+//
+// For the machine the power is a constant (installed memory does not
+// change), reported as the mean since the previous Read (Reading.Average),
+// exact; Read allocates nothing. For a process tree (WithProcess) Read
+// reports the power of the tree's resident memory at the moment of the read
+// (Average false), which the sampler integrates by the trapezoidal rule
+// between reads, never as a mean over the past interval. On Linux it reads
+// the resident set of each process of the tree from /proc/<pid>/stat (its
+// rss field, the count statm gives as resident), kept open (one pread a
+// process, allocation-free); it allocates when the process table is walked
+// (at most every 2 s) and when a process joins the tree. Elsewhere gopsutil
+// reads it, allocating.
 //
 // A RAMEstimate is read by one goroutine at a time; Info is safe for
-// concurrent use.
+// concurrent use, and Close may be called at any time. A Read after Close
+// returns an error wrapping os.ErrClosed.
 type RAMEstimate struct {
-	info  Info
-	env   common.EnvMap
-	tree  *procTree
-	total uint64
+	info   Info
+	watts  Watts // installed memory × ramWattsPerGB
+	closed atomic.Bool
+
+	mu   sync.Mutex     // serialises the process view's Read and Close
+	tree *procTree      // nil for the machine
+	pids *pidStatReader // with tree
 }
 
-var _ Source = (*RAMEstimate)(nil)
+var (
+	_ Source = (*RAMEstimate)(nil)
+	_ Closer = (*RAMEstimate)(nil)
+)
 
 func newRAMEstimate(ctx context.Context, procRoot string, tree *procTree) (*RAMEstimate, error) {
-	env := procEnv(procRoot)
-	vm, err := mem.VirtualMemoryWithContext(withEnv(ctx, env))
+	vm, err := mem.VirtualMemoryWithContext(withEnv(ctx, procEnv(procRoot)))
 	if err != nil {
 		return nil, fmt.Errorf("power: ram estimate: reading meminfo: %w", err)
 	}
-	r := &RAMEstimate{env: env, total: vm.Total, info: Info{
-		Name: "dram:estimate", Kind: KindDRAM, Index: -1, Method: MethodEstimated,
+	r := &RAMEstimate{watts: ramWatts(vm.Total), info: Info{
+		Name: "dram:estimate", Kind: KindDRAM, Index: -1, Method: MethodEstimated, Cadence: CadenceRare,
 		Device: fmt.Sprintf("%.1f GB RAM", float64(vm.Total)/1e9),
 		Detail: fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × installed memory", ramWattsPerGB),
 	}}
 	if tree != nil {
+		if r.pids, err = newPIDStatReader(procRoot); err != nil {
+			return nil, err
+		}
 		r.tree = tree
 		r.info.Detail = fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × resident memory of process tree %d", ramWattsPerGB, tree.root)
 	}
 	return r, nil
 }
 
+// ramWatts returns the estimated power of b bytes of DRAM.
+func ramWatts(b uint64) Watts { return Watts(float64(b) / 1e9 * ramWattsPerGB) }
+
 // Info describes the estimate.
 func (m *RAMEstimate) Info() Info { return m.info }
 
-// Read returns the estimated power now.
+// Read returns the machine's constant estimated power as the mean since the
+// previous Read, or the process tree's estimated power now.
 func (m *RAMEstimate) Read(ctx context.Context, r *Reading) error {
-	*r = Reading{Samples: r.Samples[:0], Average: true}
-	bytes := m.total
-	if m.tree != nil {
-		bytes = 0
-		ectx := withEnv(ctx, m.env)
-		for _, p := range m.tree.procs(ectx) {
-			if mi, err := p.MemoryInfoWithContext(ectx); err == nil {
-				bytes += mi.RSS
-			}
+	*r = Reading{Samples: r.Samples[:0]}
+	if m.tree == nil {
+		if m.closed.Load() {
+			return fmt.Errorf("power: ram estimate: %w", os.ErrClosed)
+		}
+		r.Power, r.Average = m.watts, true
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Load() {
+		return fmt.Errorf("power: ram estimate: %w", os.ErrClosed)
+	}
+	var bytes uint64
+	procs := m.tree.procs(ctx)
+	for pid := range procs {
+		if st, err := m.pids.read(ctx, pid); err == nil {
+			bytes += st.rssBytes
 		}
 	}
-	r.Power = Watts(float64(bytes) / 1e9 * ramWattsPerGB)
+	m.pids.prune(procs)
+	r.Power = ramWatts(bytes)
 	return nil
 }
 
-// procTree tracks the processes descending from a root pid, refreshing the
-// membership at most every procTreeRefresh. One tree serves all the sources
-// of a process view; it is safe for concurrent use.
+// Close releases the process files of a process view. It is idempotent.
+func (m *RAMEstimate) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Swap(true) {
+		return nil
+	}
+	if m.pids != nil {
+		if err := m.pids.close(); err != nil {
+			return fmt.Errorf("power: ram estimate: close: %w", err)
+		}
+	}
+	return nil
+}
+
+// procTree tracks the processes descending from a root pid, walking the
+// process table at most every procTreeRefresh. One tree serves all the
+// sources of a process view; it is safe for concurrent use.
 type procTree struct {
-	mu        sync.Mutex
-	root      int32
-	env       common.EnvMap
-	members   map[int32]*process.Process
+	mu       sync.Mutex
+	root     int32
+	procRoot string
+	every    time.Duration // procTreeRefresh; tests shorten it
+	// members maps each process of the tree to its parent. A walk replaces
+	// the map and never changes it, so callers may keep reading it.
+	members   map[int32]int32
 	refreshed time.Time
+
+	// Scratch space of the walk, reused.
+	buf    []byte
+	parent map[int32]int32
+	in     map[int32]bool
+	stack  []int32
 }
 
 // procTreeRefresh bounds how often the process table is walked (one read of
@@ -309,70 +510,60 @@ type procTree struct {
 const procTreeRefresh = 2 * time.Second
 
 func newProcTree(pid int, procRoot string) *procTree {
-	return &procTree{root: int32(pid), env: procEnv(procRoot), members: map[int32]*process.Process{}}
+	return &procTree{root: int32(pid), procRoot: procRoot, every: procTreeRefresh}
 }
 
-// procs returns the tree's processes; ctx must carry the tree's environment.
-func (t *procTree) procs(ctx context.Context) map[int32]*process.Process {
+// procs returns the tree's processes, each mapped to its parent. The map
+// must not be modified.
+func (t *procTree) procs(ctx context.Context) map[int32]int32 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if time.Since(t.refreshed) < procTreeRefresh && len(t.members) > 0 {
+	if t.members != nil && time.Since(t.refreshed) < t.every {
 		return t.members
 	}
 	t.refreshed = time.Now()
-	ctx = withEnv(ctx, t.env)
-	pids, err := process.PidsWithContext(ctx)
-	if err != nil {
+	if t.parent == nil {
+		t.buf, t.parent, t.in = make([]byte, 1024), map[int32]int32{}, map[int32]bool{}
+	}
+	clear(t.parent)
+	if err := listProcs(ctx, t.procRoot, t.buf, func(pid, ppid int32) { t.parent[pid] = ppid }); err != nil {
+		if t.members == nil {
+			t.members = map[int32]int32{}
+		}
 		return t.members
 	}
-	parent := make(map[int32]int32, len(pids))
-	for _, pid := range pids {
-		if p, ok := t.members[pid]; ok {
-			if pp, err := p.PpidWithContext(ctx); err == nil {
-				parent[pid] = pp
+	clear(t.in)
+	t.in[t.root] = true
+	for pid := range t.parent {
+		t.stack = t.stack[:0]
+		p, member := pid, false
+		for {
+			if v, ok := t.in[p]; ok {
+				member = v
+				break
 			}
-			continue
+			t.stack = append(t.stack, p)
+			t.in[p] = false // provisional: breaks cycles
+			pp, ok := t.parent[p]
+			if !ok || pp == p || pp == 0 {
+				break
+			}
+			p = pp
 		}
-		if pp, err := ppid(ctx, pid); err == nil {
-			parent[pid] = pp
+		for _, s := range t.stack {
+			t.in[s] = member
 		}
 	}
-	in := map[int32]bool{t.root: true}
-	var walk func(pid int32) bool
-	walk = func(pid int32) bool {
-		if v, ok := in[pid]; ok {
-			return v
-		}
-		in[pid] = false // breaks cycles
-		pp, ok := parent[pid]
-		if !ok || pp == pid || pp == 0 {
-			return false
-		}
-		in[pid] = walk(pp)
-		return in[pid]
-	}
-	next := make(map[int32]*process.Process, len(t.members))
-	for pid := range parent {
-		if !walk(pid) {
-			continue
-		}
-		if p, ok := t.members[pid]; ok {
-			next[pid] = p
-		} else if p, err := process.NewProcessWithContext(ctx, pid); err == nil {
-			next[pid] = p
+	next := make(map[int32]int32, len(t.members))
+	for pid, pp := range t.parent {
+		if t.in[pid] {
+			next[pid] = pp
 		}
 	}
 	t.members = next
 	return next
 }
 
-// pids returns the tree's pids.
-func (t *procTree) pids(ctx context.Context) map[int32]*process.Process { return t.procs(ctx) }
-
-func ppid(ctx context.Context, pid int32) (int32, error) {
-	p, err := process.NewProcessWithContext(ctx, pid)
-	if err != nil {
-		return 0, err
-	}
-	return p.PpidWithContext(ctx)
-}
+// pids returns the tree's processes (a set keyed by pid, each mapped to its
+// parent). The map must not be modified.
+func (t *procTree) pids(ctx context.Context) map[int32]int32 { return t.procs(ctx) }

@@ -363,6 +363,7 @@ func newGPU(dev nvml.Device, note string, forceSampled bool) (*GPU, error) {
 		if sret == nvml.SUCCESS || sret == nvml.ERROR_NOT_FOUND {
 			g.useBuffer = true
 			g.info.Method = MethodSampled
+			g.info.Cadence = CadenceBuffered
 			details = append(details, "driver power sample buffer (nvmlDeviceGetSamples)")
 		} else if _, pret := dev.GetPowerUsage(); pret == nvml.SUCCESS {
 			g.info.Method = MethodSampled

@@ -80,7 +80,7 @@ func scenarioAccuracy(t *testing.T) {
 	assert.Equal(t, power.MethodSampled, d.Sources[2].Info().Method)
 	assert.Contains(t, d.Sources[2].Info().Detail, "GetPowerUsage")
 
-	s, err := sampler.New(d.Sources) // default settings: 100 ms
+	s, err := sampler.New(d.Sources) // default settings: power readings every 100 ms
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	time.Sleep(6 * time.Second)
@@ -104,7 +104,11 @@ func scenarioLost(t *testing.T) {
 	d := discoverFake(t, power.WithCUDAVisibleDevices("0,1"))
 	defer d.Close()
 	require.Len(t, d.Sources, 2)
-	s, err := sampler.New(d.Sources)
+	// A GPU that falls off the bus keeps the energy read before; what it drew
+	// since its last read is unknown. Read counters every 100 ms here so that
+	// "the energy so far" is about all of it (at the default 10 s it is the
+	// energy up to the last read).
+	s, err := sampler.New(d.Sources, sampler.WithInterval(100*time.Millisecond))
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	time.Sleep(2500 * time.Millisecond)
