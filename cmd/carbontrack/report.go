@@ -19,34 +19,45 @@ const reportHelp = `Usage: carbontrack report [--plot FILE.png|FILE.svg] [--json
 
 Reads the logs of runs in each LOGDIR and below it (default: $CARBONTRACK_LOG_DIR,
 else ./carbontrack-logs): carbontrack's JSON lines and log pairs, and the log
-pairs of the Python tool carbontracker. Prints one row per run and the total:
+pairs of the Python tool carbontracker. Prints one row per run and the total
+of the consumption each run counts (column BASIS):
 
-  EPOCHS            epochs completed / epochs announced ("?": unknown)
-  DURATION, ENERGY (kWh), CO2e (g)
-                    the consumption counted (see COUNTED): the epochs' time,
-                    energy (PUE included) and emissions, as carbontracker
-                    counts them; time outside the epochs is not in them
-  RUN ENERGY (kWh)  the devices' energy from the start of tracking to its
-                    end, epochs or not, before PUE: the final value of the
-                    Prometheus counter carbontrack_energy_joules_total (over
-                    the devices, / 3.6e6), so that the TOTAL over every
-                    node's LOGDIR is the offline twin of
-                    sum(carbontrack_energy_joules_total{run_id="R"}) / 3.6e6.
-                    "-" where the log does not say: carbontracker's log
-                    pairs, and the JSON lines of a run killed before its end
-  COUNTED           which consumption is counted (below)
+  EPOCHS        epochs completed / epochs announced ("?": unknown)
+  DURATION      the time counted
+  FACILITY kWh  facility energy: what the data centre drew, PUE included
+                (device energy × PUE); the emissions are computed from it
+  DEVICE kWh    device energy: what the devices drew, before PUE; "-" where
+                the log does not say (carbontracker's log pairs give the
+                facility energy only)
+  CO2e g        emissions in grams CO2e
+  BASIS         what is counted:
+                  run          the whole run measured, every joule from the
+                               start of tracking to its end, in epochs or
+                               not: a run that failed before an epoch ended
+                               counts what it drew
+                  checkpoint (killed)
+                               the whole run up to its last checkpoint (every
+                               10 s in the JSON lines): the run's end is not
+                               logged, it was killed or is still running
+                carbontracker's logs (and carbontrack's older ones) count as
+                carbontracker's parser does:
+                  actual       the completed epochs, when the run finished
+                               or was stopped early
+                  projection   the prediction for all epochs, when the log
+                               ends before the actual consumption
+                  measured     the epochs logged, when there is neither
 
-Each run counts one consumption, as carbontracker's parser decides (column
-COUNTED): "actual" when the run finished or was stopped early; "projection"
-(the prediction for all epochs, with a note) when its log ends before the
-actual consumption, because it is still going or was killed; "measured" (the
-epochs logged) when there is neither.
+For runs counted as "run", the TOTAL's DEVICE kWh over every node's LOGDIR is
+the offline twin of sum(carbontrack_energy_joules_total{run_id="R"}) / 3.6e6.
+--per-epoch adds each run's epochs, and, where the log splits the run, the
+time outside epochs and the whole run.
 
 --plot draws the power of each component over time and the emissions of each
 epoch (PNG or SVG, by the file's extension). Exit code 1 when a log could not
 be read (the others are still reported), 2 for bad flags. --json has the same
-figures: run_energy_kwh is null where the table has "-", and the total's
-run_energy_runs says how many runs it adds up.
+figures under the same names (facility_energy_kwh, device_energy_kwh: null
+where the table has "-", emissions_g, basis, note), and each run's whole_run,
+in_epochs, outside_epochs, actual and projection where the log has them.
 
 Examples:
   carbontrack report carbontrack-logs
@@ -65,59 +76,71 @@ type reportJSON struct {
 	Total reportTotalJSON `json:"total"`
 }
 
+// consumptionJSON is a runlog.Consumption: facility energy PUE included,
+// device energy before PUE (null when the log does not say).
 type consumptionJSON struct {
-	Epochs     int     `json:"epochs"`
-	DurationS  float64 `json:"duration_s"`
-	EnergyKWh  float64 `json:"energy_kwh"`
-	EmissionsG float64 `json:"emissions_g"`
+	Epochs            int      `json:"epochs"`
+	DurationS         float64  `json:"duration_s"`
+	FacilityEnergyKWh float64  `json:"facility_energy_kwh"`
+	DeviceEnergyKWh   *float64 `json:"device_energy_kwh"`
+	EmissionsG        float64  `json:"emissions_g"`
 }
 
 type reportRunJSON struct {
-	Name            string            `json:"name"`
-	Dir             string            `json:"dir"`
-	Format          string            `json:"format"`
-	Files           []string          `json:"files"`
-	Start           *time.Time        `json:"start"`
-	EpochsPlanned   int               `json:"epochs_planned"`
-	EpochsCompleted int               `json:"epochs_completed"`
-	Interrupted     bool              `json:"interrupted"`
-	Finished        bool              `json:"finished"`
-	Counted         string            `json:"counted"`
-	Note            string            `json:"note,omitempty"`
-	DurationS       float64           `json:"duration_s"`
-	EnergyKWh       float64           `json:"energy_kwh"`
-	EmissionsG      float64           `json:"emissions_g"`
-	Actual          *consumptionJSON  `json:"actual"`
-	Projection      *consumptionJSON  `json:"projection"`
-	RunEnergyKWh    *float64          `json:"run_energy_kwh"`
-	PUE             float64           `json:"pue"`
-	Components      []string          `json:"components"`
-	Epochs          []reportEpochJSON `json:"epochs"`
-	PowerPoints     int               `json:"power_points"`
+	Name            string     `json:"name"`
+	Dir             string     `json:"dir"`
+	Format          string     `json:"format"`
+	Files           []string   `json:"files"`
+	Start           *time.Time `json:"start"`
+	EpochsPlanned   int        `json:"epochs_planned"`
+	EpochsCompleted int        `json:"epochs_completed"`
+	Interrupted     bool       `json:"interrupted"`
+	Finished        bool       `json:"finished"`
+	Basis           string     `json:"basis"`
+	Note            string     `json:"note,omitempty"`
+	// The consumption counted (basis).
+	DurationS         float64  `json:"duration_s"`
+	FacilityEnergyKWh float64  `json:"facility_energy_kwh"`
+	DeviceEnergyKWh   *float64 `json:"device_energy_kwh"`
+	EmissionsG        float64  `json:"emissions_g"`
+	// The whole run measured (to checkpoint_at for a killed run) and its
+	// parts; carbontracker's actual consumption and projection.
+	WholeRun      *consumptionJSON  `json:"whole_run"`
+	CheckpointAt  *time.Time        `json:"checkpoint_at"`
+	InEpochs      *consumptionJSON  `json:"in_epochs"`
+	OutsideEpochs *consumptionJSON  `json:"outside_epochs"`
+	Actual        *consumptionJSON  `json:"actual"`
+	Projection    *consumptionJSON  `json:"projection"`
+	PUE           float64           `json:"pue"`
+	Components    []string          `json:"components"`
+	Epochs        []reportEpochJSON `json:"epochs"`
+	PowerPoints   int               `json:"power_points"`
 }
 
 type reportEpochJSON struct {
-	Epoch       int                `json:"epoch"`
-	OffsetS     float64            `json:"offset_s"`
-	DurationS   float64            `json:"duration_s"`
-	EnergyKWh   float64            `json:"energy_kwh"`
-	EmissionsG  float64            `json:"emissions_g"`
-	AvgPowerW   map[string]float64 `json:"avg_power_w"`
-	Interrupted bool               `json:"interrupted"`
+	Epoch             int                `json:"epoch"`
+	OffsetS           float64            `json:"offset_s"`
+	DurationS         float64            `json:"duration_s"`
+	FacilityEnergyKWh float64            `json:"facility_energy_kwh"`
+	DeviceEnergyKWh   float64            `json:"device_energy_kwh"`
+	EmissionsG        float64            `json:"emissions_g"`
+	AvgPowerW         map[string]float64 `json:"avg_power_w"`
+	Interrupted       bool               `json:"interrupted"`
 }
 
 type reportTotalJSON struct {
-	Runs            int     `json:"runs"`
-	EpochsCompleted int     `json:"epochs_completed"`
-	EpochsCounted   int     `json:"epochs_counted"`
-	DurationS       float64 `json:"duration_s"`
-	EnergyKWh       float64 `json:"energy_kwh"`
-	EmissionsG      float64 `json:"emissions_g"`
-	Actual          int     `json:"actual_runs"`
-	Projected       int     `json:"projected_runs"`
-	Measured        int     `json:"measured_runs"`
-	RunEnergyKWh    float64 `json:"run_energy_kwh"`
-	RunEnergyRuns   int     `json:"run_energy_runs"`
+	Runs              int     `json:"runs"`
+	EpochsCompleted   int     `json:"epochs_completed"`
+	EpochsCounted     int     `json:"epochs_counted"`
+	DurationS         float64 `json:"duration_s"`
+	FacilityEnergyKWh float64 `json:"facility_energy_kwh"`
+	// DeviceEnergyKWh sums the DeviceEnergyRuns runs whose device energy
+	// is known.
+	DeviceEnergyKWh  float64 `json:"device_energy_kwh"`
+	DeviceEnergyRuns int     `json:"device_energy_runs"`
+	EmissionsG       float64 `json:"emissions_g"`
+	// RunsByBasis counts the runs by basis, every basis named.
+	RunsByBasis map[string]int `json:"runs_by_basis"`
 }
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
@@ -204,7 +227,17 @@ func consJSON(c *runlog.Consumption) *consumptionJSON {
 	if c == nil {
 		return nil
 	}
-	return &consumptionJSON{Epochs: c.Epochs, DurationS: c.Duration.Seconds(), EnergyKWh: c.KWh, EmissionsG: c.Grams}
+	return &consumptionJSON{Epochs: c.Epochs, DurationS: c.Duration.Seconds(), FacilityEnergyKWh: c.FacilityKWh,
+		DeviceEnergyKWh: deviceKWhJSON(*c), EmissionsG: c.Grams}
+}
+
+// deviceKWhJSON is a consumption's device energy, nil when unknown.
+func deviceKWhJSON(c runlog.Consumption) *float64 {
+	if !c.DeviceKnown {
+		return nil
+	}
+	kwh := c.DeviceKWh
+	return &kwh
 }
 
 func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
@@ -212,27 +245,33 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 	for _, r := range runs {
 		j := reportRunJSON{Name: r.Name, Dir: r.Dir, Format: string(r.Format), Files: r.Files,
 			EpochsPlanned: r.Epochs, EpochsCompleted: r.Completed, Interrupted: r.Interrupted, Finished: r.Finished,
-			Counted: string(r.Basis), Note: r.Note, DurationS: r.Used.Duration.Seconds(), EnergyKWh: r.Used.KWh,
-			EmissionsG: r.Used.Grams, Actual: consJSON(r.Actual), Projection: consJSON(r.Projection), PUE: r.PUE,
+			Basis: string(r.Basis), Note: r.Note, DurationS: r.Used.Duration.Seconds(), FacilityEnergyKWh: r.Used.FacilityKWh,
+			DeviceEnergyKWh: deviceKWhJSON(r.Used), EmissionsG: r.Used.Grams,
+			WholeRun: consJSON(r.Whole), InEpochs: consJSON(r.InEpochs), OutsideEpochs: consJSON(r.OutsideEpochs),
+			Actual: consJSON(r.Actual), Projection: consJSON(r.Projection), PUE: r.PUE,
 			Components: append([]string{}, r.Components...), Epochs: []reportEpochJSON{}, PowerPoints: len(r.Power)}
 		if !r.Start.IsZero() {
 			s := r.Start
 			j.Start = &s
 		}
-		if r.HasRunEnergy {
-			kwh := r.RunEnergyKWh
-			j.RunEnergyKWh = &kwh
+		if !r.CheckpointAt.IsZero() {
+			at := r.CheckpointAt
+			j.CheckpointAt = &at
 		}
 		for _, e := range r.EpochRecords {
 			j.Epochs = append(j.Epochs, reportEpochJSON{Epoch: e.N, OffsetS: e.Offset.Seconds(), DurationS: e.Duration.Seconds(),
-				EnergyKWh: e.KWh, EmissionsG: e.Grams, AvgPowerW: e.Watts, Interrupted: e.Interrupted})
+				FacilityEnergyKWh: e.FacilityKWh, DeviceEnergyKWh: e.DeviceKWh, EmissionsG: e.Grams, AvgPowerW: e.Watts,
+				Interrupted: e.Interrupted})
 		}
 		out.Runs = append(out.Runs, j)
 	}
 	out.Total = reportTotalJSON{Runs: total.Runs, EpochsCompleted: total.Completed, EpochsCounted: total.Used.Epochs,
-		DurationS: total.Used.Duration.Seconds(), EnergyKWh: total.Used.KWh, EmissionsG: total.Used.Grams,
-		Actual: total.Actual, Projected: total.Projected, Measured: total.Measured,
-		RunEnergyKWh: total.RunEnergyKWh, RunEnergyRuns: total.RunEnergyRuns}
+		DurationS: total.Used.Duration.Seconds(), FacilityEnergyKWh: total.Used.FacilityKWh,
+		DeviceEnergyKWh: total.Used.DeviceKWh, DeviceEnergyRuns: total.DeviceRuns, EmissionsG: total.Used.Grams,
+		RunsByBasis: map[string]int{}}
+	for _, b := range basisCounts(total) {
+		out.Total.RunsByBasis[string(b.basis)] = b.n
+	}
 	return out
 }
 
@@ -254,36 +293,33 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 		withDir = len(dirs) > 1
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tFORMAT\tEPOCHS\tDURATION\tENERGY (kWh)\tCO2e (g)\tRUN ENERGY (kWh)\tCOUNTED")
+	fmt.Fprintln(tw, "RUN\tFORMAT\tEPOCHS\tDURATION\tFACILITY kWh\tDEVICE kWh\tCO2e g\tBASIS")
 	var notes []string
 	for _, r := range runs {
 		epochs := fmt.Sprintf("%d/%s", r.Completed, epochsOrQ(r.Epochs))
-		counted := string(r.Basis)
+		basis := basisLabel(r.Basis)
 		if r.Note != "" {
 			notes = append(notes, fmt.Sprintf("[%d] %s: %s", len(notes)+1, runLabel(r, withDir), r.Note))
-			counted += fmt.Sprintf(" [%d]", len(notes))
-		}
-		runKWh := "-"
-		if r.HasRunEnergy {
-			runKWh = human(r.RunEnergyKWh)
+			basis += fmt.Sprintf(" [%d]", len(notes))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", runLabel(r, withDir), r.Format, epochs,
-			span(r.Used.Duration), human(r.Used.KWh), human(r.Used.Grams), runKWh, counted)
+			span(r.Used.Duration), human(r.Used.FacilityKWh), deviceCell(r.Used), human(r.Used.Grams), basis)
 	}
 	plural := "runs"
 	if total.Runs == 1 {
 		plural = "run"
 	}
-	runKWh := "-"
-	if total.RunEnergyRuns > 0 {
-		runKWh = human(total.RunEnergyKWh)
-		if total.RunEnergyRuns < total.Runs {
-			runKWh += fmt.Sprintf(" (%d of %d runs)", total.RunEnergyRuns, total.Runs)
+	device := "-"
+	if total.DeviceRuns > 0 {
+		device = human(total.Used.DeviceKWh)
+		if total.DeviceRuns < total.Runs {
+			device += fmt.Sprintf(" (%d of %d runs)", total.DeviceRuns, total.Runs)
 		}
 	}
 	fmt.Fprintf(tw, "TOTAL (%d %s)\t\t%d\t%s\t%s\t%s\t%s\t%s\n", total.Runs, plural, total.Completed, span(total.Used.Duration),
-		human(total.Used.KWh), human(total.Used.Grams), runKWh, totalCounted(total))
+		human(total.Used.FacilityKWh), device, human(total.Used.Grams), totalBasis(total))
 	_ = tw.Flush()
+	fmt.Fprintln(w, "\nFACILITY kWh includes the PUE (device energy × PUE); DEVICE kWh is what the devices drew, before PUE.")
 	if len(notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
 		for _, n := range notes {
@@ -297,27 +333,66 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 		fmt.Fprintf(w, "\n%s (%s, PUE %v):\n", runLabel(r, withDir), r.Format, r.PUE)
 		if len(r.EpochRecords) == 0 {
 			fmt.Fprintln(w, "  no epoch logged")
-			continue
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		head := "  EPOCH\tSTART\tDURATION\tENERGY (kWh)\tCO2e (g)"
+		head := "  EPOCH\tSTART\tDURATION\tFACILITY kWh\tDEVICE kWh\tCO2e g"
 		for _, k := range r.Components {
 			head += "\t" + strings.ToUpper(k) + " (W)"
 		}
-		fmt.Fprintln(tw, head)
+		rows := 0
+		row := func(line string) {
+			if rows == 0 {
+				fmt.Fprintln(tw, head)
+			}
+			rows++
+			fmt.Fprintln(tw, line)
+		}
 		for _, e := range r.EpochRecords {
 			n := fmt.Sprint(e.N)
 			if e.Interrupted {
 				n += " (interrupted)"
 			}
-			line := fmt.Sprintf("  %s\t%s\t%s\t%s\t%s", n, span(e.Offset), span(e.Duration), human(e.KWh), human(e.Grams))
+			line := fmt.Sprintf("  %s\t%s\t%s\t%s\t%s\t%s", n, span(e.Offset), span(e.Duration), human(e.FacilityKWh),
+				human(e.DeviceKWh), human(e.Grams))
 			for _, k := range r.Components {
 				line += "\t" + human(e.Watts[k])
 			}
-			fmt.Fprintln(tw, line)
+			row(line)
+		}
+		// The rest of the run, and the whole, where the log says.
+		for _, part := range []struct {
+			name string
+			c    *runlog.Consumption
+		}{{"outside epochs", r.OutsideEpochs}, {"whole run", r.Whole}} {
+			if part.c == nil {
+				continue
+			}
+			name := part.name
+			if part.c == r.Whole && !r.CheckpointAt.IsZero() {
+				name += " (to the last checkpoint)"
+			}
+			row(fmt.Sprintf("  %s\t\t%s\t%s\t%s\t%s", name, span(part.c.Duration), human(part.c.FacilityKWh),
+				deviceCell(*part.c), human(part.c.Grams)))
 		}
 		_ = tw.Flush()
 	}
+}
+
+// deviceCell is a consumption's device energy for the tables, "-" when
+// unknown.
+func deviceCell(c runlog.Consumption) string {
+	if !c.DeviceKnown {
+		return "-"
+	}
+	return human(c.DeviceKWh)
+}
+
+// basisLabel is a basis as the tables show it.
+func basisLabel(b runlog.Basis) string {
+	if b == runlog.BasisCheckpoint {
+		return "checkpoint (killed)"
+	}
+	return string(b)
 }
 
 // span formats a duration: "12.34 s" under a minute, else H:MM:SS.
@@ -335,14 +410,24 @@ func epochsOrQ(n int) string {
 	return fmt.Sprint(n)
 }
 
-func totalCounted(t runlog.Total) string {
+type basisCount struct {
+	basis runlog.Basis
+	n     int
+}
+
+// basisCounts counts the runs of t by basis, every basis named.
+func basisCounts(t runlog.Total) []basisCount {
+	return []basisCount{{runlog.BasisRun, t.WholeRun}, {runlog.BasisCheckpoint, t.Checkpointed},
+		{runlog.BasisActual, t.Actual}, {runlog.BasisProjection, t.Projected}, {runlog.BasisMeasured, t.Measured},
+		{runlog.BasisNone, t.Runs - t.WholeRun - t.Checkpointed - t.Actual - t.Projected - t.Measured}}
+}
+
+// totalBasis says how many runs count what: "2 run, 1 checkpoint".
+func totalBasis(t runlog.Total) string {
 	var parts []string
-	for _, p := range []struct {
-		n    int
-		what string
-	}{{t.Actual, "actual"}, {t.Projected, "projection"}, {t.Measured, "measured"}} {
-		if p.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
+	for _, b := range basisCounts(t) {
+		if b.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", b.n, b.basis))
 		}
 	}
 	return strings.Join(parts, ", ")

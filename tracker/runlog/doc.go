@@ -10,26 +10,57 @@
 //		log.Print(err) // the runs that could be read are still returned
 //	}
 //	for _, r := range runs {
-//		fmt.Printf("%s: %.3f kWh, %.1f g (%s)\n", r.Name, r.Used.KWh, r.Used.Grams, r.Basis)
+//		fmt.Printf("%s: %.3f kWh facility, %.1f g (%s)\n", r.Name, r.Used.FacilityKWh, r.Used.Grams, r.Basis)
 //	}
 //	total := runlog.Sum(runs)
 //	err = runlog.PlotFile("runs.png", runs)
 //
-// # Which consumption counts
+// # Two energies
 //
-// Each run counts one consumption, as carbontracker's parser
-// (aggregate_consumption) decides: the actual consumption when the run
-// finished, or was stopped early (carbontracker's "Training was
-// interrupted"); else the projection for all epochs, when the log ends
-// before the actual consumption (a run still going, or one that was killed);
-// else the sum of the epochs logged. Run.Basis says which, and Run.Note why.
+// Every energy is named for what it is. Device energy (DeviceKWh) is what
+// the devices drew, before PUE; facility energy (FacilityKWh) is what the
+// data centre drew for them, device energy × PUE, which is what
+// carbontracker reports and what the emissions (Grams, g CO2e) are
+// computed from. carbontracker's consumption blocks give the facility
+// energy only, so DeviceKnown says whether a Consumption has the other.
 //
-// Those count the epochs, PUE included. Run.RunEnergyKWh is the other
-// figure: the devices' energy from the start of tracking to its end, epochs
-// or not, before PUE (the final JSON record's run_energy_kwh), which is what
-// the Prometheus counter carbontrack_energy_joules_total ends at; summed over
-// the nodes' logs it is the offline twin of that counter's sum. Only the
-// tracker's JSON lines have it (Run.HasRunEnergy).
+// # What is counted
+//
+// Each run counts one consumption, Run.Used; Run.Basis says which and
+// Run.Note why, when it needs saying:
+//
+//   - BasisRun: the whole run measured, every joule from the start of
+//     tracking to its end, in epochs or not (data loading, evaluation, a
+//     crash before any epoch ended, the part of an interrupted epoch). It
+//     is the tracker's final JSON record, or, without the JSON lines, the
+//     block titled tracker.RunBlockTitle in its output log. A run that
+//     failed before its first epoch ended counts what it drew, not 0.
+//   - BasisCheckpoint: the whole run up to the last checkpoint of the
+//     JSON lines (the tracker appends the run so far every
+//     tracker.DefaultCheckpointInterval, 10 s, by default), when
+//     the final record is missing: the process was killed, or is still
+//     running. At most one checkpoint interval is missing.
+//   - Otherwise carbontracker's parser (aggregate_consumption) decides,
+//     for carbontracker's own logs and carbontrack's older ones:
+//     BasisActual, the actual consumption of the completed epochs, when
+//     the run finished or was stopped early ("Training was interrupted");
+//     else BasisProjection, the projection for all epochs, when the log
+//     ends before the actual consumption; else BasisMeasured, the sum of
+//     the epochs logged; else BasisNone.
+//
+// Run.Whole keeps the whole run whatever is counted, and Run.InEpochs and
+// Run.OutsideEpochs split it where the log does; Run.Actual and
+// Run.Projection are carbontracker's figures. The device energy of
+// Run.Whole is what the Prometheus counter carbontrack_energy_joules_total
+// ends at; summed over the nodes' logs (Sum) it is the offline twin of that
+// counter's sum. Sum adds the counted consumption of each run: several
+// runs, or the nodes of one.
+//
+// Both generations of the tracker's JSON lines are read: today's names
+// (device_energy_kwh, facility_energy_kwh, gpu_device_energy_kwh, ...,
+// checkpoint records, a final record with in_epochs, actual and
+// outside_epochs) and the older ones (energy_kwh and gpu_energy_kwh were
+// device energies; a final record whose totals were the epochs').
 //
 // Values no log holds (a negative or infinite power or energy, a duration
 // too long for a time.Duration) make the run unreadable rather than the

@@ -25,6 +25,10 @@ var (
 	// plain number.
 	rePow = regexp.MustCompile(` - Average power usage \(W\) for ([^:]+): (\[[^\]]*\]|None|nan|[-+0-9.eE]+)\s*$`)
 	rePUE = regexp.MustCompile(`PUE coefficient of ([0-9.]+)`)
+	// The line after the whole run's block that the tracker adds to the
+	// output log at Stop: how the run splits.
+	reRunSplit = regexp.MustCompile(`Of the run: (\d+) completed epoch\(s\) (\S+) kWh, (\S+) g; ` +
+		`(?:the interrupted epoch (\S+) kWh, (\S+) g; )?outside epochs (\S+) kWh, (\S+) g \((\d+):(\d{2}):(\d\d?(?:\.\d+)?) before`)
 )
 
 // readPair reads a carbontracker log pair (either path may be empty).
@@ -71,7 +75,7 @@ func parsePair(std, out []byte, name string, r *Run) error {
 	if err != nil {
 		return fmt.Errorf("runlog: %s: %w", name, err)
 	}
-	for _, c := range []*tracker.Consumption{l.Actual, l.Predicted} {
+	for _, c := range []*tracker.Consumption{l.Actual, l.Predicted, l.Run} {
 		if c == nil {
 			continue
 		}
@@ -97,33 +101,107 @@ func parsePair(std, out []byte, name string, r *Run) error {
 	r.Interrupted = l.EarlyStop
 	if l.Actual != nil {
 		r.Finished = true
-		r.Actual = &Consumption{Epochs: l.Actual.Epochs, Duration: l.Actual.Duration, KWh: l.Actual.KWh, Grams: l.Actual.Grams}
+		r.Actual = &Consumption{Epochs: l.Actual.Epochs, Duration: l.Actual.Duration, FacilityKWh: l.Actual.KWh, Grams: l.Actual.Grams}
 		if r.Actual.Epochs == 0 {
 			// "Actual consumption:" without a count (no projection asked).
 			r.Actual.Epochs = r.Completed
 		}
 	}
 	if l.Predicted != nil {
-		r.Projection = &Consumption{Epochs: l.Predicted.Epochs, Duration: l.Predicted.Duration, KWh: l.Predicted.KWh, Grams: l.Predicted.Grams}
+		r.Projection = &Consumption{Epochs: l.Predicted.Epochs, Duration: l.Predicted.Duration, FacilityKWh: l.Predicted.KWh, Grams: l.Predicted.Grams}
 		r.Epochs = l.Predicted.Epochs
 	} else if r.Actual != nil && !r.Interrupted {
 		r.Epochs = r.Actual.Epochs
 	}
+	if l.Run != nil {
+		if err := r.readRunBlock(l.Run, out); err != nil {
+			return fmt.Errorf("runlog: %s: %w", name, err)
+		}
+	}
 	// No emissions per epoch in the pair: use the run's mean intensity.
 	intensity := 0.0
-	for _, c := range []*Consumption{r.Actual, r.Projection} {
-		if c != nil && c.KWh > 0 {
-			if i := c.Grams / c.KWh; !math.IsInf(i, 0) {
+	for _, c := range []*Consumption{r.Actual, r.Whole, r.Projection} {
+		if c != nil && c.FacilityKWh > 0 {
+			if i := c.Grams / c.FacilityKWh; !math.IsInf(i, 0) {
 				intensity = i
 			}
 			break
 		}
 	}
 	for i := range r.EpochRecords {
-		r.EpochRecords[i].Grams = r.EpochRecords[i].KWh * intensity
+		r.EpochRecords[i].Grams = r.EpochRecords[i].FacilityKWh * intensity
 	}
 	offsets(r)
 	return nil
+}
+
+// readRunBlock reads the whole run's block that the tracker writes at Stop
+// (tracker.RunBlockTitle, parsed as c) into Whole, and the "Of the run:"
+// line after it into InEpochs and OutsideEpochs. The block gives facility
+// energy only, and its time to the second; the in-epochs part is the rest
+// of the run.
+func (r *Run) readRunBlock(c *tracker.Consumption, out []byte) error {
+	r.Finished = true
+	if s := reRunSplit.FindSubmatch(out); s != nil {
+		n, err := strconv.Atoi(string(s[1]))
+		if err != nil {
+			return fmt.Errorf("whole run: completed epochs %q: %w", s[1], err)
+		}
+		r.Completed = max(r.Completed, n)
+		outDur, err := hmsDuration(string(s[8]), string(s[9]), string(s[10]))
+		if err != nil {
+			return fmt.Errorf("outside epochs: %w", err)
+		}
+		raw, what := [][]byte{s[2], s[3], s[6], s[7]}, []string{"energy", "CO2eq", "energy", "CO2eq"}
+		if s[4] != nil {
+			raw, what = append(raw, s[4], s[5]), append(what, "energy", "CO2eq")
+		}
+		v, err := quantities(raw, what)
+		if err != nil {
+			return fmt.Errorf("whole run: %w", err)
+		}
+		outside := Consumption{Duration: min(outDur, c.Duration), FacilityKWh: v[2], Grams: v[3]}
+		in := Consumption{Epochs: n, Duration: c.Duration - outside.Duration, FacilityKWh: v[0], Grams: v[1]}
+		if len(v) > 4 {
+			in.FacilityKWh += v[4]
+			in.Grams += v[5]
+		}
+		r.InEpochs, r.OutsideEpochs = &in, &outside
+	}
+	r.Whole = &Consumption{Epochs: r.Completed, Duration: c.Duration, FacilityKWh: c.KWh, Grams: c.Grams}
+	return nil
+}
+
+// quantities parses non-negative, finite numbers; what names each in
+// errors.
+func quantities(raw [][]byte, what []string) ([]float64, error) {
+	out := make([]float64, len(raw))
+	for i, b := range raw {
+		v, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", what[i], b, err)
+		}
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%s %v: not a non-negative number", what[i], v)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// hmsDuration converts H:MM:SS(.ss), refusing one past a time.Duration.
+func hmsDuration(h, m, s string) (time.Duration, error) {
+	hv, err1 := strconv.ParseFloat(h, 64)
+	mv, err2 := strconv.ParseFloat(m, 64)
+	sv, err3 := strconv.ParseFloat(s, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, fmt.Errorf("duration %s:%s:%s: not H:MM:SS", h, m, s)
+	}
+	sec := hv*3600 + mv*60 + sv
+	if !(sec <= maxSeconds) {
+		return 0, fmt.Errorf("duration %s:%s:%s out of range", h, m, s)
+	}
+	return seconds(sec), nil
 }
 
 // maxSeconds is the longest duration read from a log: what a
@@ -162,7 +240,8 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 		for _, v := range cur.Watts {
 			w += v
 		}
-		cur.KWh = w * cur.Duration.Seconds() * r.PUE / jouleKWh
+		cur.DeviceKWh = w * cur.Duration.Seconds() / jouleKWh
+		cur.FacilityKWh = cur.DeviceKWh * r.PUE
 		if !cur.End.IsZero() {
 			cur.Start = cur.End.Add(-cur.Duration)
 		}

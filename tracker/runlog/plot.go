@@ -60,9 +60,11 @@ func PlotFile(path string, runs []Run) error {
 // Plot draws two charts, one above the other, and writes them to w as
 // format "png" or "svg" (PlotWidth × PlotHeight): the devices' power (W,
 // before PUE) by component over the time since each run's start — from the
-// run's power series when it has one, else each epoch's average power as a
-// step — and the emissions of each epoch (g CO2e, PUE included) as bars,
-// one colour per run. It returns ErrNothingToPlot when no run has either.
+// run's power series when it has one (Run.Power: "carbontrack run"'s, or
+// the average power between the tracker's checkpoints, so that a run
+// without epochs is drawn too), else each epoch's average power as a step
+// — and the emissions of each epoch (g CO2e, PUE included) as bars, one
+// colour per run. It returns ErrNothingToPlot when no run has either.
 func Plot(w io.Writer, format string, runs []Run) error {
 	var c vg.CanvasWriterTo
 	switch format {

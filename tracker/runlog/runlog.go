@@ -1,15 +1,20 @@
 package runlog
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carbontrack/carbontrack/tracker"
 )
 
 // File name suffixes, after the base name <prefix_><pid>.<id>_<time>.
@@ -39,27 +44,51 @@ const (
 type Basis string
 
 const (
-	// BasisActual is the actual consumption: the run finished, or stopped
-	// early.
+	// BasisRun is the whole run measured, from the start of tracking to its
+	// end, in epochs or not: the tracker's final JSON record, or the run
+	// block of its output log (tracker.RunBlockTitle).
+	BasisRun Basis = "run"
+	// BasisCheckpoint is the whole run measured up to the tracker's last
+	// checkpoint in its JSON lines: the run's end was not logged (the
+	// process was killed, or is still running).
+	BasisCheckpoint Basis = "checkpoint"
+	// BasisActual is carbontracker's actual consumption (the completed
+	// epochs): the run finished, or stopped early, and its log does not
+	// have the whole run (carbontracker's own logs, older carbontrack logs).
 	BasisActual Basis = "actual"
-	// BasisProjection is the projection for all epochs: the log ends before
-	// the actual consumption.
+	// BasisProjection is carbontracker's projection for all epochs: the log
+	// ends before the actual consumption, and has no checkpoint.
 	BasisProjection Basis = "projection"
-	// BasisMeasured is the sum of the epochs logged: there is neither an
-	// actual consumption nor a projection.
+	// BasisMeasured is the sum of the epochs logged: there is neither a
+	// measure of the whole run, nor an actual consumption, nor a
+	// projection.
 	BasisMeasured Basis = "measured"
 	// BasisNone means nothing was logged that can be counted.
 	BasisNone Basis = "none"
 )
 
 // Consumption is an amount of work: a number of epochs, their time, their
-// energy in kWh (facility energy: PUE included, as carbontracker reports it)
-// and their emissions in grams CO2e. The zero value is nothing.
+// energy and their emissions. Two energies are named apart: the device
+// energy, what the devices drew, before PUE; and the facility energy, what
+// the data centre drew for them, device energy × PUE, which is what
+// carbontracker reports and what emissions are computed from. The zero
+// value is nothing (with the device energy unknown).
 type Consumption struct {
-	Epochs   int
+	// Epochs is the number of epochs: the completed ones for a measured
+	// consumption, the epochs projected for a projection.
+	Epochs int
+	// Duration is the wall time covered.
 	Duration time.Duration
-	KWh      float64
-	Grams    float64
+	// FacilityKWh is the facility energy in kWh, PUE included.
+	FacilityKWh float64
+	// DeviceKWh is the device energy in kWh, before PUE, summed over the
+	// devices, when DeviceKnown. carbontracker's consumption blocks (and
+	// the tracker's copies of them in its output log) give the facility
+	// energy only: DeviceKnown is false for what is read from them.
+	DeviceKWh   float64
+	DeviceKnown bool
+	// Grams is the emissions in grams CO2e (PUE included).
+	Grams float64
 }
 
 // Epoch is one epoch of a run.
@@ -73,11 +102,15 @@ type Epoch struct {
 	Offset time.Duration
 	// Duration is the epoch's length.
 	Duration time.Duration
-	// KWh is the epoch's facility energy (PUE included).
-	KWh float64
+	// DeviceKWh is the epoch's device energy in kWh (before PUE);
+	// FacilityKWh its facility energy (DeviceKWh × PUE). For a
+	// carbontracker pair, DeviceKWh is the logged average powers × the
+	// epoch's duration.
+	DeviceKWh, FacilityKWh float64
 	// Grams is the epoch's emissions in grams CO2e. For a carbontracker pair,
-	// which logs no emissions per epoch, it is KWh × the run's mean
-	// intensity (its counted grams over its counted kWh), 0 if unknown.
+	// which logs no emissions per epoch, it is FacilityKWh × the run's mean
+	// intensity (grams over facility kWh of its actual consumption, else of
+	// the whole run, else of the projection), 0 if unknown.
 	Grams float64
 	// Watts is the devices' average power (before PUE) by component: "gpu",
 	// "cpu", "dram".
@@ -105,61 +138,82 @@ type Run struct {
 	// Start is when the run started (zero if unknown).
 	Start time.Time
 	// Epochs is the number of epochs the run announced (0 if unknown);
-	// Completed the number logged to their end.
+	// Completed the number completed (an interrupted epoch is not).
 	Epochs, Completed int
 	// Interrupted is true when the run stopped before all its epochs.
 	Interrupted bool
-	// Finished is true when the actual consumption was logged.
+	// Finished is true when the end of the run was logged: the tracker's
+	// final record, or the actual consumption or the whole run's block of
+	// the output log.
 	Finished bool
 	// Basis says which consumption Used is; Note says why, when it is not
-	// the actual consumption of a complete run.
+	// the whole run of a run that completed its epochs, or the actual
+	// consumption of a carbontracker run that did.
 	Basis Basis
 	Note  string
-	// Used is the consumption counted (see Basis).
+	// Used is the consumption counted (see Basis): the run's headline.
 	Used Consumption
-	// Actual and Projection are the logged ones, nil if absent; Measured is
-	// the sum of the epochs logged.
+	// Whole is the whole run measured, from the start of tracking to its
+	// end (or to CheckpointAt), every joule in epochs or not: its
+	// FacilityKWh includes PUE; its DeviceKWh, before PUE, is what the
+	// Prometheus counter carbontrack_energy_joules_total ends at, summed
+	// over the devices (known from the JSON lines, not from the output
+	// log's block). Its Epochs is the epochs completed. Nil when the logs
+	// do not have it: carbontracker's own logs, carbontrack's older ones.
+	Whole *Consumption
+	// CheckpointAt is when the checkpoint that Whole was read from was
+	// taken, for a run whose end was not logged (BasisCheckpoint); zero
+	// otherwise.
+	CheckpointAt time.Time
+	// InEpochs and OutsideEpochs split Whole: the epochs (an interrupted
+	// epoch's part included), and the time before, between and after them
+	// (data loading, evaluation, a crash before any epoch ended). Nil when
+	// the log does not split it (a checkpoint does not).
+	InEpochs, OutsideEpochs *Consumption
+	// Actual is carbontracker's actual consumption, the completed epochs
+	// (nil if not logged); Projection the latest projection for all epochs
+	// (nil if none); Measured the sum of the epochs logged.
 	Actual, Projection *Consumption
 	Measured           Consumption
-	// RunEnergyKWh is the devices' energy from the start of tracking to its
-	// end, in epochs or not, before PUE, in kWh: the final record's
-	// run_energy_kwh, what the Prometheus counter
-	// carbontrack_energy_joules_total counts, summed over the devices.
-	// HasRunEnergy is false when the log does not say (a carbontracker
-	// pair, or JSON lines without their final record: a killed run).
-	RunEnergyKWh float64
-	HasRunEnergy bool
 	// PUE is the power usage effectiveness the run applied.
 	PUE float64
 	// Components are the kinds of device measured: "gpu", "cpu", "dram".
 	Components []string
 	// EpochRecords are the epochs logged, in order.
 	EpochRecords []Epoch
-	// Power is the power series, if "carbontrack run" wrote one.
+	// Power is the power series: the one "carbontrack run" wrote, else the
+	// average power between the checkpoints of the tracker's JSON lines
+	// (and from the last one to the final record); nil without either.
 	Power []PowerPoint
 }
 
-// Total is the sum of runs.
+// Total is the sum of runs: several runs, or the nodes of one.
 type Total struct {
-	// Runs is the number of runs; Actual, Projected and Measured count them
-	// by Basis.
-	Runs, Actual, Projected, Measured int
+	// Runs is the number of runs; WholeRun, Checkpointed, Actual,
+	// Projected and Measured count them by Basis (the rest counted
+	// nothing).
+	Runs, WholeRun, Checkpointed, Actual, Projected, Measured int
 	// Completed is the number of epochs completed, over all runs.
 	Completed int
-	// Used sums the runs' Used; its Epochs sums their epochs counted.
-	Used Consumption
-	// RunEnergyKWh sums the RunEnergyKWh of the RunEnergyRuns runs that
-	// have one (HasRunEnergy).
-	RunEnergyKWh  float64
-	RunEnergyRuns int
+	// Used sums the runs' Used: their time, facility energy (PUE included)
+	// and emissions, and in Epochs their epochs counted. Used.DeviceKWh
+	// sums the device energy (before PUE) of the DeviceRuns runs whose
+	// device energy is known; Used.DeviceKnown is true when that is every
+	// run (and there is one).
+	Used       Consumption
+	DeviceRuns int
 }
 
-// Sum adds runs up.
+// Sum adds runs up: the consumption each counts (Used).
 func Sum(runs []Run) Total {
 	var t Total
 	for _, r := range runs {
 		t.Runs++
 		switch r.Basis {
+		case BasisRun:
+			t.WholeRun++
+		case BasisCheckpoint:
+			t.Checkpointed++
 		case BasisActual:
 			t.Actual++
 		case BasisProjection:
@@ -170,13 +224,14 @@ func Sum(runs []Run) Total {
 		t.Completed += r.Completed
 		t.Used.Epochs += r.Used.Epochs
 		t.Used.Duration = addDuration(t.Used.Duration, r.Used.Duration)
-		t.Used.KWh += r.Used.KWh
+		t.Used.FacilityKWh += r.Used.FacilityKWh
 		t.Used.Grams += r.Used.Grams
-		if r.HasRunEnergy {
-			t.RunEnergyRuns++
-			t.RunEnergyKWh += r.RunEnergyKWh
+		if r.Used.DeviceKnown {
+			t.DeviceRuns++
+			t.Used.DeviceKWh += r.Used.DeviceKWh
 		}
 	}
+	t.Used.DeviceKnown = t.Runs > 0 && t.DeviceRuns == t.Runs
 	return t
 }
 
@@ -318,6 +373,12 @@ func readGroup(g *group) (Run, error) {
 	if r.Start.IsZero() && len(r.Power) > 0 {
 		r.Start = r.Power[0].Time.Add(-r.Power[0].Interval)
 	}
+	if r.Start.IsZero() && g.jsonl != "" && g.std != "" {
+		// JSON lines without an epoch or a checkpoint (a run shorter than
+		// the checkpoint interval): the pair's first line, to the second.
+		r.Start = firstStamp(g.std)
+		offsets(&r)
+	}
 	summarize(&r)
 	return r, nil
 }
@@ -325,43 +386,100 @@ func readGroup(g *group) (Run, error) {
 // summarize sums the epochs logged into Measured and chooses the
 // consumption counted.
 func summarize(r *Run) {
+	r.Measured = Consumption{DeviceKnown: true}
 	for i := range r.EpochRecords {
 		e := &r.EpochRecords[i]
 		r.Measured.Epochs++
 		r.Measured.Duration = addDuration(r.Measured.Duration, e.Duration)
-		r.Measured.KWh += e.KWh
+		r.Measured.DeviceKWh += e.DeviceKWh
+		r.Measured.FacilityKWh += e.FacilityKWh
 		r.Measured.Grams += e.Grams
 	}
 	choose(r)
 }
 
-// choose sets Basis, Used and Note by carbontracker's rule: the actual
-// consumption if the run finished or stopped early, else the projection,
-// else what was measured.
+// choose sets Basis, Used and Note: the whole run measured when the logs
+// have it (to its end, else to its last checkpoint); else carbontracker's
+// rule: the actual consumption if the run finished or stopped early, else
+// the projection, else what was measured. A note the reader left (about
+// the log itself) follows the basis's.
 func choose(r *Run) {
+	var note string
 	switch {
+	case r.Whole != nil && r.CheckpointAt.IsZero():
+		r.Basis, r.Used = BasisRun, *r.Whole
+		switch {
+		case r.Completed == 0:
+			note = "no epoch completed (the run failed, or was stopped before its first epoch ended); the whole run measured is counted"
+		case r.Interrupted:
+			note = fmt.Sprintf("stopped after %d of %s epochs; the whole run measured is counted, the interrupted epoch included", r.Completed, epochsOrUnknown(r.Epochs))
+		case r.Projection != nil && r.Projection.Epochs > monitored(r):
+			note = fmt.Sprintf("monitored %d of %d epochs; the whole run measured is counted", monitored(r), r.Projection.Epochs)
+		}
+	case r.Whole != nil:
+		r.Basis, r.Used = BasisCheckpoint, *r.Whole
+		note = fmt.Sprintf("killed or still running: counted up to its last checkpoint at %s, %d of %s epochs completed",
+			r.CheckpointAt.Format("2006-01-02 15:04:05 MST"), r.Completed, epochsOrUnknown(r.Epochs))
+		if r.Projection != nil {
+			note += fmt.Sprintf(" (the projection for %d epochs is %s g)", r.Projection.Epochs, strconv.FormatFloat(r.Projection.Grams, 'g', 4, 64))
+		}
 	case r.Actual != nil && (r.Interrupted || r.Projection == nil || r.Actual.Epochs == r.Projection.Epochs || r.Projection.Epochs == 0):
 		r.Basis, r.Used = BasisActual, *r.Actual
 		if r.Interrupted {
-			r.Note = fmt.Sprintf("stopped after %d of %s epochs; the actual consumption is counted", r.Completed, epochsOrUnknown(r.Epochs))
+			note = fmt.Sprintf("stopped after %d of %s epochs; the actual consumption is counted", r.Completed, epochsOrUnknown(r.Epochs))
 		}
 	case r.Projection != nil:
 		r.Basis, r.Used = BasisProjection, *r.Projection
 		if r.Actual != nil {
-			r.Note = fmt.Sprintf("monitored %d of %d epochs; the projection for %d epochs is counted", r.Actual.Epochs, r.Projection.Epochs, r.Projection.Epochs)
+			note = fmt.Sprintf("monitored %d of %d epochs; the projection for %d epochs is counted", r.Actual.Epochs, r.Projection.Epochs, r.Projection.Epochs)
 		} else {
-			r.Note = fmt.Sprintf("the log ends after %d of %d epochs without the actual consumption (the run is still going, or was killed); the projection for %d epochs is counted",
+			note = fmt.Sprintf("the log ends after %d of %d epochs without the actual consumption (the run is still going, or was killed); the projection for %d epochs is counted",
 				r.Completed, r.Projection.Epochs, r.Projection.Epochs)
 		}
 	case r.Actual != nil:
 		r.Basis, r.Used = BasisActual, *r.Actual
 	case r.Measured.Epochs > 0:
 		r.Basis, r.Used = BasisMeasured, r.Measured
-		r.Note = fmt.Sprintf("no projection or actual consumption logged; the %d epoch(s) logged are counted", r.Measured.Epochs)
+		note = fmt.Sprintf("no projection or actual consumption logged; the %d epoch(s) logged are counted", r.Measured.Epochs)
 	default:
 		r.Basis = BasisNone
-		r.Note = "nothing logged that can be counted (no epoch ended)"
+		note = "nothing logged that can be counted (no epoch ended)"
 	}
+	switch {
+	case note == "":
+	case r.Note == "":
+		r.Note = note
+	default:
+		r.Note = note + "; " + r.Note
+	}
+}
+
+// firstStamp returns the time stamp of the first line of a carbontracker
+// log, zero if it has none.
+func firstStamp(path string) time.Time {
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	if m := reStamp.FindStringSubmatch(line); m != nil {
+		// Python's logging writes local time.
+		if t, err := time.ParseInLocation(tracker.LogTimeLayout, m[1], time.Local); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// monitored is the number of epochs monitored: those completed, or those
+// of the actual consumption when it says more (a pair whose standard log
+// lost lines).
+func monitored(r *Run) int {
+	if r.Actual != nil {
+		return max(r.Completed, r.Actual.Epochs)
+	}
+	return r.Completed
 }
 
 func epochsOrUnknown(n int) string {
