@@ -54,13 +54,31 @@ terminal's, which the command got too, and does not pass it on; a
 command. Signal the command itself, or use SIGTERM, which is always passed
 on.
 
-The whole run is one epoch unless --epoch-pattern is given: then each line
-the command prints (stdout or stderr) that matches the regular expression
-ends an epoch and starts the next, and --epochs says how many there are, for
-the projection printed after the first epoch. When carbontrack reads the
-command's output (--epoch-pattern, or the status line) the command writes to
-pipes, not to the terminal: run Python with -u (or PYTHONUNBUFFERED=1) so its
-lines arrive when printed.
+If carbontrack itself is killed (SIGKILL, the OOM killer), the command gets
+SIGTERM on Linux, rather than run on unmeasured; --keep-command leaves it
+running. Only the command gets it, not its children: a shell script should
+exec the training.
+
+The whole run is one epoch unless the command's output marks its epochs;
+--epochs says how many there are, for the projection printed after the
+first epoch. Each line the command prints (stdout or stderr) is matched as
+a terminal shows it: colours left out, the text after its last carriage
+return. With --epoch-pattern REGEX, a matching line ends an epoch and
+starts the next. With --epoch-start-pattern REGEX, a matching line starts
+an epoch, ending the open one: Keras' "Epoch 1/10" comes when an epoch
+begins, and taken for an end it makes the first epoch a moment. With both,
+starts and ends are taken as printed. The epoch open when the command exits
+is complete if it exited with 0 and a start opened it (or, with ends only,
+if it is the last), interrupted otherwise. --epochs-from NAME reads what a
+trainer prints, progress-bar redraws included (an epoch number redrawn
+counts once):
+{{presets}}
+--epochs-from excludes the patterns; given on the command line, either wins
+over the other's environment variable. When the first epoch lasts under 1 %
+of the time from its start to the end of the second, a warning says the
+marks look wrong. When carbontrack reads the command's output (epochs, or
+the status line) the command writes to pipes, not to the terminal: run
+Python with -u (or PYTHONUNBUFFERED=1) so its lines arrive when printed.
 
 On a terminal a status line on stderr shows the elapsed time, the power now
 by component, the energy (kWh, PUE included), the emissions and the
@@ -90,6 +108,8 @@ stopped: SIGTERM, then SIGKILL after --grace-period.
 Examples:
   carbontrack run -- python -u train.py --epochs 10
   carbontrack run --epochs 10 --epoch-pattern '^Epoch [0-9]+ done' --zone DK -- python -u train.py
+  carbontrack run --epochs 10 --epochs-from keras -- python -u fit.py
+  carbontrack run --epochs 5 --epoch-start-pattern '^Epoch [0-9]+/' --epoch-pattern '^val' -- python -u train.py
   carbontrack run --process --json --log-dir runs/exp1 -- ./train.sh > metrics.txt
   carbontrack run --budget 500 --enforce-budget --epochs 50 --epoch-pattern 'val_loss' -- python -u fit.py
   CARBONTRACK_ZONE=FR carbontrack run --quiet --report-file report.json -- make train
@@ -99,8 +119,14 @@ Flags:
 
 // runOptions are run's flags.
 type runOptions struct {
-	epochs       int
-	epochPattern string
+	epochs            int
+	epochPattern      string
+	epochStartPattern string
+	epochsFrom        string
+	keepCommand       bool
+	// matcher reads the epochs from the command's output (nil: the whole
+	// run is one epoch); parseRunFlags makes it from the three above.
+	matcher      *epochMatcher
 	interval     time.Duration
 	pue          float64
 	zone, region string
@@ -131,11 +157,17 @@ type runOptions struct {
 // twin is listed in the returned map (flag name → variable); to add a flag,
 // add a line here.
 func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]string) {
-	fs := newFlagSet("run", runHelp, stderr)
+	fs := newFlagSet("run", strings.Replace(runHelp, "{{presets}}\n", presetHelp(), 1), stderr)
 	twins := envTwins{}
 	env := twins.usage
-	fs.IntVar(&o.epochs, "epochs", 1, env("epochs", "CARBONTRACK_EPOCHS", "number of epochs the command runs (needs --epoch-pattern)"))
+	fs.IntVar(&o.epochs, "epochs", 1, env("epochs", "CARBONTRACK_EPOCHS", "number of epochs the command runs (needs --epoch-pattern, --epoch-start-pattern or --epochs-from)"))
 	fs.StringVar(&o.epochPattern, "epoch-pattern", "", env("epoch-pattern", "CARBONTRACK_EPOCH_PATTERN", "regular expression (Go syntax): an output line matching it ends an epoch"))
+	fs.StringVar(&o.epochStartPattern, "epoch-start-pattern", "", env("epoch-start-pattern", "CARBONTRACK_EPOCH_START_PATTERN",
+		"regular expression (Go syntax): an output line matching it starts an epoch, ending the open one (e.g. '^Epoch [0-9]+/')"))
+	fs.StringVar(&o.epochsFrom, "epochs-from", "", env("epochs-from", "CARBONTRACK_EPOCHS_FROM",
+		"read the epochs from what a trainer prints: "+strings.Join(presetNames(), ", ")+" (e.g. --epochs 10 --epochs-from keras)"))
+	fs.BoolVar(&o.keepCommand, "keep-command", false, env("keep-command", "CARBONTRACK_KEEP_COMMAND",
+		"leave the command running if carbontrack itself is killed (by default it then gets SIGTERM; Linux only)"))
 	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "sampling interval"))
 	fs.Float64Var(&o.pue, "pue", tracker.DefaultPUE, env("pue", "CARBONTRACK_PUE", "power usage effectiveness, 1 to 5 (1: measured at the wall)"))
 	fs.StringVar(&o.zone, "zone", "", env("zone", "CARBONTRACK_ZONE", "country or grid zone of the emission factor (FR, DK1, US-CAL-CISO, ...)"))
@@ -294,16 +326,81 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 			o.region = ""
 		}
 	}
+	// --epochs-from and the patterns both say how to read the epochs: the
+	// same rule.
+	patterns := []string{"epoch-pattern", "epoch-start-pattern"}
+	if o.epochsFrom != "" && (o.epochPattern != "" || o.epochStartPattern != "") {
+		var patCmd bool
+		var patEnv []string
+		for _, p := range patterns {
+			patCmd = patCmd || onCmdLine[p]
+			if fromEnv[p] {
+				patEnv = append(patEnv, twins[p])
+			}
+		}
+		switch {
+		case onCmdLine["epochs-from"] && patCmd:
+			return usage("give --epochs-from or --epoch-pattern/--epoch-start-pattern, not both")
+		case fromEnv["epochs-from"] && !patCmd:
+			return usage("%s and %s are both set: set one", twins["epochs-from"], strings.Join(patEnv, " and "))
+		case onCmdLine["epochs-from"]:
+			o.epochPattern, o.epochStartPattern = "", ""
+		default:
+			o.epochsFrom = ""
+		}
+	}
+	// flagName names a flag in a message, with its twin when that set it.
+	flagName := func(name string) string {
+		if fromEnv[name] {
+			return twins[name] + " (--" + name + ")"
+		}
+		return "--" + name
+	}
+	epochFlag := "" // the flag that reads the epochs, if any
+	switch {
+	case o.epochsFrom != "":
+		epochFlag = "epochs-from"
+	case o.epochPattern != "":
+		epochFlag = "epoch-pattern"
+	case o.epochStartPattern != "":
+		epochFlag = "epoch-start-pattern"
+	}
+	compile := func(name, expr string) (*regexp.Regexp, error) {
+		if expr == "" {
+			return nil, nil
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flagName(name), err)
+		}
+		return re, nil
+	}
+	start, err := compile("epoch-start-pattern", o.epochStartPattern)
+	if err != nil {
+		return usage("%v", err)
+	}
+	if re, err = compile("epoch-pattern", o.epochPattern); err != nil {
+		return usage("%v", err)
+	}
+	o.matcher = patternMatcher(start, re)
+	if o.epochsFrom != "" {
+		if o.matcher, err = presetMatcher(o.epochsFrom); err != nil {
+			return usage("%s: %v", flagName("epochs-from"), err)
+		}
+	}
 	argv = fs.Args()
 	switch {
 	case len(argv) == 0:
 		return usage("no command given; see carbontrack run --help")
 	case o.epochs < 1:
 		return usage("--epochs must be at least 1, got %d", o.epochs)
-	case o.epochPattern == "" && epochsSet && o.epochs != 1:
-		return usage("--epochs needs --epoch-pattern: without it the whole command is one epoch")
-	case o.epochPattern != "" && !epochsSet:
-		return usage("--epoch-pattern needs --epochs N, the number of epochs the command runs")
+	case epochFlag == "" && epochsSet && o.epochs != 1:
+		return usage("--epochs needs --epoch-pattern, --epoch-start-pattern or --epochs-from: without them the whole command is one epoch")
+	case epochFlag == "epochs-from" && !epochsSet:
+		return usage("%s needs --epochs N, the number of epochs the command runs "+
+			"(carbontrack counts them from the start, before the command prints its total)", flagName(epochFlag))
+	case epochFlag != "" && !epochsSet:
+		return usage("%s needs --epochs N, the number of epochs the command runs", flagName(epochFlag))
 	case o.interval <= 0:
 		return usage("--interval must be positive, got %v", o.interval)
 	case !(o.pue >= 1 && o.pue <= 5):
@@ -322,12 +419,6 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 	if o.metricsAddr != "" {
 		if err := promexport.CheckAddr(o.metricsAddr, o.allowPublic); err != nil {
 			return usage("--metrics-addr: %v", err)
-		}
-	}
-	if o.epochPattern != "" {
-		var err error
-		if re, err = regexp.Compile(o.epochPattern); err != nil {
-			return usage("--epoch-pattern: %v", err)
 		}
 	}
 	return o, argv, re, -1
@@ -366,7 +457,7 @@ func runProvider(ctx context.Context, o *runOptions) (factor.Provider, error) {
 
 // runCommand is "carbontrack run" with its dependencies.
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, deps runDeps) int {
-	o, argv, re, code := parseRunFlags(args, stderr)
+	o, argv, _, code := parseRunFlags(args, stderr)
 	if code >= 0 {
 		return code
 	}
@@ -420,7 +511,11 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	status := !o.quiet && !o.noStatus && deps.isTerminal(stderr)
 	outTTY := deps.isTerminal(stdout)
 	cons := newConsole(stdout, stderr, outTTY, deps.isTerminal(stderr), status, deps.termWidth(stderr))
-	ep := &epochCounter{total: o.epochs, pattern: re != nil}
+	say := cons.say
+	if o.quiet {
+		say = nil
+	}
+	ep := newEpochCounter(o.epochs, o.matcher, say, nil)
 
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]
@@ -429,20 +524,20 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	}
 	// Read the command's output only when needed: otherwise it writes to
 	// our stdout and stderr themselves (a terminal stays a terminal).
-	teeOut := re != nil || (status && outTTY)
-	teeErr := re != nil || status
+	teeOut := o.matcher != nil || (status && outTTY)
+	teeErr := o.matcher != nil || status
 	relayedOut := true
 	if f, ok := stdout.(*os.File); ok && !teeOut {
 		cmd.Stdout = f
 		relayedOut = false
 	} else {
-		cmd.Stdout = &lineTee{write: cons.childOut, re: re, match: ep.match}
+		cmd.Stdout = &lineTee{write: cons.childOut, update: ep.lineFunc()}
 	}
 	if f, ok := stderr.(*os.File); ok && !teeErr {
 		cmd.Stderr = f
 		cons.direct = true
 	} else {
-		cmd.Stderr = &lineTee{write: cons.childErr, re: re, match: ep.match}
+		cmd.Stderr = &lineTee{write: cons.childErr, update: ep.lineFunc()}
 	}
 	// A child of the command may keep the pipes open after it exits.
 	cmd.WaitDelay = 2 * time.Second
@@ -481,7 +576,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		cons.finish()
 		return fail(code, notStarted)
 	}
-	if err := cmd.Start(); err != nil {
+	waitc, err := startChild(cmd, o.keepCommand)
+	if err != nil {
 		if t != nil {
 			t.Stop()
 			_ = disc.Close()
@@ -493,8 +589,6 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		return fail(127, "%s: %v", argv[0], err)
 	}
 	began := time.Now()
-	waitc := make(chan error, 1)
-	go func() { waitc <- cmd.Wait() }()
 	if o.process {
 		// The process tree: its pid is known only now.
 		if t, disc, err = start(cmd.Process.Pid); err != nil {
@@ -507,6 +601,11 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	ep.begin(t)
 	metrics := startMetrics(ctx, &o, t, cons)
 	stopTick := cons.run(deps.tick, func(st *tracker.Status) string {
+		// Counters are read every --interval; the status line asks for a
+		// fresh read each time it is drawn (on a terminal only).
+		rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_ = t.Refresh(rctx)
+		cancel()
 		t.StatusInto(st)
 		return statusText(st, began, time.Now())
 	})
@@ -982,104 +1081,6 @@ func (c *console) outPartial() bool {
 	return c.outLast != 0 && c.outLast != '\n'
 }
 
-// maxLine bounds the part of a line matched against --epoch-pattern (64
-// KiB): a longer line is matched on its start.
-const maxLine = 64 << 10
-
-// lineTee passes the command's output on, byte for byte, and calls match
-// for each complete line that matches re. A line is matched on what a
-// terminal shows of it: the text after its last carriage return
-// ("progress 50%\repoch 2 done\n" is "epoch 2 done"; "\r\n" ends a line).
-// Write is called by one goroutine at a time (exec's copier).
-type lineTee struct {
-	write func([]byte) (int, error)
-	re    *regexp.Regexp
-	match func()
-	line  []byte
-	cr    bool // the last byte was '\r'
-}
-
-func (w *lineTee) Write(p []byte) (int, error) {
-	n, err := w.write(p)
-	if w.re == nil {
-		return n, err
-	}
-	for _, b := range p[:n] {
-		if w.cr && b != '\n' {
-			w.line = w.line[:0] // back to the start of the line
-		}
-		w.cr = false
-		switch b {
-		case '\n':
-			if w.re.Match(w.line) {
-				w.match()
-			}
-			w.line = w.line[:0]
-		case '\r':
-			w.cr = true
-		default:
-			if len(w.line) < maxLine {
-				w.line = append(w.line, b)
-			}
-		}
-	}
-	return n, err
-}
-
-// epochCounter turns matching lines into epochs. Its methods are safe for
-// concurrent use (stdout's and stderr's copiers, the main goroutine).
-type epochCounter struct {
-	mu      sync.Mutex
-	t       *tracker.Tracker
-	total   int
-	pattern bool
-	ended   int
-	early   int // matches before the tracker started
-}
-
-// begin starts the first epoch on t.
-func (e *epochCounter) begin(t *tracker.Tracker) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.t = t
-	t.EpochStart()
-	for ; e.early > 0; e.early-- {
-		e.endLocked()
-	}
-}
-
-func (e *epochCounter) match() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.t == nil {
-		e.early++
-		return
-	}
-	e.endLocked()
-}
-
-// endLocked ends the open epoch and starts the next, if any is left.
-func (e *epochCounter) endLocked() {
-	if e.ended >= e.total {
-		return
-	}
-	e.t.EpochEnd()
-	e.ended++
-	if e.ended < e.total {
-		e.t.EpochStart()
-	}
-}
-
-// finish ends the last epoch when the command exited with 0 and only that
-// one was left; any other open epoch is recorded as interrupted by Stop.
-func (e *epochCounter) finish(success bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.t != nil && success && e.ended == e.total-1 {
-		e.endLocked()
-	}
-}
-
 // statusText is the status line: elapsed time, epoch, the devices' power
 // now by kind, energy (PUE included) and emissions so far, projection.
 func statusText(st *tracker.Status, began, now time.Time) string {
@@ -1099,7 +1100,7 @@ func statusText(st *tracker.Status, began, now time.Time) string {
 			sep = ""
 		}
 	}
-	fmt.Fprintf(&b, " | %s %s g CO2e", energyText(st.Energy.KWh()*st.PUE), human(st.Grams))
+	fmt.Fprintf(&b, " | %s %s g CO2e", energyText(st.FacilityEnergy.KWh()), human(st.Grams))
 	if st.HasProjection {
 		fmt.Fprintf(&b, " | projected %s g", human(st.Projection.Grams))
 	}
@@ -1172,7 +1173,7 @@ func (p *powerLogger) sample() {
 	}
 	e := map[string]power.Joules{}
 	for _, s := range p.st.Sources {
-		e[string(s.Info.Kind)] += s.Energy
+		e[string(s.Info.Kind)] += s.DeviceEnergy
 	}
 	w := make(map[string]float64, len(e))
 	for k, v := range e {
@@ -1202,9 +1203,13 @@ type runJSON struct {
 	Signal          string            `json:"signal,omitempty"`
 	Mode            string            `json:"mode"`
 	DurationS       float64           `json:"duration_s"`
-	EnergyKWh       float64           `json:"energy_kwh"`
+	DeviceKWh       float64           `json:"device_energy_kwh"`
+	FacilityKWh     float64           `json:"facility_energy_kwh"`
 	EmissionsG      float64           `json:"emissions_g"`
 	IntensityGPerKW float64           `json:"intensity_g_per_kwh"`
+	InEpochs        runTotalsJSON     `json:"in_epochs"`
+	Actual          runTotalsJSON     `json:"actual"`
+	OutsideEpochs   runTotalsJSON     `json:"outside_epochs"`
 	Intensity       intensityUsedJSON `json:"intensity"`
 	PUE             float64           `json:"pue"`
 	Components      []componentJSON   `json:"components"`
@@ -1219,6 +1224,19 @@ type runJSON struct {
 	Files           []string          `json:"files"`
 }
 
+// runTotalsJSON is a part of the run: tracker.Totals.
+type runTotalsJSON struct {
+	DurationS   float64 `json:"duration_s"`
+	DeviceKWh   float64 `json:"device_energy_kwh"`
+	FacilityKWh float64 `json:"facility_energy_kwh"`
+	EmissionsG  float64 `json:"emissions_g"`
+}
+
+func runTotals(t tracker.Totals) runTotalsJSON {
+	return runTotalsJSON{DurationS: t.Duration.Seconds(), DeviceKWh: t.DeviceEnergy.KWh(),
+		FacilityKWh: t.FacilityEnergy.KWh(), EmissionsG: t.Grams}
+}
+
 type intensityUsedJSON struct {
 	Zone     string `json:"zone"`
 	Provider string `json:"provider"`
@@ -1231,7 +1249,7 @@ type componentJSON struct {
 	Kind      string  `json:"kind"`
 	Device    string  `json:"device"`
 	Method    string  `json:"method"`
-	EnergyJ   float64 `json:"energy_j"`
+	EnergyJ   float64 `json:"device_energy_j"`
 	AvgPowerW float64 `json:"avg_power_w"`
 	Lost      bool    `json:"lost,omitempty"`
 }
@@ -1241,7 +1259,8 @@ type runEpochJSON struct {
 	Start            time.Time `json:"start"`
 	End              time.Time `json:"end"`
 	DurationS        float64   `json:"duration_s"`
-	EnergyKWh        float64   `json:"energy_kwh"`
+	DeviceKWh        float64   `json:"device_energy_kwh"`
+	FacilityKWh      float64   `json:"facility_energy_kwh"`
 	EmissionsG       float64   `json:"emissions_g"`
 	IntensityGPerKWh float64   `json:"intensity_g_per_kwh"`
 	Interrupted      bool      `json:"interrupted"`
@@ -1251,19 +1270,21 @@ type predictionJSON struct {
 	Epochs          int      `json:"epochs"`
 	KnownEpochs     int      `json:"known_epochs"`
 	DurationS       float64  `json:"duration_s"`
-	EnergyKWh       float64  `json:"energy_kwh"`
+	FacilityKWh     float64  `json:"facility_energy_kwh"`
 	EmissionsG      float64  `json:"emissions_g"`
 	EmissionsLowG   float64  `json:"emissions_low_g"`
 	EmissionsHighG  float64  `json:"emissions_high_g"`
 	TrendEmissionsG *float64 `json:"trend_emissions_g,omitempty"`
 }
 
-// buildRunJSON gathers the report: totals from the tracker's Status after
-// Stop (the whole run), epochs and projection from its Report.
+// buildRunJSON gathers the report from the tracker's Report after Stop:
+// the whole run is the headline, epochs and outside time partition it.
 func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *tracker.Report, st *tracker.Status,
 	d *power.Discovery, process bool) runJSON {
 	out := runJSON{Command: argv, ExitCode: code, Signal: sig, Mode: "machine", DurationS: dur.Seconds(),
-		EnergyKWh: st.Energy.KWh() * st.PUE, EmissionsG: st.Grams, PUE: st.PUE,
+		DeviceKWh: rep.Run.DeviceEnergy.KWh(), FacilityKWh: rep.Run.FacilityEnergy.KWh(), EmissionsG: rep.Run.Grams,
+		PUE: rep.PUE, IntensityGPerKW: float64(rep.MeanIntensity), InEpochs: runTotals(rep.InEpochs),
+		Actual: runTotals(rep.Actual), OutsideEpochs: runTotals(rep.OutsideEpochs),
 		Intensity: intensityUsedJSON{Zone: rep.Intensity.Zone, Provider: rep.Intensity.Provider,
 			Source: rep.Intensity.Source, Fallback: rep.Intensity.Fallback},
 		Components: []componentJSON{}, Unavailable: []unavailableJSON{}, Epochs: []runEpochJSON{},
@@ -1272,15 +1293,10 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 	if process {
 		out.Mode = "process"
 	}
-	if out.EnergyKWh > 0 {
-		out.IntensityGPerKW = out.EmissionsG / out.EnergyKWh
-	} else {
-		out.IntensityGPerKW = float64(rep.Intensity.Value)
-	}
 	measured := st.Time.Sub(st.Start).Seconds()
 	for _, s := range st.Sources {
 		c := componentJSON{Name: s.Info.Name, Kind: string(s.Info.Kind), Device: s.Info.Device,
-			Method: string(s.Info.Method), EnergyJ: float64(s.Energy), Lost: s.Lost}
+			Method: string(s.Info.Method), EnergyJ: float64(s.DeviceEnergy), Lost: s.Lost}
 		if measured > 0 {
 			c.AvgPowerW = c.EnergyJ / measured
 		}
@@ -1293,12 +1309,12 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 	}
 	for _, e := range rep.EpochRecords {
 		out.Epochs = append(out.Epochs, runEpochJSON{Epoch: e.N, Start: e.Start.UTC(), End: e.End.UTC(),
-			DurationS: e.Duration.Seconds(), EnergyKWh: e.Energy.KWh() * rep.PUE, EmissionsG: e.Grams,
+			DurationS: e.Duration.Seconds(), DeviceKWh: e.DeviceEnergy.KWh(), FacilityKWh: e.FacilityEnergy.KWh(), EmissionsG: e.Grams,
 			IntensityGPerKWh: float64(e.Intensity), Interrupted: e.Interrupted})
 	}
 	if p := rep.Projection; p != nil {
 		out.Prediction = &predictionJSON{Epochs: p.Epochs, KnownEpochs: p.Known, DurationS: p.Duration.Seconds(),
-			EnergyKWh: p.Energy.KWh(), EmissionsG: p.Grams, EmissionsLowG: p.GramsLow, EmissionsHighG: p.GramsHigh}
+			FacilityKWh: p.FacilityEnergy.KWh(), EmissionsG: p.Grams, EmissionsLowG: p.GramsLow, EmissionsHighG: p.GramsHigh}
 		if p.Trend {
 			g := p.TrendGrams
 			out.Prediction.TrendEmissionsG = &g
@@ -1319,7 +1335,7 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 		scope = "the command's process tree"
 	}
 	fmt.Fprintf(w, "  measured:   %s\n", scope)
-	fmt.Fprintf(w, "  energy:     %s kWh (PUE %v included)\n", human(out.EnergyKWh), out.PUE)
+	fmt.Fprintf(w, "  energy:     %s kWh facility (PUE %v included); %s kWh drawn by the devices\n", human(out.FacilityKWh), out.PUE, human(out.DeviceKWh))
 	fmt.Fprintf(w, "  emissions:  %s g CO2e (mean %s g CO2e/kWh)\n", human(out.EmissionsG), human(out.IntensityGPerKW))
 	fmt.Fprintf(w, "  intensity:  %s\n", rep.Intensity.String())
 	fmt.Fprintf(w, "  epochs:     %d of %d completed", out.EpochsCompleted, out.EpochsPlanned)
@@ -1327,8 +1343,16 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 		fmt.Fprint(w, " (interrupted)")
 	}
 	fmt.Fprintln(w)
+	if out.EpochsCompleted > 0 || out.Interrupted {
+		fmt.Fprintf(w, "  of which:   completed epochs %s g, %s kWh; ", human(out.Actual.EmissionsG), human(out.Actual.FacilityKWh))
+		if cut := out.InEpochs.EmissionsG - out.Actual.EmissionsG; cut > 0 {
+			fmt.Fprintf(w, "interrupted epoch %s g; ", human(cut))
+		}
+		fmt.Fprintf(w, "outside epochs %s g, %s kWh (%s)\n", human(out.OutsideEpochs.EmissionsG),
+			human(out.OutsideEpochs.FacilityKWh), clock(fromSeconds(out.OutsideEpochs.DurationS)))
+	}
 	if p := out.Prediction; p != nil && out.EpochsCompleted < p.Epochs {
-		fmt.Fprintf(w, "  projection: %s g CO2e, %s kWh for %d epochs (from %d)\n", human(p.EmissionsG), human(p.EnergyKWh), p.Epochs, p.KnownEpochs)
+		fmt.Fprintf(w, "  projection: %s g CO2e, %s kWh for %d epochs (from %d)\n", human(p.EmissionsG), human(p.FacilityKWh), p.Epochs, p.KnownEpochs)
 	}
 	if out.BudgetExceeded {
 		what := "passed"

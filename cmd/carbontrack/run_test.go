@@ -216,7 +216,8 @@ type runReportDoc struct {
 	Signal          string   `json:"signal"`
 	Mode            string   `json:"mode"`
 	DurationS       float64  `json:"duration_s"`
-	EnergyKWh       float64  `json:"energy_kwh"`
+	EnergyKWh       float64  `json:"facility_energy_kwh"`
+	DeviceKWh       float64  `json:"device_energy_kwh"`
 	EmissionsG      float64  `json:"emissions_g"`
 	IntensityGPerKW float64  `json:"intensity_g_per_kwh"`
 	PUE             float64  `json:"pue"`
@@ -225,7 +226,7 @@ type runReportDoc struct {
 		Kind      string  `json:"kind"`
 		Device    string  `json:"device"`
 		Method    string  `json:"method"`
-		EnergyJ   float64 `json:"energy_j"`
+		EnergyJ   float64 `json:"device_energy_j"`
 		AvgPowerW float64 `json:"avg_power_w"`
 	} `json:"components"`
 	EpochsPlanned   int  `json:"epochs_planned"`
@@ -234,7 +235,7 @@ type runReportDoc struct {
 	Epochs          []struct {
 		Epoch       int     `json:"epoch"`
 		DurationS   float64 `json:"duration_s"`
-		EnergyKWh   float64 `json:"energy_kwh"`
+		EnergyKWh   float64 `json:"facility_energy_kwh"`
 		EmissionsG  float64 `json:"emissions_g"`
 		Interrupted bool    `json:"interrupted"`
 	} `json:"epochs"`
@@ -322,7 +323,7 @@ func TestRunCommand(t *testing.T) {
 		plot := filepath.Join(t.TempDir(), "run.png")
 		code := run(context.Background(), []string{"report", "--per-epoch", "--plot", plot, r.logDir}, &out, &errb)
 		require.Equal(t, 0, code, errb.String())
-		assert.Regexp(t, `(?m)^\d+\.\d+_\S+\s+carbontrack\s+3/3\s.*\sactual$`, out.String())
+		assert.Regexp(t, `(?m)^\d+\.\d+_\S+\s+carbontrack\s+3/3\s.*\srun$`, out.String())
 		assert.Regexp(t, `(?m)^TOTAL \(1 run\)\s+3\s`, out.String())
 		assert.Contains(t, out.String(), "CPU (W)")
 		f, err := os.Open(plot)
@@ -895,7 +896,11 @@ func TestLineTee(t *testing.T) {
 	var got bytes.Buffer
 	var lines []string
 	re := regexp.MustCompile(`^epoch \d+$`)
-	w := &lineTee{write: got.Write, re: re, match: func() { lines = append(lines, "match") }}
+	w := &lineTee{write: got.Write, update: func(text []byte, final bool) {
+		if final && re.Match(text) {
+			lines = append(lines, "match")
+		}
+	}}
 	in := []string{"ep", "och 1\r", "\nepoch 2\nno", "t epoch 3\nepoch 4", "", "\n",
 		"progress 50%\repoch 5\n", "epoch 6\r", "progress\n", "epoch 7"}
 	for _, chunk := range in {
@@ -907,11 +912,15 @@ func TestLineTee(t *testing.T) {
 	assert.Len(t, lines, 4, "epochs 1, 2, 4 and 5 (what a terminal shows); 6 was overwritten, 7 has no newline yet")
 
 	matches := 0
-	long := &lineTee{write: io.Discard.Write, re: regexp.MustCompile(`^a+$`), match: func() { matches++ }}
+	long := &lineTee{write: io.Discard.Write, update: func(text []byte, final bool) {
+		if final && regexp.MustCompile(`^a+$`).Match(text) {
+			matches++
+		}
+	}}
 	_, _ = long.Write(bytes.Repeat([]byte("a"), 3*maxLine))
 	_, _ = long.Write([]byte("\n"))
 	assert.Equal(t, 1, matches, "a long line is matched on its first 64 KiB")
-	assert.LessOrEqual(t, cap(long.line), 2*maxLine)
+	assert.LessOrEqual(t, cap(long.seg), 2*maxLine)
 }
 
 func TestExitStatus(t *testing.T) {

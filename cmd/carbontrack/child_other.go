@@ -1,0 +1,12 @@
+//go:build !linux
+
+package main
+
+import "os/exec"
+
+// parentDeathSignal says whether setParentDeathSignal does anything here.
+const parentDeathSignal = false
+
+// setParentDeathSignal does nothing off Linux: there is no parent-death
+// signal to ask for, and the command outlives a killed carbontrack.
+func setParentDeathSignal(*exec.Cmd) {}
