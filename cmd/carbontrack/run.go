@@ -128,6 +128,8 @@ type runOptions struct {
 	// run is one epoch); parseRunFlags makes it from the three above.
 	matcher      *epochMatcher
 	interval     time.Duration
+	powerEvery   time.Duration
+	checkpoint   time.Duration
 	pue          float64
 	zone, region string
 	intensity    float64
@@ -168,7 +170,9 @@ func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]stri
 		"read the epochs from what a trainer prints: "+strings.Join(presetNames(), ", ")+" (e.g. --epochs 10 --epochs-from keras)"))
 	fs.BoolVar(&o.keepCommand, "keep-command", false, env("keep-command", "CARBONTRACK_KEEP_COMMAND",
 		"leave the command running if carbontrack itself is killed (by default it then gets SIGTERM; Linux only)"))
-	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "sampling interval"))
+	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "how often energy counters and the CPU/RAM estimates are read between epoch boundaries (boundaries are read when they happen)"))
+	fs.DurationVar(&o.powerEvery, "power-interval", tracker.DefaultPowerInterval, env("power-interval", "CARBONTRACK_POWER_INTERVAL", "how often GPUs without an energy counter are read (above 100ms a load changing at 1 Hz may alias)"))
+	fs.DurationVar(&o.checkpoint, "checkpoint-interval", tracker.DefaultCheckpointInterval, env("checkpoint-interval", "CARBONTRACK_CHECKPOINT_INTERVAL", "how often the run's totals so far are appended to the JSON lines and synced: a kill loses at most this"))
 	fs.Float64Var(&o.pue, "pue", tracker.DefaultPUE, env("pue", "CARBONTRACK_PUE", "power usage effectiveness, 1 to 5 (1: measured at the wall)"))
 	fs.StringVar(&o.zone, "zone", "", env("zone", "CARBONTRACK_ZONE", "country or grid zone of the emission factor (FR, DK1, US-CAL-CISO, ...)"))
 	fs.StringVar(&o.region, "region", "", env("region", "CARBONTRACK_REGION", "cloud region instead of a zone, e.g. gcp:europe-west4"))
@@ -403,6 +407,10 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		return usage("%s needs --epochs N, the number of epochs the command runs", flagName(epochFlag))
 	case o.interval <= 0:
 		return usage("--interval must be positive, got %v", o.interval)
+	case o.powerEvery <= 0:
+		return usage("--power-interval must be positive, got %v", o.powerEvery)
+	case o.checkpoint <= 0:
+		return usage("--checkpoint-interval must be positive, got %v", o.checkpoint)
 	case !(o.pue >= 1 && o.pue <= 5):
 		return usage("--pue must be in [1, 5], got %v", o.pue)
 	case o.intensity < 0 || math.IsNaN(o.intensity):
@@ -820,7 +828,8 @@ func startTracker(ctx context.Context, o *runOptions, prov factor.Provider, pid 
 		verbose = 0
 	}
 	topts := []tracker.Option{
-		tracker.WithSources(d.Sources), tracker.WithInterval(o.interval), tracker.WithPUE(o.pue),
+		tracker.WithSources(d.Sources), tracker.WithInterval(o.interval), tracker.WithPowerInterval(o.powerEvery),
+		tracker.WithCheckpointInterval(o.checkpoint), tracker.WithPUE(o.pue),
 		tracker.WithFactor(prov), tracker.WithConsole(cons.messages("")), tracker.WithVerbose(verbose),
 		tracker.WithLogger(logger), tracker.WithBudgetGrams(o.budgetG), tracker.WithBudgetKWh(o.budgetKWh),
 		tracker.WithBudgetFunc(func(ev tracker.BudgetEvent) {
@@ -1362,7 +1371,7 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 		fmt.Fprintf(w, "  budget:     %s\n", what)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "    COMPONENT\tKIND\tMETHOD\tENERGY (J)\tAVG POWER (W)\tDEVICE\n")
+	fmt.Fprintf(tw, "    COMPONENT\tKIND\tMETHOD\tDEVICE ENERGY (J)\tAVG POWER (W)\tDEVICE\n")
 	for _, c := range out.Components {
 		lost := ""
 		if c.Lost {
