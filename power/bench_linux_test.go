@@ -72,7 +72,7 @@ func BenchmarkRead(b *testing.B) {
 		benchRead(b, d.Sources[0])
 	})
 	for _, kind := range []power.Kind{power.KindCPU, power.KindDRAM} {
-		b.Run(string(kind)+"-estimate-gopsutil", func(b *testing.B) {
+		b.Run(string(kind)+"-estimate", func(b *testing.B) {
 			proc := powertest.WriteProc(b, filepath.Join(b.TempDir(), "proc"), powertest.Proc{Model: "AMD EPYC 7763 64-Core Processor", CPUs: 8})
 			d, err := power.Discover(context.Background(), power.WithSysfsRoot(b.TempDir()), power.WithProcRoot(proc), power.WithKinds(kind))
 			if err != nil || len(d.Sources) != 1 {
