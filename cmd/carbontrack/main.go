@@ -6,7 +6,7 @@
 //	carbontrack devices [--json] [--measure DURATION] [--sysfs-root DIR] [--nvml-lib PATH]
 //	carbontrack intensity [--zone Z | --region R] [--provider P] [--provider-url URL] [--forecast] [--json]
 //	carbontrack estimate (--device NAME | --watts W) [--count N] (--hours H | --days D | --gpu-hours H) [--zone Z] [--json]
-//	carbontrack run [--epochs N --epoch-pattern REGEX] [--process] [--json] [--metrics-addr ADDR] -- COMMAND [ARGS...]
+//	carbontrack run [--epochs N (--epochs-from PRESET | --epoch-start-pattern RE | --epoch-pattern RE)] [--process] [--json] [--metrics-addr ADDR] -- COMMAND [ARGS...]
 //	carbontrack report [--plot FILE.png|FILE.svg] [--json] LOGDIR...
 //	carbontrack serve --metrics-addr ADDR [--run-id ID] [--node NAME]
 //
