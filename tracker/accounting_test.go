@@ -2,6 +2,8 @@ package tracker_test
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -190,5 +192,42 @@ func TestIntervalNeverRefused(t *testing.T) {
 		runEpochs(tr, 1, time.Minute)
 		tr.Stop()
 		assert.InDelta(t, 6000, float64(tr.Report().EpochRecords[0].DeviceEnergy), 1e-6)
+	})
+}
+
+// TestFailedRunIsCounted: a run that ends before any epoch completes (a
+// crash, a failed command) used to report 0 g; the whole run is the
+// headline, and the epoch it was in is shown as interrupted.
+func TestFailedRunIsCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		tr, err := tracker.New(10, quiet([]power.Source{gpu("gpu:0", 360)}, tracker.WithLogDir(dir))...)
+		require.NoError(t, err)
+		time.Sleep(2 * time.Second) // loading data
+		tr.EpochStart()
+		time.Sleep(8 * time.Second) // then the crash
+		tr.Stop()
+		r := tr.Report()
+		assert.Zero(t, r.Completed)
+		assert.InDelta(t, 3600, float64(r.Run.DeviceEnergy), 1e-6, "360 W × 10 s")
+		assert.InDelta(t, 0.1, r.Run.Grams, 1e-9, "1 Wh × 100 g/kWh")
+		assert.InDelta(t, r.Run.Grams, tr.FinalEmissionsReported(), 1e-12)
+		assert.InDelta(t, 2880, float64(r.InEpochs.DeviceEnergy), 1e-6, "the interrupted epoch")
+		assert.Zero(t, r.Actual.DeviceEnergy)
+		assert.InDelta(t, 720, float64(r.OutsideEpochs.DeviceEnergy), 1e-6, "before the epoch")
+		assert.Equal(t, 2*time.Second, r.OutsideEpochs.Duration)
+
+		out, err := filepath.Glob(filepath.Join(dir, "*_carbontracker_output.log"))
+		require.NoError(t, err)
+		require.Len(t, out, 1)
+		data, err := os.ReadFile(out[0])
+		require.NoError(t, err)
+		s := string(data)
+		assert.Contains(t, s, "Actual consumption for 0 epoch(s)")
+		assert.Contains(t, s, "Measured consumption of the whole run:")
+		assert.Contains(t, s, "CO2eq:\t0.100000000000 g")
+		assert.Contains(t, s, "the interrupted epoch 0.000800000000 kWh")
+		// No energy in completed epochs: the intensity used, not 0.00.
+		assert.Contains(t, s, "Average carbon intensity during training was 100.00 gCO2/kWh.")
 	})
 }
