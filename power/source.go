@@ -64,7 +64,8 @@ type Info struct {
 	// WrapEnergy is the energy after which a wrapping counter returns to
 	// zero (RAPL's max_energy_range_uj); zero when unknown or not wrapping.
 	// Reads must come more often than WrapEnergy / MaxPower, or whole wraps
-	// are lost: the sampler refuses a longer interval.
+	// are lost: the sampler reads such a counter at least twice per wrap
+	// time, whatever its interval.
 	WrapEnergy Joules
 	// Cadence says how often the source must be read to stay exact; the
 	// zero value, CadenceAuto, derives it from Method.

@@ -151,7 +151,9 @@ type SourceStats struct {
 	Info power.Info
 	// Energy is the energy drawn since the sampler started.
 	Energy power.Joules
-	// AvgPower is Energy over the time since the sampler started.
+	// AvgPower is Energy over the source's live time: from its first
+	// successful read to its latest (a source lost mid-run, or late to
+	// answer, is not diluted by the time it was not read).
 	AvgPower power.Watts
 	// Power is the mean power over the latest sampled interval.
 	Power power.Watts
@@ -233,6 +235,7 @@ type Sampler struct {
 	last     time.Time
 	started  bool
 	stopped  bool
+	cancel   context.CancelFunc // cancels the loop's reads at Stop
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -371,10 +374,19 @@ func (s *Sampler) Start(ctx context.Context) error {
 	s.started = true
 	s.stop = make(chan struct{})
 	s.done = make(chan struct{})
+	// Stop cancels the reads in flight (a sensor that stopped answering
+	// must not hold it); the final read has a context of its own.
+	lctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
 	s.mu.Unlock()
 
-	s.SampleAt(ctx, s.opts.now())
-	go s.loop(ctx)
+	// A request made before Start is served by the first reading.
+	select {
+	case <-s.req:
+	default:
+	}
+	s.SampleAt(lctx, s.opts.now())
+	go s.loop(lctx)
 	return nil
 }
 
@@ -454,6 +466,7 @@ func (s *Sampler) Stop() {
 	if !s.stopped {
 		s.stopped = true
 		close(s.stop)
+		s.cancel()
 	}
 	done := s.done
 	s.mu.Unlock()
@@ -489,10 +502,16 @@ func (s *Sampler) sample(ctx context.Context, now time.Time, all bool) {
 	for i := range s.priv {
 		tk.Delta[i], tk.Read[i] = 0, false
 		p := &s.priv[i]
-		if p.lost || (!all && p.next.Sub(wall) > s.slack(p)) {
+		due := p.next.Sub(wall) <= s.slack(p)
+		if p.lost || (!all && !due) {
 			continue
 		}
-		p.next = wall.Add(p.period)
+		if due {
+			// An event read (a boundary, a scrape) leaves the schedule as
+			// it is: a source due every interval is read every interval
+			// however the events fall (checkpoints rely on it).
+			p.next = wall.Add(p.period)
+		}
 		err := readSafe(ctx, s.sources[i], &p.reading)
 		p.reads++
 		if err != nil {
@@ -521,7 +540,7 @@ func (s *Sampler) sample(ctx context.Context, now time.Time, all bool) {
 		st.Lost, st.Err = p.lost, p.err
 		// The average over the source's live time: a source lost mid-run
 		// is not diluted by the time after it was lost.
-		if el := p.lastOK.Sub(s.start); el > 0 {
+		if el := p.lastOK.Sub(p.firstOK); el > 0 {
 			st.AvgPower = st.Energy.Over(el)
 		}
 		if p.lost {

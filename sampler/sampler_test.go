@@ -628,3 +628,112 @@ func TestSampledSquareWaveJitteredTicks(t *testing.T) {
 		assert.InEpsilon(t, want, got, 0.01)
 	}
 }
+
+// hangLater answers until hangAt, then blocks in Read until its context is
+// done, like a sensor that stops answering mid-run.
+type hangLater struct {
+	t0     time.Time
+	hangAt time.Duration
+}
+
+func (h *hangLater) Info() power.Info {
+	return power.Info{Name: "gpu:0", Kind: power.KindGPU, Method: power.MethodSampled}
+}
+func (h *hangLater) Read(ctx context.Context, r *power.Reading) error {
+	*r = power.Reading{Samples: r.Samples[:0], Power: 10}
+	if time.Since(h.t0) >= h.hangAt {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+// TestStopDoesNotHangOnAReadInFlight: Stop cancels the loop's reads, so a
+// sensor that stops answering in a periodic read cannot hold it.
+func TestStopDoesNotHangOnAReadInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := sampler.New([]power.Source{&hangLater{t0: time.Now(), hangAt: time.Second}})
+		require.NoError(t, err)
+		require.NoError(t, s.Start(context.Background()))
+		time.Sleep(2 * time.Second)
+		start := time.Now()
+		s.Stop()
+		assert.LessOrEqual(t, time.Since(start), 5*time.Second, "the final read gives up after 5 s")
+	})
+}
+
+// TestEventsKeepTheSchedule: reads asked for between due reads do not push
+// the schedule back (events every 9.9 s used to leave 19.8 s between due
+// reads, and so between checkpoints).
+func TestEventsKeepTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var due []time.Time
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+		s, err := sampler.New([]power.Source{src}, sampler.WithTickFunc(func(tk *sampler.Tick) {
+			if !tk.Event {
+				due = append(due, tk.Time)
+			}
+		}))
+		require.NoError(t, err)
+		t0 := time.Now()
+		require.NoError(t, s.Start(t.Context()))
+		for range 10 {
+			time.Sleep(9900 * time.Millisecond)
+			s.Request()
+		}
+		s.Stop()
+		require.NotEmpty(t, due)
+		prev := t0
+		for _, d := range due {
+			assert.Equal(t, sampler.DefaultInterval, d.Sub(prev))
+			prev = d
+		}
+	})
+}
+
+// flaky fails its first n reads.
+type flaky struct {
+	inner power.Source
+	n     int
+}
+
+func (f *flaky) Info() power.Info { return f.inner.Info() }
+func (f *flaky) Read(ctx context.Context, r *power.Reading) error {
+	if f.n > 0 {
+		f.n--
+		*r = power.Reading{Samples: r.Samples[:0]}
+		return errors.New("not ready")
+	}
+	return f.inner.Read(ctx, r)
+}
+
+// TestAvgPowerOfALateSource: a source that answers late averages over the
+// time it was read (it used to report 150 W for 300 W).
+func TestAvgPowerOfALateSource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, time.Now())
+		s, err := sampler.New([]power.Source{&flaky{inner: c, n: 3}})
+		require.NoError(t, err)
+		run(t, s, 60*time.Second)
+		assert.InDelta(t, 300, float64(s.Snapshot().Sources[0].AvgPower), 1)
+	})
+}
+
+// TestRequestBeforeStart is served by Start's first reading.
+func TestRequestBeforeStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		events := 0
+		src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 100, time.Now())
+		s, err := sampler.New([]power.Source{src}, sampler.WithTickFunc(func(tk *sampler.Tick) {
+			if tk.Event {
+				events++
+			}
+		}))
+		require.NoError(t, err)
+		s.Request()
+		require.NoError(t, s.Start(t.Context()))
+		synctest.Wait()
+		assert.Equal(t, 1, events)
+		s.Stop()
+	})
+}

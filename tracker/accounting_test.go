@@ -231,3 +231,32 @@ func TestFailedRunIsCounted(t *testing.T) {
 		assert.Contains(t, s, "Average carbon intensity during training was 100.00 gCO2/kWh.")
 	})
 }
+
+// TestCheckpointsEveryIntervalWhateverTheEpochs: epoch boundaries every
+// 9.9 s used to push the reads, and so the checkpoints, 19.8 s apart.
+func TestCheckpointsEveryIntervalWhateverTheEpochs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		tr, err := tracker.New(100, quiet([]power.Source{gpu("gpu:0", 100)}, tracker.WithLogDir(dir))...)
+		require.NoError(t, err)
+		t0 := time.Now()
+		for range 10 {
+			tr.EpochStart()
+			time.Sleep(9900 * time.Millisecond)
+			tr.EpochEnd()
+			time.Sleep(9900 * time.Millisecond)
+		}
+		synctest.Wait()
+		tr.Stop()
+		_, _, jsonl := logFiles(t, dir)
+		ckpts := jsonRecords(t, jsonl, "checkpoint")
+		require.NotEmpty(t, ckpts)
+		prev, maxGap := t0, time.Duration(0)
+		for _, c := range ckpts {
+			at, err := time.Parse(time.RFC3339Nano, c["at"].(string))
+			require.NoError(t, err)
+			maxGap, prev = max(maxGap, at.Sub(prev)), at
+		}
+		assert.LessOrEqual(t, maxGap, tracker.DefaultCheckpointInterval)
+	})
+}
