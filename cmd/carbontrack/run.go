@@ -267,7 +267,7 @@ func defaultRunDeps() runDeps {
 		stopNotify: signal.Stop,
 		foreground: inForeground,
 		tick:       time.Second,
-		powerEvery: 5 * time.Second,
+		powerEvery: 10 * time.Second, // the counters are read every 10 s
 	}
 }
 
@@ -890,10 +890,12 @@ type console struct {
 	qmu       sync.Mutex // guards queue and heldSince
 	queue     []string
 	heldSince time.Time
+	queued    chan struct{} // 1-buffered: a message was queued (wakes run without a status line)
 }
 
 func newConsole(out, err io.Writer, outTTY, errTTY, status bool, width int) *console {
-	return &console{out: out, err: err, outTTY: outTTY, errTTY: errTTY, status: status, width: width}
+	return &console{out: out, err: err, outTTY: outTTY, errTTY: errTTY, status: status, width: width,
+		queued: make(chan struct{}, 1)}
 }
 
 // childOut writes the command's stdout.
@@ -940,6 +942,10 @@ func (c *console) say(msg string) {
 	}
 	c.queue = append(c.queue, msg)
 	c.qmu.Unlock()
+	select {
+	case c.queued <- struct{}{}:
+	default:
+	}
 	if c.mu.TryLock() {
 		c.flushLocked(false)
 		c.drawLocked()
@@ -1025,34 +1031,19 @@ func (c *console) run(every time.Duration, text func(*tracker.Status) string) (s
 	c.mu.Lock()
 	on := c.status
 	c.mu.Unlock()
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(every)
-		defer tk.Stop()
-		var st tracker.Status
-		for {
-			var s string
-			if on {
-				s = c.fit(text(&st))
-			}
-			c.mu.Lock()
-			c.flushLocked(false)
-			if on && c.status {
-				c.text = s
-				if c.shown {
-					_, _ = io.WriteString(c.err, "\r"+s+"\x1b[K")
-				} else {
-					c.drawLocked()
-				}
-			}
-			c.mu.Unlock()
-			select {
-			case <-stopc:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
+	if !on {
+		// No status line: wake only for a message held behind the
+		// command's partial line, never on a clock.
+		go func() {
+			defer close(done)
+			c.flushHeld(stopc)
+		}()
+	} else {
+		go func() {
+			defer close(done)
+			c.tick(every, text, stopc)
+		}()
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -1063,6 +1054,63 @@ func (c *console) run(every time.Duration, text func(*tracker.Status) string) (s
 			c.status = false
 			c.mu.Unlock()
 		})
+	}
+}
+
+// flushHeld writes the messages held behind the command's partial line once
+// they waited holdMax, until stopc is closed.
+func (c *console) flushHeld(stopc <-chan struct{}) {
+	for {
+		select {
+		case <-stopc:
+			return
+		case <-c.queued:
+		}
+		for {
+			c.qmu.Lock()
+			n, held := len(c.queue), c.heldSince
+			c.qmu.Unlock()
+			if n == 0 {
+				break
+			}
+			timer := time.NewTimer(max(holdMax-time.Since(held), 0))
+			select {
+			case <-stopc:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+			c.mu.Lock()
+			c.flushLocked(false)
+			c.mu.Unlock()
+		}
+	}
+}
+
+// tick redraws the status line every tick, and writes the messages held too
+// long, until stopc is closed.
+func (c *console) tick(every time.Duration, text func(*tracker.Status) string, stopc <-chan struct{}) {
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	var st tracker.Status
+	for {
+		s := c.fit(text(&st))
+		c.mu.Lock()
+		c.flushLocked(false)
+		if c.status {
+			c.text = s
+			if c.shown {
+				_, _ = io.WriteString(c.err, "\r"+s+"\x1b[K")
+			} else {
+				c.drawLocked()
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-stopc:
+			return
+		case <-tk.C:
+		}
 	}
 }
 
