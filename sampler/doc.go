@@ -4,7 +4,7 @@
 // (power.Info.Cadence) and whenever asked (Request):
 //
 //   - energy counters and estimates over cumulative CPU times
-//     (power.CadenceRare) every WithInterval, DefaultInterval 10 s, and
+//     (power.CadenceRare) every WithInterval, DefaultInterval 30 s, and
 //     at least twice per wrap of a wrapping counter: a counter read rarely
 //     is as exact as one read often;
 //   - a device's buffer of power readings (power.CadenceBuffered, NVML's

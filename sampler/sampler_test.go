@@ -379,10 +379,10 @@ func TestCadencePerSource(t *testing.T) {
 		assert.Equal(t, sampler.DefaultInterval, s.Period(3))
 		run(t, s, 60*time.Second)
 		snap := s.Snapshot()
-		assert.Equal(t, 2+6, snap.Sources[0].Reads, "start, stop and every 10 s")
+		assert.Equal(t, 2+int(60*time.Second/sampler.DefaultInterval), snap.Sources[0].Reads, "start, stop and every interval")
 		assert.InDelta(t, 601, snap.Sources[1].Reads, 2, "every 100 ms")
 		assert.InDelta(t, 61, snap.Sources[2].Reads, 2, "every second")
-		assert.Equal(t, 2+6, snap.Sources[3].Reads)
+		assert.Equal(t, 2+int(60*time.Second/sampler.DefaultInterval), snap.Sources[3].Reads)
 		assert.InDelta(t, 601, wakes, 2, "one wake-up per fast read; the others share it")
 		assert.InDelta(t, 18000, float64(snap.Sources[0].Energy), 1e-6)
 		assert.InDelta(t, 2400, float64(snap.Sources[3].Energy), 1e-6, "an average over any interval is exact")
@@ -401,7 +401,7 @@ func TestRareSourcesOnlyWakeRarely(t *testing.T) {
 		s, err := sampler.New(srcs, sampler.WithTickFunc(func(*sampler.Tick) { wakes++ }))
 		require.NoError(t, err)
 		run(t, s, time.Hour)
-		assert.Equal(t, 1+360+1, wakes, "start, every 10 s, stop")
+		assert.Equal(t, 1+int(time.Hour/sampler.DefaultInterval)+1, wakes, "start, every interval, stop")
 	})
 }
 
@@ -712,7 +712,7 @@ func (f *flaky) Read(ctx context.Context, r *power.Reading) error {
 func TestAvgPowerOfALateSource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, time.Now())
-		s, err := sampler.New([]power.Source{&flaky{inner: c, n: 3}})
+		s, err := sampler.New([]power.Source{&flaky{inner: c, n: 3}}, sampler.WithInterval(10*time.Second))
 		require.NoError(t, err)
 		run(t, s, 60*time.Second)
 		assert.InDelta(t, 300, float64(s.Snapshot().Sources[0].AvgPower), 1)

@@ -266,13 +266,15 @@ func hms(h, m, s string) (float64, error) {
 
 // lineWriter writes "YYYY-MM-DD HH:MM:SS - msg\n" lines.
 type lineWriter struct {
-	w   *bufio.Writer
-	err error
+	w     *bufio.Writer
+	err   error
+	dirty bool // written since the last sync
 }
 
 func (lw *lineWriter) line(t time.Time, msg string) {
 	if lw.err != nil {
 		return
 	}
+	lw.dirty = true
 	_, lw.err = fmt.Fprintf(lw.w, "%s - %s\n", t.Format(LogTimeLayout), msg)
 }

@@ -43,7 +43,8 @@
 // the tick places the boundary source by source between the read before it
 // and the read after it (microseconds apart for the boundary's own read), so
 // an epoch of any length gets its own energy. Between events, energy
-// counters and the CPU and RAM estimates are read every WithInterval (10 s),
+// counters and the CPU and RAM estimates are read every WithInterval (30 s; 10 s with a log directory, for the
+// checkpoints),
 // power-only GPUs every WithPowerInterval (100 ms), a GPU's sample buffer
 // every second. Report, Projection and FinalEmissionsReported wait (at most
 // a second) for the boundaries marked before them; Refresh asks for a read

@@ -20,9 +20,10 @@ const (
 	DefaultPUE = 1.58
 	// DefaultInterval is how often energy counters and the CPU and RAM
 	// estimates are read between epoch boundaries: the sampler's default,
-	// 10 s. Boundaries are read when they happen, so the interval only sets
-	// how fresh the live totals are and how much a killed process can lose
-	// (with the checkpoint interval).
+	// 30 s. Boundaries are read when they happen and Refresh reads on
+	// demand, so the interval only sets how stale Status may be without
+	// Refresh; with a log directory the sources are read at least every
+	// checkpoint interval (10 s).
 	DefaultInterval = sampler.DefaultInterval
 	// DefaultPowerInterval is how often power-only sources (GPUs without an
 	// energy counter or sample buffer) are read: 100 ms, which keeps a 1 Hz

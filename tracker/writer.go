@@ -60,6 +60,7 @@ type writer struct {
 	projGen                                   int // projections written
 	predDone, adviceDone, budgetDone, actDone bool
 	dirty                                     bool // written since the last sync
+	jsonDirty                                 bool // the JSON lines written since the last sync
 	recBuf                                    []epochRec
 	devBuf                                    []power.Joules
 }
@@ -487,6 +488,7 @@ func (w *writer) json(v any) {
 	if w.jsonl == nil {
 		return
 	}
+	w.jsonDirty = true
 	b, err := json.Marshal(v)
 	if err == nil {
 		_, err = w.jsonW.Write(append(b, '\n'))
@@ -503,17 +505,20 @@ func (w *writer) fail(err error) {
 	w.t.logger.Error("tracker: write failed", "err", err)
 }
 
-// sync flushes and syncs the files so that a killed process loses at most
-// the open epoch (and what the writer had not caught up with).
+// sync flushes and syncs the files written since the last sync, so that a
+// killed process loses at most the open epoch (and what the writer had not
+// caught up with); a file not written to is not synced again (a checkpoint
+// touches the JSON lines alone).
 func (w *writer) sync() {
 	w.dirty = false
 	for _, p := range []struct {
 		lw *lineWriter
 		f  *os.File
 	}{{&w.stdW, w.std}, {&w.outW, w.out}} {
-		if p.f == nil {
+		if p.f == nil || !p.lw.dirty {
 			continue
 		}
+		p.lw.dirty = false
 		if p.lw.err == nil {
 			p.lw.err = p.lw.w.Flush()
 		}
@@ -524,7 +529,8 @@ func (w *writer) sync() {
 		}
 		_ = p.f.Sync()
 	}
-	if w.jsonl != nil {
+	if w.jsonl != nil && w.jsonDirty {
+		w.jsonDirty = false
 		if err := w.jsonW.Flush(); err != nil {
 			w.fail(err)
 			w.jsonW.Reset(w.jsonl)

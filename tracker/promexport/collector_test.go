@@ -118,6 +118,7 @@ carbontrack_projected_emissions_grams{node="node-1",run_id="r42"} ` + g(proj.Gra
 		// Over time the counters follow the tracker: sum of the energy
 		// counters = Status.Energy, of the emissions = Status.Grams.
 		time.Sleep(5 * time.Second)
+		require.NoError(t, tr.Refresh(t.Context()))
 		st = tr.Status()
 		assert.InDelta(t, float64(st.DeviceEnergy), sumFamily(t, c, promexport.MetricEnergy), 1e-9)
 		assert.InDelta(t, st.Grams, sumFamily(t, c, promexport.MetricEmissions), 1e-12)
