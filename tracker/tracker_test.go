@@ -301,7 +301,8 @@ func TestFailingSensorDoesNotStopTraining(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bad := gpu("gpu:1", 100)
 		bad.SetErr(errors.New("sensor gone"))
-		tr, err := tracker.New(2, quiet([]power.Source{gpu("gpu:0", 3600), bad})...)
+		// Ten failed reads in a row mark a source lost: read every second.
+		tr, err := tracker.New(2, quiet([]power.Source{gpu("gpu:0", 3600), bad}, tracker.WithInterval(time.Second))...)
 		require.NoError(t, err)
 		runEpochs(tr, 2, time.Minute)
 		tr.Stop()
