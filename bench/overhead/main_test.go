@@ -15,7 +15,7 @@ func TestParseConfigs(t *testing.T) {
 		want []string
 	}{
 		{"default", []string{"default"}},
-		{"all", []string{"default", "interval1s", "gpus-only", "cli"}},
+		{"all", []string{"default", "interval30s", "interval1s", "gpus-only", "logged", "cli"}},
 		{"cli, default,cli", []string{"cli", "default"}},
 	} {
 		got, err := parseConfigs(tc.in)
