@@ -1,0 +1,270 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/promexport"
+)
+
+// The flags of carbontrack run, their environment twins and their checks.
+
+// runOptions are run's flags.
+type runOptions struct {
+	epochs            int
+	epochPattern      string
+	epochStartPattern string
+	epochsFrom        string
+	keepCommand       bool
+	// matcher reads the epochs from the command's output (nil: the whole
+	// run is one epoch); parseRunFlags makes it from the three above.
+	matcher      *epochMatcher
+	interval     time.Duration
+	powerEvery   time.Duration
+	checkpoint   time.Duration
+	pue          float64
+	zone, region string
+	intensity    float64
+	provider     string
+	providerURL  string
+	logDir       string
+	logPrefix    string
+	sysfsRoot    string
+	nvmlLib      string
+	gpuSampling  bool
+	budgetG      float64
+	budgetKWh    float64
+	enforce      bool
+	grace        time.Duration
+	process      bool
+	quiet        bool
+	noStatus     bool
+	asJSON       bool
+	reportFile   string
+	metricsAddr  string
+	allowPublic  bool
+	runID, node  string
+	linger       time.Duration
+}
+
+// runFlagSet declares run's flags into o. Each flag with an environment
+// twin is listed in the returned map (flag name → variable); to add a flag,
+// add a line here.
+func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]string) {
+	fs := newFlagSet("run", strings.Replace(runHelp, "{{presets}}\n", presetHelp(), 1), stderr)
+	twins := envTwins{}
+	env := twins.usage
+	fs.IntVar(&o.epochs, "epochs", 1, env("epochs", "CARBONTRACK_EPOCHS", "number of epochs the command runs (needs --epoch-pattern, --epoch-start-pattern or --epochs-from)"))
+	fs.StringVar(&o.epochPattern, "epoch-pattern", "", env("epoch-pattern", "CARBONTRACK_EPOCH_PATTERN", "regular expression (Go syntax): an output line matching it ends an epoch"))
+	fs.StringVar(&o.epochStartPattern, "epoch-start-pattern", "", env("epoch-start-pattern", "CARBONTRACK_EPOCH_START_PATTERN",
+		"regular expression (Go syntax): an output line matching it starts an epoch, ending the open one (e.g. '^Epoch [0-9]+/')"))
+	fs.StringVar(&o.epochsFrom, "epochs-from", "", env("epochs-from", "CARBONTRACK_EPOCHS_FROM",
+		"read the epochs from what a trainer prints: "+strings.Join(presetNames(), ", ")+" (e.g. --epochs 10 --epochs-from keras)"))
+	fs.BoolVar(&o.keepCommand, "keep-command", false, env("keep-command", "CARBONTRACK_KEEP_COMMAND",
+		"leave the command running if carbontrack itself is killed (by default it then gets SIGTERM; Linux only)"))
+	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "how often energy counters and the CPU/RAM estimates are read between epoch boundaries (boundaries are read when they happen)"))
+	fs.DurationVar(&o.powerEvery, "power-interval", tracker.DefaultPowerInterval, env("power-interval", "CARBONTRACK_POWER_INTERVAL", "how often GPUs without an energy counter are read (above 100ms a load changing at 1 Hz may alias)"))
+	fs.DurationVar(&o.checkpoint, "checkpoint-interval", tracker.DefaultCheckpointInterval, env("checkpoint-interval", "CARBONTRACK_CHECKPOINT_INTERVAL", "how often the run's totals so far are appended to the JSON lines and synced: a kill loses at most this"))
+	fs.Float64Var(&o.pue, "pue", tracker.DefaultPUE, env("pue", "CARBONTRACK_PUE", "power usage effectiveness, 1 to 5 (1: measured at the wall)"))
+	fs.StringVar(&o.zone, "zone", "", env("zone", "CARBONTRACK_ZONE", "country or grid zone of the emission factor (FR, DK1, US-CAL-CISO, ...)"))
+	fs.StringVar(&o.region, "region", "", env("region", "CARBONTRACK_REGION", "cloud region instead of a zone, e.g. gcp:europe-west4"))
+	fs.Float64Var(&o.intensity, "intensity", 0, env("intensity", "CARBONTRACK_INTENSITY", "fixed emission factor in g CO2e/kWh (overrides --zone, --region and --provider)"))
+	fs.StringVar(&o.provider, "provider", "static", env("provider", "CARBONTRACK_PROVIDER", "static, electricitymaps, ukgrid or energidataservice"))
+	fs.StringVar(&o.providerURL, "provider-url", "", env("provider-url", "CARBONTRACK_PROVIDER_URL", "base URL of the live provider's API"))
+	fs.StringVar(&o.logDir, "log-dir", "carbontrack-logs", env("log-dir", "CARBONTRACK_LOG_DIR", "directory of the logs (created); empty: no logs"))
+	fs.StringVar(&o.logPrefix, "log-prefix", "", env("log-prefix", "CARBONTRACK_LOG_PREFIX", "prefix of the log file names"))
+	fs.StringVar(&o.sysfsRoot, "sysfs-root", "", env("sysfs-root", power.EnvSysfsRoot, "sysfs root for RAPL"))
+	fs.StringVar(&o.nvmlLib, "nvml-lib", "", env("nvml-lib", power.EnvNVMLLibrary, "path of libnvidia-ml.so.1"))
+	fs.BoolVar(&o.gpuSampling, "gpu-power-sampling", false, env("gpu-power-sampling", "CARBONTRACK_GPU_POWER_SAMPLING", "read GPU power instead of the energy counter"))
+	fs.Float64Var(&o.budgetG, "budget", 0, env("budget", "CARBONTRACK_BUDGET", "emissions budget in grams CO2e (0: none)"))
+	fs.Float64Var(&o.budgetKWh, "budget-kwh", 0, env("budget-kwh", "CARBONTRACK_BUDGET_KWH", "energy budget in kWh, PUE included (0: none)"))
+	fs.BoolVar(&o.enforce, "enforce-budget", false, env("enforce-budget", "CARBONTRACK_ENFORCE_BUDGET", "stop the command when the projection or the consumption passes the budget"))
+	fs.DurationVar(&o.grace, "grace-period", 10*time.Second, env("grace-period", "CARBONTRACK_GRACE_PERIOD", "time between SIGTERM and SIGKILL when carbontrack stops the command"))
+	fs.BoolVar(&o.process, "process", false, env("process", "CARBONTRACK_PROCESS", "measure only the command's process tree: its GPUs and its share of CPU and memory"))
+	fs.BoolVar(&o.quiet, "quiet", false, env("quiet", "CARBONTRACK_QUIET", "print nothing of carbontrack's own but errors and the stopping of the command (--json still prints)"))
+	fs.BoolVar(&o.noStatus, "no-status", false, env("no-status", "CARBONTRACK_NO_STATUS", "no live status line, even on a terminal"))
+	fs.BoolVar(&o.asJSON, "json", false, env("json", "CARBONTRACK_JSON", "write the final report as JSON to stdout, after the command's output (its last lines; --report-file is cleaner for programs)"))
+	fs.StringVar(&o.reportFile, "report-file", "", env("report-file", "CARBONTRACK_REPORT_FILE", "write the final report as JSON to this file"))
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", env("metrics-addr", "CARBONTRACK_METRICS_ADDR", "serve Prometheus metrics on this host:port while the command runs, loopback unless --allow-public (e.g. 127.0.0.1:9464)"))
+	fs.BoolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
+	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric, the same on every node of a run"))
+	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric, such as the host name"))
+	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends and the report is written (one scrape interval lets Prometheus see the totals; Ctrl-C or SIGTERM ends it sooner)"))
+	return fs, twins
+}
+
+// applyEnv sets each flag that has its twin in the environment, except
+// those in onCmdLine: a flag given on the command line wins over its twin.
+// It returns the flags it set.
+func applyEnv(fs *flag.FlagSet, twins map[string]string, onCmdLine map[string]bool) (map[string]bool, error) {
+	var errs []error
+	set := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		name, ok := twins[f.Name]
+		if !ok || onCmdLine[f.Name] {
+			return
+		}
+		if v := os.Getenv(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+				return
+			}
+			set[f.Name] = true
+		}
+	})
+	return set, errors.Join(errs...)
+}
+
+// flagsSet returns the names of the flags fs has set so far.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// parseRunFlags parses run's command line; code is -1 when the command
+// should run.
+func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string, re *regexp.Regexp, code int) {
+	fs, twins := runFlagSet(&o, stderr)
+	usage := func(format string, a ...any) (runOptions, []string, *regexp.Regexp, int) {
+		fmt.Fprintf(stderr, "carbontrack run: "+format+"\n", a...)
+		return o, nil, nil, 2
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, nil, nil, 0
+		}
+		return o, nil, nil, 2
+	}
+	// The command line first, then the environment for the flags it left
+	// out: each flag knows which layer set it.
+	onCmdLine := flagsSet(fs)
+	fromEnv, err := applyEnv(fs, twins, onCmdLine)
+	if err != nil {
+		return usage("%v", err)
+	}
+	epochsSet := onCmdLine["epochs"] || fromEnv["epochs"]
+	// --zone and --region name the same thing: one given on the command
+	// line wins over the other's twin; both in one layer are a mistake.
+	if o.zone != "" && o.region != "" && o.intensity == 0 {
+		switch {
+		case onCmdLine["zone"] && onCmdLine["region"]:
+			return usage("give --zone or --region, not both")
+		case fromEnv["zone"] && fromEnv["region"]:
+			return usage("%s and %s are both set: set one", twins["zone"], twins["region"])
+		case onCmdLine["region"]:
+			o.zone = ""
+		default:
+			o.region = ""
+		}
+	}
+	// --epochs-from and the patterns both say how to read the epochs: the
+	// same rule.
+	patterns := []string{"epoch-pattern", "epoch-start-pattern"}
+	if o.epochsFrom != "" && (o.epochPattern != "" || o.epochStartPattern != "") {
+		var patCmd bool
+		var patEnv []string
+		for _, p := range patterns {
+			patCmd = patCmd || onCmdLine[p]
+			if fromEnv[p] {
+				patEnv = append(patEnv, twins[p])
+			}
+		}
+		switch {
+		case onCmdLine["epochs-from"] && patCmd:
+			return usage("give --epochs-from or --epoch-pattern/--epoch-start-pattern, not both")
+		case fromEnv["epochs-from"] && !patCmd:
+			return usage("%s and %s are both set: set one", twins["epochs-from"], strings.Join(patEnv, " and "))
+		case onCmdLine["epochs-from"]:
+			o.epochPattern, o.epochStartPattern = "", ""
+		default:
+			o.epochsFrom = ""
+		}
+	}
+	// flagName names a flag in a message, with its twin when that set it.
+	flagName := func(name string) string {
+		if fromEnv[name] {
+			return twins[name] + " (--" + name + ")"
+		}
+		return "--" + name
+	}
+	epochFlag := "" // the flag that reads the epochs, if any
+	switch {
+	case o.epochsFrom != "":
+		epochFlag = "epochs-from"
+	case o.epochPattern != "":
+		epochFlag = "epoch-pattern"
+	case o.epochStartPattern != "":
+		epochFlag = "epoch-start-pattern"
+	}
+	compile := func(name, expr string) (*regexp.Regexp, error) {
+		if expr == "" {
+			return nil, nil
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flagName(name), err)
+		}
+		return re, nil
+	}
+	start, err := compile("epoch-start-pattern", o.epochStartPattern)
+	if err != nil {
+		return usage("%v", err)
+	}
+	if re, err = compile("epoch-pattern", o.epochPattern); err != nil {
+		return usage("%v", err)
+	}
+	o.matcher = patternMatcher(start, re)
+	if o.epochsFrom != "" {
+		if o.matcher, err = presetMatcher(o.epochsFrom); err != nil {
+			return usage("%s: %v", flagName("epochs-from"), err)
+		}
+	}
+	argv = fs.Args()
+	switch {
+	case len(argv) == 0:
+		return usage("no command given; see carbontrack run --help")
+	case o.epochs < 1:
+		return usage("--epochs must be at least 1, got %d", o.epochs)
+	case epochFlag == "" && epochsSet && o.epochs != 1:
+		return usage("--epochs needs --epoch-pattern, --epoch-start-pattern or --epochs-from: without them the whole command is one epoch")
+	case epochFlag == "epochs-from" && !epochsSet:
+		return usage("%s needs --epochs N, the number of epochs the command runs "+
+			"(carbontrack counts them from the start, before the command prints its total)", flagName(epochFlag))
+	case epochFlag != "" && !epochsSet:
+		return usage("%s needs --epochs N, the number of epochs the command runs", flagName(epochFlag))
+	case o.interval <= 0:
+		return usage("--interval must be positive, got %v", o.interval)
+	case o.powerEvery <= 0:
+		return usage("--power-interval must be positive, got %v", o.powerEvery)
+	case o.checkpoint <= 0:
+		return usage("--checkpoint-interval must be positive, got %v", o.checkpoint)
+	case !(o.pue >= 1 && o.pue <= 5):
+		return usage("--pue must be in [1, 5], got %v", o.pue)
+	case o.intensity < 0 || math.IsNaN(o.intensity):
+		return usage("--intensity must not be negative")
+	case o.budgetG < 0 || o.budgetKWh < 0:
+		return usage("budgets must not be negative")
+	case o.enforce && o.budgetG == 0 && o.budgetKWh == 0:
+		return usage("--enforce-budget needs --budget or --budget-kwh")
+	case o.grace <= 0:
+		return usage("--grace-period must be positive, got %v", o.grace)
+	case o.linger < 0:
+		return usage("--metrics-linger must not be negative")
+	}
+	if o.metricsAddr != "" {
+		if err := promexport.CheckAddr(o.metricsAddr, o.allowPublic); err != nil {
+			return usage("--metrics-addr: %v", err)
+		}
+	}
+	return o, argv, re, -1
+}

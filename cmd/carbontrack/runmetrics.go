@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/promexport"
+)
+
+// The Prometheus endpoint of carbontrack run.
+
+// runMetrics is the Prometheus endpoint of a run, or nothing.
+type runMetrics struct{ srv *promexport.Server }
+
+// startMetrics serves the tracker's metrics when --metrics-addr is set. A
+// failure is reported and the run goes on unmeasured by Prometheus: the
+// command has started and must not suffer for it.
+func startMetrics(ctx context.Context, o *runOptions, t *tracker.Tracker, cons *console) runMetrics {
+	if o.metricsAddr == "" {
+		return runMetrics{}
+	}
+	col, err := promexport.NewCollector(t, promexport.WithRunID(o.runID), promexport.WithNode(o.node))
+	if err != nil {
+		cons.say(fmt.Sprintf("carbontrack: no metrics: %v\n", err))
+		return runMetrics{}
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(col); err != nil {
+		cons.say(fmt.Sprintf("carbontrack: no metrics: %v\n", err))
+		return runMetrics{}
+	}
+	// Not the signal context: Ctrl-C must not close the endpoint while the
+	// command is still stopping.
+	srv, err := promexport.Serve(context.WithoutCancel(ctx), o.metricsAddr, reg, promexport.WithAllowPublic(o.allowPublic))
+	if err != nil {
+		cons.say(fmt.Sprintf("carbontrack: no metrics: %v\n", err))
+		return runMetrics{}
+	}
+	if !o.quiet {
+		cons.say(fmt.Sprintf("carbontrack: metrics at %s\n", srv.URL()))
+	}
+	return runMetrics{srv: srv}
+}
+
+// stop serves the final values for linger, then shuts the endpoint down. A
+// signal on sigc other than SIGPIPE, or done, ends the linger early.
+func (m runMetrics) stop(linger time.Duration, sigc <-chan os.Signal, done <-chan struct{}, stderr io.Writer, quiet bool) {
+	if m.srv == nil {
+		return
+	}
+	if linger > 0 {
+		if !quiet {
+			fmt.Fprintf(stderr, "carbontrack: serving the final metrics at %s for %v (Ctrl-C or SIGTERM ends it sooner)\n",
+				m.srv.URL(), linger)
+		}
+		tm := time.NewTimer(linger)
+		defer tm.Stop()
+	wait:
+		for {
+			select {
+			case <-tm.C:
+				break wait
+			case <-m.srv.Done():
+				break wait
+			case <-done:
+				break wait
+			case s := <-sigc:
+				if s != syscall.SIGPIPE {
+					break wait
+				}
+			}
+		}
+	}
+	_ = m.srv.Stop()
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/runlog"
+)
+
+// What carbontrack run writes at the end and along the way: the power series,
+// the report for people and --json.
+
+// powerLogger writes the power series beside the tracker's logs: the
+// devices' average power by kind between two samples.
+type powerLogger struct {
+	t     *tracker.Tracker
+	log   *runlog.PowerLog
+	path  string
+	cons  *console
+	st    tracker.Status
+	last  time.Time
+	lastE map[string]power.Joules
+}
+
+// newPowerLogger returns nil when the tracker writes no logs.
+func newPowerLogger(t *tracker.Tracker, cons *console) *powerLogger {
+	for _, f := range t.Report().Files {
+		if base, ok := strings.CutSuffix(f, runlog.SuffixStdLog); ok {
+			path := base + runlog.SuffixPower
+			l, err := runlog.CreatePowerLog(path)
+			if err != nil {
+				cons.say(fmt.Sprintf("carbontrack: %v\n", err))
+				return nil
+			}
+			return &powerLogger{t: t, log: l, path: path, cons: cons, lastE: map[string]power.Joules{}}
+		}
+	}
+	return nil
+}
+
+func (p *powerLogger) sample() {
+	if p == nil {
+		return
+	}
+	p.t.StatusInto(&p.st)
+	from := p.last
+	if from.IsZero() {
+		from = p.st.Start
+	}
+	dt := p.st.Time.Sub(from)
+	if p.st.Time.IsZero() || dt <= 0 {
+		return
+	}
+	e := map[string]power.Joules{}
+	for _, s := range p.st.Sources {
+		e[string(s.Info.Kind)] += s.DeviceEnergy
+	}
+	w := make(map[string]float64, len(e))
+	for k, v := range e {
+		w[k] = float64(max(v-p.lastE[k], 0)) / dt.Seconds()
+	}
+	if err := p.log.Add(runlog.PowerPoint{Time: p.st.Time, Interval: dt, Watts: w}); err != nil {
+		return // reported by close
+	}
+	p.last, p.lastE = p.st.Time, e
+}
+
+// close takes a last sample (after the tracker's Stop) and closes the file.
+func (p *powerLogger) close() {
+	if p == nil {
+		return
+	}
+	p.sample()
+	if err := p.log.Close(); err != nil {
+		p.cons.say(fmt.Sprintf("carbontrack: %v\n", err))
+	}
+}
+
+// runJSON is run's report, for --json and --report-file.
+type runJSON struct {
+	Command         []string          `json:"command"`
+	ExitCode        int               `json:"exit_code"`
+	Signal          string            `json:"signal,omitempty"`
+	Mode            string            `json:"mode"`
+	DurationS       float64           `json:"duration_s"`
+	DeviceKWh       float64           `json:"device_energy_kwh"`
+	FacilityKWh     float64           `json:"facility_energy_kwh"`
+	EmissionsG      float64           `json:"emissions_g"`
+	IntensityGPerKW float64           `json:"intensity_g_per_kwh"`
+	InEpochs        runTotalsJSON     `json:"in_epochs"`
+	Actual          runTotalsJSON     `json:"actual"`
+	OutsideEpochs   runTotalsJSON     `json:"outside_epochs"`
+	Intensity       intensityUsedJSON `json:"intensity"`
+	PUE             float64           `json:"pue"`
+	Components      []componentJSON   `json:"components"`
+	Unavailable     []unavailableJSON `json:"unavailable"`
+	EpochsPlanned   int               `json:"epochs_planned"`
+	EpochsCompleted int               `json:"epochs_completed"`
+	Interrupted     bool              `json:"interrupted"`
+	Epochs          []runEpochJSON    `json:"epochs"`
+	Prediction      *predictionJSON   `json:"prediction"`
+	BudgetExceeded  bool              `json:"budget_exceeded"`
+	StoppedByBudget bool              `json:"stopped_by_budget"`
+	Files           []string          `json:"files"`
+}
+
+// runTotalsJSON is a part of the run: tracker.Totals.
+type runTotalsJSON struct {
+	DurationS   float64 `json:"duration_s"`
+	DeviceKWh   float64 `json:"device_energy_kwh"`
+	FacilityKWh float64 `json:"facility_energy_kwh"`
+	EmissionsG  float64 `json:"emissions_g"`
+}
+
+func runTotals(t tracker.Totals) runTotalsJSON {
+	return runTotalsJSON{DurationS: t.Duration.Seconds(), DeviceKWh: t.DeviceEnergy.KWh(),
+		FacilityKWh: t.FacilityEnergy.KWh(), EmissionsG: t.Grams}
+}
+
+type intensityUsedJSON struct {
+	Zone     string `json:"zone"`
+	Provider string `json:"provider"`
+	Source   string `json:"source"`
+	Fallback string `json:"fallback,omitempty"`
+}
+
+type componentJSON struct {
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind"`
+	Device    string  `json:"device"`
+	Method    string  `json:"method"`
+	EnergyJ   float64 `json:"device_energy_j"`
+	AvgPowerW float64 `json:"avg_power_w"`
+	Lost      bool    `json:"lost,omitempty"`
+}
+
+type runEpochJSON struct {
+	Epoch            int       `json:"epoch"`
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	DurationS        float64   `json:"duration_s"`
+	DeviceKWh        float64   `json:"device_energy_kwh"`
+	FacilityKWh      float64   `json:"facility_energy_kwh"`
+	EmissionsG       float64   `json:"emissions_g"`
+	IntensityGPerKWh float64   `json:"intensity_g_per_kwh"`
+	Interrupted      bool      `json:"interrupted"`
+}
+
+type predictionJSON struct {
+	Epochs          int      `json:"epochs"`
+	KnownEpochs     int      `json:"known_epochs"`
+	DurationS       float64  `json:"duration_s"`
+	FacilityKWh     float64  `json:"facility_energy_kwh"`
+	EmissionsG      float64  `json:"emissions_g"`
+	EmissionsLowG   float64  `json:"emissions_low_g"`
+	EmissionsHighG  float64  `json:"emissions_high_g"`
+	TrendEmissionsG *float64 `json:"trend_emissions_g,omitempty"`
+}
+
+// buildRunJSON gathers the report from the tracker's Report after Stop:
+// the whole run is the headline, epochs and outside time partition it.
+func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *tracker.Report, st *tracker.Status,
+	d *power.Discovery, process bool) runJSON {
+	out := runJSON{Command: argv, ExitCode: code, Signal: sig, Mode: "machine", DurationS: dur.Seconds(),
+		DeviceKWh: rep.Run.DeviceEnergy.KWh(), FacilityKWh: rep.Run.FacilityEnergy.KWh(), EmissionsG: rep.Run.Grams,
+		PUE: rep.PUE, IntensityGPerKW: float64(rep.MeanIntensity), InEpochs: runTotals(rep.InEpochs),
+		Actual: runTotals(rep.Actual), OutsideEpochs: runTotals(rep.OutsideEpochs),
+		Intensity: intensityUsedJSON{Zone: rep.Intensity.Zone, Provider: rep.Intensity.Provider,
+			Source: rep.Intensity.Source, Fallback: rep.Intensity.Fallback},
+		Components: []componentJSON{}, Unavailable: []unavailableJSON{}, Epochs: []runEpochJSON{},
+		EpochsPlanned: rep.Epochs, EpochsCompleted: rep.Completed, Interrupted: rep.Interrupted,
+		BudgetExceeded: rep.BudgetExceeded, Files: append([]string{}, rep.Files...)}
+	if process {
+		out.Mode = "process"
+	}
+	measured := st.Time.Sub(st.Start).Seconds()
+	for _, s := range st.Sources {
+		c := componentJSON{Name: s.Info.Name, Kind: string(s.Info.Kind), Device: s.Info.Device,
+			Method: string(s.Info.Method), EnergyJ: float64(s.DeviceEnergy), Lost: s.Lost}
+		if measured > 0 {
+			c.AvgPowerW = c.EnergyJ / measured
+		}
+		out.Components = append(out.Components, c)
+	}
+	if d != nil {
+		for _, u := range d.Unavailable {
+			out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: u.Reason()})
+		}
+	}
+	for _, e := range rep.EpochRecords {
+		out.Epochs = append(out.Epochs, runEpochJSON{Epoch: e.N, Start: e.Start.UTC(), End: e.End.UTC(),
+			DurationS: e.Duration.Seconds(), DeviceKWh: e.DeviceEnergy.KWh(), FacilityKWh: e.FacilityEnergy.KWh(), EmissionsG: e.Grams,
+			IntensityGPerKWh: float64(e.Intensity), Interrupted: e.Interrupted})
+	}
+	if p := rep.Projection; p != nil {
+		out.Prediction = &predictionJSON{Epochs: p.Epochs, KnownEpochs: p.Known, DurationS: p.Duration.Seconds(),
+			FacilityKWh: p.FacilityEnergy.KWh(), EmissionsG: p.Grams, EmissionsLowG: p.GramsLow, EmissionsHighG: p.GramsHigh}
+		if p.Trend {
+			g := p.TrendGrams
+			out.Prediction.TrendEmissionsG = &g
+		}
+	}
+	return out
+}
+
+// printRunReport prints the final report for people.
+func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
+	how := fmt.Sprintf("exited with code %d", out.ExitCode)
+	if out.Signal != "" {
+		how = fmt.Sprintf("was killed by signal %s (exit code %d)", out.Signal, out.ExitCode)
+	}
+	fmt.Fprintf(w, "\ncarbontrack: %s %s after %s\n", shellQuote(out.Command), how, clock(fromSeconds(out.DurationS)))
+	scope := "this machine"
+	if out.Mode == "process" {
+		scope = "the command's process tree"
+	}
+	fmt.Fprintf(w, "  measured:   %s\n", scope)
+	fmt.Fprintf(w, "  energy:     %s kWh facility (PUE %v included); %s kWh drawn by the devices\n", human(out.FacilityKWh), out.PUE, human(out.DeviceKWh))
+	fmt.Fprintf(w, "  emissions:  %s g CO2e (mean %s g CO2e/kWh)\n", human(out.EmissionsG), human(out.IntensityGPerKW))
+	fmt.Fprintf(w, "  intensity:  %s\n", rep.Intensity.String())
+	fmt.Fprintf(w, "  epochs:     %d of %d completed", out.EpochsCompleted, out.EpochsPlanned)
+	if out.Interrupted {
+		fmt.Fprint(w, " (interrupted)")
+	}
+	fmt.Fprintln(w)
+	if out.EpochsCompleted > 0 || out.Interrupted {
+		fmt.Fprintf(w, "  of which:   completed epochs %s g, %s kWh; ", human(out.Actual.EmissionsG), human(out.Actual.FacilityKWh))
+		if cut := out.InEpochs.EmissionsG - out.Actual.EmissionsG; cut > 0 {
+			fmt.Fprintf(w, "interrupted epoch %s g; ", human(cut))
+		}
+		fmt.Fprintf(w, "outside epochs %s g, %s kWh (%s)\n", human(out.OutsideEpochs.EmissionsG),
+			human(out.OutsideEpochs.FacilityKWh), clock(fromSeconds(out.OutsideEpochs.DurationS)))
+	}
+	if p := out.Prediction; p != nil && out.EpochsCompleted < p.Epochs {
+		fmt.Fprintf(w, "  projection: %s g CO2e, %s kWh for %d epochs (from %d)\n", human(p.EmissionsG), human(p.FacilityKWh), p.Epochs, p.KnownEpochs)
+	}
+	if out.BudgetExceeded {
+		what := "passed"
+		if out.StoppedByBudget {
+			what = "passed: the command was stopped"
+		}
+		fmt.Fprintf(w, "  budget:     %s\n", what)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "    COMPONENT\tKIND\tMETHOD\tDEVICE ENERGY (J)\tAVG POWER (W)\tDEVICE\n")
+	for _, c := range out.Components {
+		lost := ""
+		if c.Lost {
+			lost = " (lost)"
+		}
+		fmt.Fprintf(tw, "    %s%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, lost, c.Kind, c.Method, human(c.EnergyJ), human(c.AvgPowerW), c.Device)
+	}
+	_ = tw.Flush()
+	for _, u := range out.Unavailable {
+		fmt.Fprintf(w, "  not measured: %s: %s\n", u.Name, u.Reason)
+	}
+	for _, f := range out.Files {
+		fmt.Fprintf(w, "  log: %s\n", f)
+	}
+}
+
+// shellQuote joins argv as a shell would need it typed.
+func shellQuote(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' || r == '+' ||
+				(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+		}) < 0 {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+func fromSeconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// writeJSONFile writes v, indented, to path.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
