@@ -147,3 +147,24 @@ func ExampleNewElectricityMaps() {
 	// Output:
 	// 302 gCO2e/kWh (DE, electricitymaps) 2019-05-21T00:00:00Z Electricity Maps (lifecycle) <nil>
 }
+
+// A misspelled zone is caught with the zones it is closest to.
+func ExampleCheckZone() {
+	err := factor.CheckZone("Germny")
+	fmt.Println(errors.Is(err, factor.ErrUnknownZone))
+	fmt.Println(err)
+	// Output:
+	// true
+	// factor: unknown zone: "Germny" is not a country (FR, FRA, France), a cloud region (gcp:europe-west4, aws:us-east-1, azure:westeurope) or "world"; did you mean DE (Germany)?
+}
+
+// Given checks a zone the user named and says where it came from.
+func ExampleGiven() {
+	l, err := factor.Given("FR", "--zone")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(l)
+	// Output: FR (from --zone)
+}

@@ -53,6 +53,8 @@ type fetcher struct {
 	logger        *slog.Logger
 	now           func() time.Time
 
+	shown string // base with any password redacted, for messages
+
 	mu           sync.Mutex
 	blockedUntil time.Time // no request before this (after a 429)
 }
@@ -62,9 +64,11 @@ func newFetcher(provider, defaultBase string, cooldown time.Duration, o *options
 	if base == "" {
 		base = defaultBase
 	}
+	base = strings.TrimRight(base, "/")
 	return &fetcher{
 		provider:      provider,
-		base:          strings.TrimRight(base, "/"),
+		base:          base,
+		shown:         RedactURL(base),
 		client:        o.client,
 		timeout:       o.timeout,
 		attempts:      o.attempts,
@@ -102,8 +106,8 @@ func (f *fetcher) guardToken(header, token string) {
 
 // get returns the body of a 2xx JSON response, retrying what may pass.
 func (f *fetcher) get(ctx context.Context, path string, query url.Values) ([]byte, error) {
-	display := f.base + path
-	full := display
+	display := f.shown + path
+	full := f.base + path
 	if len(query) > 0 {
 		full += "?" + query.Encode()
 	}
@@ -328,4 +332,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// RedactURL returns u with the password of its user information replaced by
+// "xxxxx", as url.URL.Redacted does, for messages, logs and reports; text
+// that is not a URL is returned as it is.
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	return p.Redacted()
 }

@@ -1,7 +1,6 @@
 package factor
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -60,29 +59,6 @@ func ForZone(zone string, opts ...Option) (*Cache, error) {
 		return nil, err
 	}
 	return NewCache(chain, opts...)
-}
-
-// checkZoneKnown accepts a zone of the tables, a live-only zone, or a
-// sub-national zone whose prefix is a known country.
-func checkZoneKnown(z string) error {
-	t, err := loadTables()
-	if err != nil {
-		return err
-	}
-	_, lerr := t.lookup(z)
-	if lerr == nil {
-		return nil
-	}
-	if !errors.Is(lerr, ErrUnknownZone) {
-		return lerr
-	}
-	if _, ok := edsArea(z); ok {
-		return nil
-	}
-	if c := t.countryOf(z); c != nil {
-		return nil
-	}
-	return lerr
 }
 
 // liveProviders returns the live providers that serve z, best first.

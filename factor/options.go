@@ -53,6 +53,12 @@ type options struct {
 	now           func() time.Time
 	ttl           time.Duration
 	live          bool
+
+	metadataURL    string
+	metadataOn     bool
+	metadataSet    bool
+	metadataBudget time.Duration
+	fileRoot       string
 }
 
 func defaultOptions() options {
@@ -189,3 +195,25 @@ func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 // falling back to the embedded tables. Default: offline (embedded tables only).
 // Applies to ForZone.
 func WithLive() Option { return func(o *options) { o.live = true } }
+
+// WithCloudMetadata turns Locate's questions to the cloud metadata services
+// on or off. Default: on, unless CloudMetadataEnv is "off". Applies to
+// Locate and LocateCloud.
+func WithCloudMetadata(on bool) Option {
+	return func(o *options) { o.metadataOn, o.metadataSet = on, true }
+}
+
+// WithMetadataURL sets the base URL of the cloud metadata services, for a
+// test server. Default: MetadataURLEnv, else DefaultMetadataURL. Applies to
+// Locate and LocateCloud.
+func WithMetadataURL(u string) Option { return func(o *options) { o.metadataURL = u } }
+
+// WithMetadataBudget sets the total time given to the cloud metadata
+// services. Default DefaultMetadataBudget (300 ms). Applies to Locate and
+// LocateCloud.
+func WithMetadataBudget(d time.Duration) Option { return func(o *options) { o.metadataBudget = d } }
+
+// WithFileRoot makes Locate read the time zone's files (etc/localtime,
+// etc/timezone) under dir instead of "/", for tests. Applies to Locate and
+// LocateOffline.
+func WithFileRoot(dir string) Option { return func(o *options) { o.fileRoot = dir } }
