@@ -63,7 +63,10 @@ type options struct {
 	confirm          io.Reader
 	pue              float64
 	provider         factor.Provider
+	providerName     string
+	factorOpts       []factor.Option
 	zone             string
+	location         factor.Location
 	refresh          time.Duration
 	budgetGrams      float64
 	budgetKWh        float64
@@ -171,19 +174,43 @@ func WithStopAndConfirm(in io.Reader) Option { return func(o *options) { o.confi
 // machine measured at the wall).
 func WithPUE(pue float64) Option { return func(o *options) { o.pue = pue } }
 
-// WithFactor sets the emission factor's provider (default
-// factor.Static(zone), see WithZone).
+// WithFactor sets the emission factor's provider (default: WithProvider's,
+// for the zone of WithZone or as located). The tracker never waits for it:
+// until its first answer, and when it fails, the zone's table value is used.
 func WithFactor(p factor.Provider) Option { return func(o *options) { o.provider = p } }
+
+// WithProvider names the emission factor's provider, built by factor.ByName
+// for the zone: "static" (the default: the embedded tables, offline),
+// "live", "electricitymaps", "ukgrid" or "energidataservice". A live
+// provider is asked in the background: the zone's table value is used until
+// it answers, and whenever it fails. An unknown name makes New fail.
+func WithProvider(name string) Option { return func(o *options) { o.providerName = name } }
+
+// WithFactorOptions passes options to factor.ByName and to the location of
+// the machine (factor.Locate): a base URL, a token, timeouts, the cloud
+// metadata services' URL or their switch.
+func WithFactorOptions(opts ...factor.Option) Option {
+	return func(o *options) { o.factorOpts = append(o.factorOpts, opts...) }
+}
 
 // WithFixedIntensity uses a fixed emission factor in gCO2e/kWh.
 func WithFixedIntensity(v factor.GramsPerKWh) Option {
 	return func(o *options) { o.provider = factor.Fixed(v) }
 }
 
-// WithZone sets the zone of the default provider factor.Static(zone) (an ISO
-// country code, "gcp:europe-west4", ...). Without it the world average is
-// used, with a note in Report.Intensity.Fallback.
+// WithZone sets the zone of the emission factor: a country by ISO code or
+// name ("DE", "DEU", "Germany"), a cloud region ("gcp:europe-west4"), an
+// Electricity Maps zone ("US-CAL-CISO", "DK-DK1"); see factor.CheckZone. An
+// unknown zone makes New fail with ErrUnknownZone. Without it the tracker
+// locates the machine (factor.Locate: CARBONTRACK_ZONE, a cloud metadata
+// service in the background, the time zone) and uses the world average,
+// with a warning, only when nothing names a zone.
 func WithZone(zone string) Option { return func(o *options) { o.zone = zone } }
+
+// WithLocation sets the zone with how it was found, for callers that
+// located the machine themselves or read the zone from their own flags
+// (factor.Given(zone, "--zone")). It takes precedence over WithZone.
+func WithLocation(l factor.Location) Option { return func(o *options) { o.location = l } }
 
 // WithIntensityRefresh sets how often the emission factor is fetched again
 // by the tracker's background goroutine (default 15 minutes).

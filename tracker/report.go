@@ -195,6 +195,9 @@ type Report struct {
 	// fetches and IntensityErrors the failed ones.
 	Intensity                    factor.Intensity
 	Intensities, IntensityErrors int
+	// Location is the zone of the emission factor and how it was found
+	// ("DE (from the time zone Europe/Berlin)"); zero for a fixed value.
+	Location factor.Location
 	// Sources are the measured devices; Unavailable those that could not be.
 	Sources     []SourceReport
 	Unavailable []power.Unavailable

@@ -34,6 +34,8 @@ type Status struct {
 	Power          power.Watts
 	// Intensity is the emission factor in use now.
 	Intensity factor.Intensity
+	// Location is the zone in use and how it was found.
+	Location factor.Location
 	// Projection is the latest projection when HasProjection is true.
 	Projection    Projection
 	HasProjection bool
@@ -69,7 +71,7 @@ func (t *Tracker) StatusInto(s *Status) {
 	srcs := s.Sources[:0]
 	*s = Status{
 		Start: t.start, Time: t.lastTick, Epochs: t.epochs, EpochOpen: t.open,
-		Stopped: t.stopped || t.stopping, PUE: t.opts.pue, Intensity: t.intens,
+		Stopped: t.stopped || t.stopping, PUE: t.opts.pue, Intensity: t.intens, Location: t.loc,
 	}
 	// Epochs as called: a boundary's energy follows within microseconds,
 	// when the sampler has read it.

@@ -56,6 +56,9 @@ type Tracker struct {
 
 	refreshCancel context.CancelFunc
 	refreshDone   chan struct{}
+	// Asked by the refresh goroutine as soon as it starts.
+	probeCloud bool // the cloud metadata services, for the region
+	liveFirst  bool // the live provider, whose table value is in use meanwhile
 
 	w *writer // nil without a log directory, a console or a question
 
@@ -81,6 +84,8 @@ type Tracker struct {
 	prevI    factor.GramsPerKWh // the intensity before changeAt
 	changeAt time.Time          // when curI was fetched (zero: from the start)
 	intens   factor.Intensity
+	provider factor.Provider // the provider asked; replaced when the cloud names the region
+	loc      factor.Location
 	nIntens  int
 	nIErr    int
 	frozen   bool // Stop took the final accounting: later ticks are ignored
@@ -231,11 +236,13 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	if o.console == nil {
 		o.console = io.Discard
 	}
-	if o.provider == nil {
-		o.provider = factor.Static(o.zone)
-	}
 	t := &Tracker{opts: o, epochs: epochs, predAt: predAt, monitor: monitor, logger: o.logger, monitoring: true,
 		promptW: promptW}
+	// The zone and the first intensity, without the network: an unknown
+	// zone fails here, before any device is opened.
+	if err := t.setupFactor(); err != nil {
+		return nil, err
+	}
 
 	sources := o.sources
 	if !o.sourcesSet {
@@ -296,11 +303,6 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	t.smp = smp
 	t.infos = smp.Sources()
 
-	// The first intensity, before any tick needs it.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.fetchIntensity(ctx)
-	cancel()
-
 	switch {
 	case o.logDir != "":
 		w, err := newWriter(t)
@@ -349,54 +351,6 @@ func uniqueKinds(kinds []power.Kind) []power.Kind {
 func (t *Tracker) closeDiscovery() {
 	if t.disc != nil {
 		_ = t.disc.Close()
-	}
-}
-
-// fetchIntensity asks the provider and caches the answer; on failure the
-// previous value is kept (the world average if there is none).
-func (t *Tracker) fetchIntensity(ctx context.Context) {
-	at := t.opts.now()
-	v, err := t.opts.provider.Intensity(ctx, at)
-	t.mu.Lock()
-	if err != nil {
-		t.nIErr++
-		if t.nIntens == 0 && t.intens.Provider == "" {
-			t.intens = factor.Intensity{Value: factor.WorldAverage, At: t.opts.now(), Zone: "world", Provider: "tracker",
-				Year: factor.WorldAverageYear, Fallback: "the emission factor provider failed; using the world average",
-				Cause: err}
-			t.curI = factor.WorldAverage
-		}
-		cur := t.curI
-		t.mu.Unlock()
-		t.logger.Warn("tracker: emission factor unavailable; keeping the previous value", "err", err, "value", float64(cur))
-		return
-	}
-	t.nIntens++
-	if !t.start.IsZero() {
-		// Energy drawn before this fetch, read after it, keeps the old
-		// value: each interval's energy meets the intensity of its time.
-		t.prevI, t.changeAt = t.curI, at
-	}
-	t.intens, t.curI = v, v.Value
-	t.mu.Unlock()
-	if v.Fallback != "" {
-		t.logger.Info("tracker: emission factor fallback", "fallback", v.Fallback)
-	}
-}
-
-func (t *Tracker) refreshLoop(ctx context.Context) {
-	defer close(t.refreshDone)
-	tk := time.NewTicker(t.opts.refresh)
-	defer tk.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-			fctx, cancel := context.WithTimeout(ctx, min(t.opts.refresh, 30*time.Second))
-			t.fetchIntensity(fctx)
-			cancel()
-		}
 	}
 }
 

@@ -23,7 +23,14 @@ import (
 	"github.com/carbontrack/carbontrack/tracker"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// No test asks a cloud metadata service or depends on this machine's
+	// time zone: without a zone, trackers use the world average.
+	os.Setenv(factor.CloudMetadataEnv, "off")
+	os.Setenv("TZ", "UTC")
+	os.Unsetenv(factor.ZoneEnv)
+	goleak.VerifyTestMain(m)
+}
 
 func gpu(name string, w power.Watts) *powertest.Source {
 	return powertest.Constant(name, power.KindGPU, power.MethodCounter, w, time.Now())

@@ -205,8 +205,7 @@ func (w *writer) header(at time.Time) {
 	w.std0(at, fmt.Sprintf("Only predicted and actual consumptions are multiplied by a PUE coefficient of %v.", t.opts.pue))
 	w.std0(at, comps)
 	w.output(at, comps)
-	iv := t.Intensity()
-	w.std0(at, "Carbon intensity: "+iv.String())
+	w.std0(at, "Carbon intensity: "+t.intensityLine())
 	w.std0(at, "Monitoring thread started.")
 }
 
@@ -326,8 +325,7 @@ func (w *writer) prediction(p Projection, at time.Time) {
 	block := formatBlock(fmt.Sprintf("Predicted consumption for %d epoch(s):", p.Epochs), p.Duration,
 		p.FacilityEnergy.KWh(), p.Grams, Equivalents(p.Grams), t.opts.precision)
 	w.output(at, block)
-	iv := t.Intensity()
-	msg := fmt.Sprintf("Carbon intensity used: %s; PUE %v.", iv.String(), t.opts.pue)
+	msg := fmt.Sprintf("Carbon intensity used: %s; PUE %v.", t.intensityLine(), t.opts.pue)
 	if p.Trend {
 		msg += fmt.Sprintf(" Trend over %d epochs: %s g; 95 %% interval %s to %s g.", p.Known,
 			plain(p.TrendGrams, 2), plain(p.GramsLow, 2), plain(p.GramsHigh, 2))
@@ -763,6 +761,7 @@ type finalJSONRecord struct {
 	IntensityZone     string     `json:"intensity_zone"`
 	IntensityProvider string     `json:"intensity_provider"`
 	IntensityFallback string     `json:"intensity_fallback,omitempty"`
+	IntensityZoneFrom string     `json:"intensity_zone_from,omitempty"`
 	PUE               float64    `json:"pue"`
 	CarKm             float64    `json:"car_km"`
 	Misuse            int        `json:"misuse"`
@@ -777,6 +776,6 @@ func finalJSON(r *Report) finalJSONRecord {
 		Interrupted: r.Interrupted, InEpochs: totalsOf(r.InEpochs), Actual: totalsOf(r.Actual),
 		OutsideEpochs: totalsOf(r.OutsideEpochs), IntensityGPerKWh: float64(r.MeanIntensity),
 		IntensityZone: r.Intensity.Zone, IntensityProvider: r.Intensity.Provider, IntensityFallback: r.Intensity.Fallback,
-		PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar, Misuse: r.Misuse, Dropped: r.Dropped,
+		IntensityZoneFrom: r.Location.From, PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar, Misuse: r.Misuse, Dropped: r.Dropped,
 		BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser, StopTimeouts: r.StopTimeouts}
 }

@@ -3,6 +3,7 @@ package promexport_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/sampler"
@@ -23,7 +25,14 @@ import (
 	"github.com/carbontrack/carbontrack/tracker/promexport"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// No test asks a cloud metadata service or depends on this machine's
+	// time zone: without a zone, trackers use the world average.
+	os.Setenv(factor.CloudMetadataEnv, "off")
+	os.Setenv("TZ", "UTC")
+	os.Unsetenv(factor.ZoneEnv)
+	goleak.VerifyTestMain(m)
+}
 
 // g formats a float as the exposition format does, exactly.
 func g(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -18,13 +18,21 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// No test asks a cloud metadata service or depends on this machine's
+	// time zone: without a zone, trackers use the world average.
+	os.Setenv(factor.CloudMetadataEnv, "off")
+	os.Setenv("TZ", "UTC")
+	os.Unsetenv(factor.ZoneEnv)
+	goleak.VerifyTestMain(m)
+}
 
 func write(t *testing.T, dir, name, text string) string {
 	t.Helper()

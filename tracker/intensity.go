@@ -1,0 +1,197 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/carbontrack/carbontrack/factor"
+)
+
+// ErrUnknownZone is returned by New for a zone that no table or live
+// provider knows; the error names the closest zones. It is
+// factor.ErrUnknownZone, so errors.Is works with either.
+var ErrUnknownZone = factor.ErrUnknownZone
+
+// setupFactor chooses the zone and the provider and sets the first
+// intensity, all without the network: the zone as given (WithLocation,
+// WithZone), else as located offline (CARBONTRACK_ZONE, the time zone, the
+// world average); the first intensity is the provider's when it answers
+// offline, else the zone's table value until the live answer comes (the
+// refresh goroutine asks at once). The cloud metadata services are asked in
+// the background too, when the zone was not given and the provider is the
+// default one.
+func (t *Tracker) setupFactor() error {
+	o := &t.opts
+	var (
+		loc factor.Location
+		err error
+	)
+	_, fixed := o.provider.(factor.FixedProvider)
+	switch {
+	case fixed:
+		// A fixed value has no zone.
+	case o.location.Zone != "":
+		loc, err = factor.Given(o.location.Zone, o.location.From)
+	case o.zone != "":
+		loc, err = factor.Given(o.zone, "WithZone")
+	default:
+		loc, err = factor.LocateOffline(o.factorOpts...)
+		t.probeCloud = loc.Method != factor.LocatedGiven && o.provider == nil &&
+			isStatic(o.providerName) && factor.CloudMetadataEnabled(o.factorOpts...)
+	}
+	if err != nil {
+		return fmt.Errorf("tracker: %w", err)
+	}
+	p := o.provider
+	if p == nil {
+		zone := loc.Zone
+		if loc.Method == factor.LocatedDefault && !isStatic(o.providerName) {
+			zone = "" // the world has no live source: let the provider ask for a zone
+		}
+		if p, err = factor.ByName(o.providerName, zone, o.factorOpts...); err != nil {
+			return fmt.Errorf("tracker: %w", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := p
+	if !factor.IsOffline(p) {
+		t.liveFirst = true
+		first = factor.Static(loc.Zone)
+		if off, ok := p.(factor.OfflineFallback); ok {
+			if q, ok := off.Offline(); ok {
+				first = q
+			}
+		}
+	}
+	v, err := first.Intensity(ctx, o.now())
+	if err != nil {
+		return fmt.Errorf("tracker: emission factor: %w", err)
+	}
+	if loc.Warning != "" && v.Fallback == "" {
+		v.Fallback = loc.Warning
+	}
+	t.provider, t.loc, t.intens, t.curI = p, loc, v, v.Value
+	if loc.Warning != "" {
+		t.logger.Warn("tracker: "+loc.Warning, "zone", loc.Zone)
+	}
+	return nil
+}
+
+func isStatic(name string) bool { return name == "" || name == factor.ProviderStatic }
+
+// fetchIntensity asks the provider and uses the answer from now on; on
+// failure the previous value is kept (the zone's table value if none came).
+func (t *Tracker) fetchIntensity(ctx context.Context) {
+	at := t.opts.now()
+	t.mu.Lock()
+	p := t.provider
+	t.mu.Unlock()
+	v, err := p.Intensity(ctx, at)
+	if err != nil {
+		t.mu.Lock()
+		t.nIErr++
+		cur := t.curI
+		t.mu.Unlock()
+		t.logger.Warn("tracker: emission factor unavailable; keeping the previous value", "err", err, "value", float64(cur))
+		return
+	}
+	t.mu.Lock()
+	t.nIntens++
+	t.setIntensityLocked(v, at)
+	t.mu.Unlock()
+	if v.Fallback != "" {
+		t.logger.Info("tracker: emission factor fallback", "fallback", v.Fallback)
+	}
+}
+
+// setIntensityLocked puts v in use from at. Before any gram is counted it
+// applies from the start of the run (the first live answer, the region a
+// cloud service named); after, energy drawn before at keeps the old value:
+// each interval's energy meets the intensity of its time.
+func (t *Tracker) setIntensityLocked(v factor.Intensity, at time.Time) {
+	if t.gramsCountedLocked() {
+		t.prevI, t.changeAt = t.curI, at
+	} else {
+		t.prevI, t.changeAt = v.Value, time.Time{}
+	}
+	t.intens, t.curI = v, v.Value
+}
+
+// gramsCountedLocked says whether any energy has met an intensity yet.
+func (t *Tracker) gramsCountedLocked() bool {
+	for _, g := range t.cumG {
+		if g != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// locateCloud asks the cloud metadata services for the region; when one
+// names a region of the tables, its value replaces the time zone's.
+func (t *Tracker) locateCloud(ctx context.Context) {
+	loc, err := factor.LocateCloud(ctx, t.opts.factorOpts...)
+	if err != nil {
+		t.logger.Debug("tracker: no cloud region", "err", err)
+		return
+	}
+	p := factor.Static(loc.Zone)
+	v, err := p.Intensity(ctx, t.opts.now())
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	t.provider, t.loc = p, loc
+	t.setIntensityLocked(v, v.At)
+	t.mu.Unlock()
+	t.logger.Info("tracker: zone found", "zone", loc.String())
+}
+
+// Location returns the zone in use and how it was found; the zero Location
+// for a fixed intensity.
+func (t *Tracker) Location() factor.Location {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.loc
+}
+
+func (t *Tracker) refreshLoop(ctx context.Context) {
+	defer close(t.refreshDone)
+	if t.probeCloud {
+		t.locateCloud(ctx)
+	}
+	if t.liveFirst {
+		t.fetchOnce(ctx)
+	}
+	tk := time.NewTicker(t.opts.refresh)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+			t.fetchOnce(ctx)
+		}
+	}
+}
+
+func (t *Tracker) fetchOnce(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(ctx, min(t.opts.refresh, 30*time.Second))
+	t.fetchIntensity(fctx)
+	cancel()
+}
+
+// intensityLine describes the intensity in use and its zone for the logs:
+// "237.6 gCO2e/kWh (GB, static, 2023); zone GB (from --zone)".
+func (t *Tracker) intensityLine() string {
+	t.mu.Lock()
+	iv, loc := t.intens, t.loc
+	t.mu.Unlock()
+	s := iv.String()
+	if l := loc.String(); l != "" {
+		s += "; zone " + l
+	}
+	return s
+}
