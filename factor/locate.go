@@ -72,7 +72,16 @@ func (l Location) String() string {
 	case l.From == "":
 		return l.Zone
 	}
-	return l.Zone + " (from " + l.From + ")"
+	return l.Zone + " (" + l.How() + ")"
+}
+
+// How says how the zone was found, for people: "from the time zone
+// Europe/Berlin", "from --zone", "no zone given or found".
+func (l Location) How() string {
+	if l.Method == LocatedDefault || l.From == "" {
+		return l.From
+	}
+	return "from " + l.From
 }
 
 // Given returns the Location of a zone that the user named, where from
@@ -195,23 +204,23 @@ func locateCloud(ctx context.Context, o options) (Location, error) {
 	return Location{Zone: zone, Method: LocatedCloud, From: r.From}, nil
 }
 
+// noZone is a LocatedDefault Location's From.
+const noZone = "no zone given or found"
+
 func locateTimeZone(o options) Location {
 	tz := tzloc.FindLocal(os.Getenv, o.fileRoot)
-	how := "set the zone with --zone, " + ZoneEnv + " or tracker.WithZone (a country code such as DE, or a cloud region such as gcp:europe-west4)"
-	if tz.Name == "" {
-		return Location{Zone: worldZone, Method: LocatedDefault, From: "no zone found",
-			Warning: "no zone given and none found (no cloud metadata, no time zone): the world average is used; " + how}
+	why := "no cloud metadata, no time zone"
+	if tz.Name != "" {
+		cc, ok := tzloc.Country(tz.Name)
+		if _, err := Lookup(cc); ok && err == nil {
+			return Location{Zone: cc, Method: LocatedTimeZone, From: "the time zone " + tz.Name}
+		}
+		why = "the time zone " + tz.Name + " names no country"
+		if ok {
+			why = "no table value for " + cc + ", the country of the time zone " + tz.Name
+		}
 	}
-	cc, ok := tzloc.Country(tz.Name)
-	if !ok {
-		return Location{Zone: worldZone, Method: LocatedDefault, From: "no zone found",
-			Warning: fmt.Sprintf("no zone given and the time zone %s (from %s) names no country: the world average is used; %s",
-				tz.Name, tz.From, how)}
-	}
-	if _, err := Lookup(cc); err != nil {
-		return Location{Zone: worldZone, Method: LocatedDefault, From: "no zone found",
-			Warning: fmt.Sprintf("no zone given and the embedded tables have no value for %s, the country of the time zone %s: the world average is used; %s",
-				cc, tz.Name, how)}
-	}
-	return Location{Zone: cc, Method: LocatedTimeZone, From: "the time zone " + tz.Name}
+	return Location{Zone: worldZone, Method: LocatedDefault, From: noZone,
+		Warning: "no zone given or found (" + why + "): the world average is counted; " +
+			"set the zone with --zone or " + ZoneEnv + " (a country such as DE, a cloud region such as gcp:europe-west4)"}
 }

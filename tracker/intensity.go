@@ -3,6 +3,8 @@ package tracker
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/carbontrack/carbontrack/factor"
@@ -28,21 +30,27 @@ func (t *Tracker) setupFactor() error {
 		err error
 	)
 	_, fixed := o.provider.(factor.FixedProvider)
+	named := o.provider == nil && !isStatic(o.providerName) // factor.ByName checks the zone for its provider
 	switch {
 	case fixed:
 		// A fixed value has no zone.
 	case o.location.Zone != "":
-		loc, err = factor.Given(o.location.Zone, o.location.From)
-	case o.zone != "":
-		loc, err = factor.Given(o.zone, "WithZone")
+		loc = o.location
+	case strings.TrimSpace(o.zone) != "":
+		loc = factor.Location{Zone: strings.TrimSpace(o.zone), Method: factor.LocatedGiven, From: "WithZone"}
 	default:
-		loc, err = factor.LocateOffline(o.factorOpts...)
-		t.probeCloud = loc.Method != factor.LocatedGiven && o.provider == nil &&
-			isStatic(o.providerName) && factor.CloudMetadataEnabled(o.factorOpts...)
+		if loc, err = factor.LocateOffline(o.factorOpts...); err != nil {
+			return fmt.Errorf("tracker: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("tracker: %w", err)
+	if loc.Zone != "" && !named {
+		if err := factor.CheckZone(loc.Zone); err != nil {
+			return fmt.Errorf("tracker: %s: %w", loc.From, err)
+		}
 	}
+	// The cloud may know better than a time zone.
+	t.probeCloud = (loc.Method == factor.LocatedTimeZone || loc.Method == factor.LocatedDefault) &&
+		o.provider == nil && !named && factor.CloudMetadataEnabled(o.factorOpts...)
 	p := o.provider
 	if p == nil {
 		zone := loc.Zone
@@ -69,14 +77,33 @@ func (t *Tracker) setupFactor() error {
 	if err != nil {
 		return fmt.Errorf("tracker: emission factor: %w", err)
 	}
-	if loc.Warning != "" && v.Fallback == "" {
-		v.Fallback = loc.Warning
+	if loc.Method == factor.LocatedDefault && v.Zone != "" && v.Zone != loc.Zone {
+		// The provider serves one zone whatever the location (ukgrid: GB).
+		loc = factor.Location{Zone: v.Zone, Method: factor.LocatedGiven, From: "the provider " + o.providerName}
 	}
 	t.provider, t.loc, t.intens, t.curI = p, loc, v, v.Value
 	if loc.Warning != "" {
 		t.logger.Warn("tracker: "+loc.Warning, "zone", loc.Zone)
 	}
 	return nil
+}
+
+// CheckFactor checks the emission factor's options (WithZone,
+// WithLocation, WithProvider, WithFactorOptions, WithFixedIntensity) as New
+// does, without the network and without starting anything, so that a
+// command can refuse a bad zone or provider before it starts its work. Its
+// errors are New's: ErrUnknownZone with close matches, factor.ErrInvalid
+// for an unknown provider, factor.ErrNoToken, factor.ErrImplausible.
+func CheckFactor(opts ...Option) error {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	o.logger = slog.New(slog.DiscardHandler)
+	t := &Tracker{opts: o, logger: o.logger}
+	return t.setupFactor()
 }
 
 func isStatic(name string) bool { return name == "" || name == factor.ProviderStatic }
@@ -92,6 +119,12 @@ func (t *Tracker) fetchIntensity(ctx context.Context) {
 	if err != nil {
 		t.mu.Lock()
 		t.nIErr++
+		if t.nIntens == 0 && t.intens.Fallback == "" {
+			// Never answered: say what is counted instead.
+			t.intens.Fallback = fmt.Sprintf("the emission factor provider failed (%v); counting the table value of %s",
+				err, t.intens.Zone)
+			t.intens.Cause = err
+		}
 		cur := t.curI
 		t.mu.Unlock()
 		t.logger.Warn("tracker: emission factor unavailable; keeping the previous value", "err", err, "value", float64(cur))

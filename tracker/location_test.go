@@ -107,7 +107,7 @@ func TestNoZoneFoundWarns(t *testing.T) {
 	assert.InDelta(t, float64(factor.WorldAverage), float64(r.MeanIntensity), 1e-9)
 	assert.Equal(t, factor.LocatedDefault, r.Location.Method)
 	assert.Contains(t, r.Location.Warning, "--zone")
-	assert.Contains(t, r.Intensity.Fallback, "world average")
+	assert.Contains(t, r.Location.Warning, "world average")
 }
 
 // slowServer never answers until the test ends; it counts the requests it

@@ -207,9 +207,11 @@ func WithFixedIntensity(v factor.GramsPerKWh) Option {
 // with a warning, only when nothing names a zone.
 func WithZone(zone string) Option { return func(o *options) { o.zone = zone } }
 
-// WithLocation sets the zone with how it was found, for callers that
-// located the machine themselves or read the zone from their own flags
-// (factor.Given(zone, "--zone")). It takes precedence over WithZone.
+// WithLocation sets the zone with how it was found, for callers that read
+// the zone from their own flags (factor.Given(zone, "--zone")) or located
+// the machine themselves (factor.Locate). It takes precedence over
+// WithZone. A zone located other than by cloud metadata may still be
+// replaced by the region a cloud metadata service names.
 func WithLocation(l factor.Location) Option { return func(o *options) { o.location = l } }
 
 // WithIntensityRefresh sets how often the emission factor is fetched again

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/tracker/estimate"
@@ -89,6 +90,7 @@ type estimateJSON struct {
 	PUE              float64       `json:"pue"`
 	IntensityGPerKWh float64       `json:"intensity_g_per_kwh"`
 	Zone             *string       `json:"zone"`
+	ZoneFrom         *string       `json:"zone_from"`
 	IntensitySource  string        `json:"intensity_source"`
 	IntensityYear    *int          `json:"intensity_year"`
 	ITEnergyKWh      float64       `json:"it_energy_kwh"`
@@ -163,7 +165,7 @@ const (
 	sourceFormula  = "Patterson et al. 2021, Carbon Emissions and Large Neural Network Training (arXiv:2104.10350)"
 )
 
-func runEstimate(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("estimate", estimateHelp, stderr)
 	device := fs.String("device", "", "accelerator from the embedded table (see --list-devices), e.g. h100-sxm, \"A100 80GB\", tpu-v4")
 	watts := fs.Float64("watts", 0, "power per device in W (instead of, or overriding, --device)")
@@ -255,20 +257,27 @@ func runEstimate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		job.PUE = v
 	}
+	var loc factor.Location
 	switch {
 	case *compare != "":
 	case set["intensity"]:
 		job.Intensity = factor.GramsPerKWh(*intensity)
-	case set["zone"]:
-		job.Zone = *zone
-	case set["region"]:
-		job.Zone = *region
-	case os.Getenv("CARBONTRACK_ZONE") != "" && os.Getenv("CARBONTRACK_REGION") != "":
-		return usageErr("CARBONTRACK_ZONE and CARBONTRACK_REGION are both set: unset one, or give --zone or --region")
-	case os.Getenv("CARBONTRACK_ZONE") != "":
-		job.Zone = os.Getenv("CARBONTRACK_ZONE")
-	case os.Getenv("CARBONTRACK_REGION") != "":
-		job.Zone = os.Getenv("CARBONTRACK_REGION")
+	default:
+		// The zone given, else this machine's: an estimate is most often
+		// made where the job will run.
+		lctx, cancel := context.WithTimeout(ctx, factor.DefaultMetadataBudget+time.Second)
+		l, err := locateZone(lctx, set, *zone, *region, nil, "carbontrack estimate")
+		cancel()
+		if err != nil {
+			return usageErr("%s", strings.TrimPrefix(err.Error(), "factor: "))
+		}
+		if err := factor.CheckZone(l.Zone); err != nil {
+			return usageErr("%s: %s", l.From, strings.TrimPrefix(err.Error(), "factor: "))
+		}
+		loc = l
+		if l.Method != factor.LocatedDefault {
+			job.Zone = l.Zone
+		} // else the estimate's note says the world average is used, and how to name the zone
 	}
 	if e := given(set, "embodied-gpu-kg", "embodied-server-kg", "gpus-per-server", "lifetime-years", "lifetime-utilization"); *embodied || len(e) > 0 {
 		job.Embodied = true
@@ -304,9 +313,11 @@ func runEstimate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(err)
 	}
 	if *asJSON {
-		return writeJSON(stdout, stderr, estimateDoc(r))
+		doc := estimateDoc(r)
+		doc.ZoneFrom = optString(loc.From)
+		return writeJSON(stdout, stderr, doc)
 	}
-	printEstimate(stdout, r, job)
+	printEstimate(stdout, r, job, loc)
 	return 0
 }
 
@@ -438,8 +449,12 @@ func intensityLabel(v factor.Intensity) string {
 	return s
 }
 
-func printEstimate(w io.Writer, r estimate.Result, job estimate.Job) {
-	fmt.Fprintf(w, "%s, %s\n\n", jobLine(r, job), intensityLabel(r.Intensity))
+func printEstimate(w io.Writer, r estimate.Result, job estimate.Job, loc factor.Location) {
+	label := intensityLabel(r.Intensity)
+	if loc.Method != factor.LocatedDefault && loc.From != "" {
+		label += ", zone " + loc.How()
+	}
+	fmt.Fprintf(w, "%s, %s\n\n", jobLine(r, job), label)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "energy\t%s\n", estimate.FormatEnergy(r.EnergyKWh))
 	if r.Embodied == nil {

@@ -20,13 +20,17 @@ source, its year (annual averages) or timestamp (live values), and which
 fallback was taken if the provider asked could not answer.
 
 Zones: a country as ISO alpha-2, alpha-3 or name (FR, FRA, France), "world";
-regions: gcp:europe-west4, aws:us-east-1, azure:westeurope.
+regions: gcp:europe-west4, aws:us-east-1, azure:westeurope; Electricity Maps
+zones: DK-DK1, US-CAL-CISO. An unknown zone is an error (exit 2) that names the
+closest ones. Without a zone the machine is located: a cloud metadata service
+(GCP, AWS, Azure; off with CARBONTRACK_CLOUD_METADATA=off), then the system's
+time zone, then the world average with a warning.
 Providers: static (embedded tables, offline, the default); electricitymaps
 (needs CARBONTRACK_ELECTRICITYMAPS_TOKEN; zone DE, US-CAL-CISO, ...); ukgrid
 (Great Britain's Carbon Intensity API: zone GB for national, or an outward
 postcode such as RG10); energidataservice (Denmark: zone DK1 or DK2). A live
-provider falls back to the embedded value of the zone's country, then to the
-world average, and says so.
+provider falls back to the embedded value of the zone's country, and says so;
+--timeout bounds the whole command (every attempt, the forecast included).
 
 Examples:
   carbontrack intensity --zone FR
@@ -45,6 +49,7 @@ type intensityJSON struct {
 	Year             *int            `json:"year"`
 	Source           string          `json:"source"`
 	Fallback         *string         `json:"fallback"`
+	ZoneFrom         string          `json:"zone_from"`
 	Forecast         []forecastPoint `json:"forecast,omitempty"`
 	ForecastError    *string         `json:"forecast_error,omitempty"`
 }
@@ -56,36 +61,52 @@ type forecastPoint struct {
 
 func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("intensity", intensityHelp, stderr)
-	zone := fs.String("zone", os.Getenv("CARBONTRACK_ZONE"), "country or grid zone (env CARBONTRACK_ZONE)")
-	region := fs.String("region", os.Getenv("CARBONTRACK_REGION"), "cloud region, e.g. gcp:europe-west4 (env CARBONTRACK_REGION)")
-	provider := fs.String("provider", envOr("CARBONTRACK_PROVIDER", "static"), "static, electricitymaps, ukgrid or energidataservice (env CARBONTRACK_PROVIDER)")
+	zone := fs.String("zone", "", "country or grid zone (env "+zoneEnv+"; default: located, see the README)")
+	region := fs.String("region", "", "cloud region, e.g. gcp:europe-west4 (env "+regionEnv+")")
+	provider := fs.String("provider", envOr("CARBONTRACK_PROVIDER", factor.ProviderStatic),
+		strings.Join(factor.ProviderNames(), ", ")+" (env CARBONTRACK_PROVIDER)")
 	providerURL := fs.String("provider-url", os.Getenv("CARBONTRACK_PROVIDER_URL"), "base URL of the live provider's API (env CARBONTRACK_PROVIDER_URL)")
-	timeout := fs.Duration("timeout", 10*time.Second, "timeout of one request to a live provider")
+	timeout := fs.Duration("timeout", 10*time.Second, "total time for the command's requests: every attempt, the forecast included")
 	forecast := fs.Bool("forecast", false, "also print the provider's forecast")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := parseFlags(fs, args, true); !ok {
 		return code
 	}
-	if *zone != "" && *region != "" {
-		fmt.Fprintln(stderr, "carbontrack intensity: give --zone or --region, not both")
-		return 2
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "carbontrack intensity: %s\n", strings.TrimPrefix(err.Error(), "factor: "))
+		return code
 	}
-	z := *zone
-	if *region != "" {
-		z = *region
+	if *timeout <= 0 {
+		return fail(2, fmt.Errorf("--timeout %v is not positive", *timeout))
 	}
-	p, err := buildProvider(*provider, z, *providerURL, *timeout)
+	tctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	loc, err := locateZone(tctx, flagsSet(fs), *zone, *region, stderr, "carbontrack intensity")
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack intensity: %v\n", err)
-		return 2
+		return fail(2, err)
+	}
+	z := loc.Zone
+	if loc.Method == factor.LocatedDefault && !strings.EqualFold(*provider, factor.ProviderStatic) {
+		z = "" // the world has no live source: the provider asks for a zone
+	}
+	opts := []factor.Option{factor.WithTimeout(*timeout)}
+	if *providerURL != "" {
+		opts = append(opts, factor.WithBaseURL(*providerURL))
+	}
+	p, err := factor.ByName(*provider, z, opts...)
+	if err != nil {
+		if errors.Is(err, factor.ErrUnknownZone) && loc.From != "" {
+			err = fmt.Errorf("%s: %w", loc.From, err)
+		}
+		return fail(2, err)
 	}
 	code := 0
-	v, err := p.Intensity(ctx, time.Now())
+	v, err := intensityNow(tctx, p, *provider)
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack intensity: %v\n", err)
-		return 1
+		return fail(1, err)
 	}
-	out := intensityJSON{IntensityGPerKWh: float64(v.Value), Provider: v.Provider, Zone: v.Zone, At: v.At.UTC(), Source: v.Source}
+	out := intensityJSON{IntensityGPerKWh: float64(v.Value), Provider: v.Provider, Zone: v.Zone, At: v.At.UTC(),
+		Source: v.Source, ZoneFrom: loc.From}
 	if v.Year != 0 {
 		out.Year = &v.Year
 	}
@@ -98,7 +119,7 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "carbontrack intensity: provider %s has no forecast; use electricitymaps, ukgrid or energidataservice\n", *provider)
 			return 2
 		}
-		pts, err := f.Forecast(ctx)
+		pts, err := f.Forecast(tctx)
 		if err != nil {
 			// The intensity itself is still worth printing.
 			msg := err.Error()
@@ -124,6 +145,9 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		zoneName = "(none)"
 	}
 	fmt.Fprintf(stdout, "%.1f g CO2e/kWh  zone %s  provider %s\n", out.IntensityGPerKWh, zoneName, out.Provider)
+	if h := loc.How(); h != "" {
+		fmt.Fprintf(stdout, "zone:     %s %s\n", loc.Zone, h)
+	}
 	if out.Year != nil {
 		fmt.Fprintf(stdout, "year:     %d (annual average)\n", *out.Year)
 	} else {
@@ -142,54 +166,6 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	return code
-}
-
-// buildProvider returns the provider the flags ask for; a live one is chained
-// to the embedded value of its zone (then the world average) and cached.
-func buildProvider(name, zone, baseURL string, timeout time.Duration) (factor.Provider, error) {
-	opts := []factor.Option{factor.WithTimeout(timeout)}
-	if baseURL != "" {
-		opts = append(opts, factor.WithBaseURL(baseURL))
-	}
-	var (
-		live       factor.Provider
-		staticZone = zone
-		err        error
-	)
-	switch strings.ToLower(name) {
-	case "static", "":
-		return factor.Static(zone), nil
-	case "electricitymaps":
-		if zone == "" {
-			return nil, errors.New("--provider electricitymaps needs --zone (e.g. DE, US-CAL-CISO)")
-		}
-		live, err = factor.NewElectricityMaps(zone, opts...)
-	case "ukgrid":
-		postcode := zone
-		switch strings.ToUpper(zone) {
-		case "", "GB", "UK", "GBR":
-			postcode = ""
-		default:
-			postcode = strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(zone), "uk:"), "gb:")
-		}
-		staticZone = "GB"
-		live, err = factor.NewUKCarbonIntensity(strings.ToUpper(postcode), opts...)
-	case "energidataservice":
-		if zone == "" {
-			return nil, errors.New("--provider energidataservice needs --zone DK1 or DK2")
-		}
-		live, err = factor.NewEnergiDataService(zone, opts...)
-	default:
-		return nil, fmt.Errorf("unknown provider %q: use static, electricitymaps, ukgrid or energidataservice", name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	chain, err := factor.NewChain([]factor.Provider{live, factor.Static(staticZone)}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return chain, nil
 }
 
 func envOr(name, def string) string {

@@ -75,10 +75,10 @@ func TestIntensityStatic(t *testing.T) {
 	v = intensityJSONOut(t, "--region", "aws:us-east-1")
 	assert.InDelta(t, 415.755, v.IntensityGPerKWh, 0.01, "SERC eGRID value per Cloud Carbon Footprint")
 
-	v = intensityJSONOut(t, "--zone", "Atlantis")
-	assert.Equal(t, "world", v.Zone)
-	require.NotNil(t, v.Fallback, "a fallback is never silent")
-	assert.Contains(t, *v.Fallback, "Atlantis")
+	// A zone no table knows used to answer the world average.
+	code, _, stderr := runCLI(t, "intensity", "--zone", "Atlantis")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "Atlantis")
 }
 
 func TestIntensityUKGridLiveAndForecast(t *testing.T) {

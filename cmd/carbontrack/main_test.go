@@ -1,9 +1,19 @@
 package main
 
 import (
+	"os"
 	"testing"
 
+	"github.com/carbontrack/carbontrack/factor"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// No test asks a cloud metadata service or depends on this machine's
+	// time zone: without a zone, trackers use the world average.
+	os.Setenv(factor.CloudMetadataEnv, "off")
+	os.Setenv("TZ", "UTC")
+	// The world average, as given: tests that locate the zone unset it.
+	os.Setenv(factor.ZoneEnv, "world")
+	goleak.VerifyTestMain(m)
+}

@@ -172,35 +172,32 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runCommand(ctx, args, stdout, stderr, defaultRunDeps())
 }
 
-// runProvider returns the emission factor's provider; a live one is cached
-// and asked once now, so that the tracker starts without waiting for it.
-func runProvider(ctx context.Context, o *runOptions) (factor.Provider, error) {
-	if o.intensity > 0 {
-		p := factor.Fixed(factor.GramsPerKWh(o.intensity))
-		if _, err := p.Intensity(ctx, time.Now()); err != nil {
+// runFactor returns the tracker's options for the emission factor, checked
+// as the tracker will check them, without the network: a bad zone or
+// provider ends run before the command starts, and nothing waits for a live
+// provider (the tracker asks it in the background, from the zone's table
+// value).
+func runFactor(o *runOptions) ([]tracker.Option, error) {
+	var topts []tracker.Option
+	switch {
+	case o.intensity > 0:
+		topts = append(topts, tracker.WithFixedIntensity(factor.GramsPerKWh(o.intensity)))
+	default:
+		topts = append(topts, tracker.WithProvider(o.provider))
+		if o.providerURL != "" {
+			topts = append(topts, tracker.WithFactorOptions(factor.WithBaseURL(o.providerURL)))
+		}
+		if o.location.Zone != "" {
+			topts = append(topts, tracker.WithLocation(o.location))
+		}
+	}
+	if err := tracker.CheckFactor(topts...); err != nil {
+		if o.intensity > 0 {
 			return nil, fmt.Errorf("--intensity: %w", err)
 		}
-		return p, nil
-	}
-	zone := o.zone
-	if o.region != "" {
-		zone = o.region
-	}
-	p, err := buildProvider(o.provider, zone, o.providerURL, 10*time.Second)
-	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.(factor.StaticProvider); ok {
-		return p, nil
-	}
-	c, err := factor.NewCache(p)
-	if err != nil {
-		return nil, err
-	}
-	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, _ = c.Intensity(fctx, time.Now()) // a failure falls back in the tracker
-	cancel()
-	return c, nil
+	return topts, nil
 }
 
 // runCommand is "carbontrack run" with its dependencies.
@@ -238,10 +235,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	}
 	const notStarted = "interrupted before the command started"
 
-	prov, err := runProvider(ctx, &o)
-	if code, ok := interrupted(); ok {
-		return fail(code, notStarted)
-	}
+	fopts, err := runFactor(&o)
 	if err != nil {
 		return fail(2, "%v", err)
 	}
@@ -298,7 +292,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			// passes it on), not a reason to leave it unmeasured.
 			dctx = context.WithoutCancel(ctx)
 		}
-		return startTracker(dctx, &o, prov, pid, cons, budget)
+		return startTracker(dctx, &o, fopts, pid, cons, budget)
 	}
 	var (
 		t    *tracker.Tracker
@@ -535,7 +529,7 @@ func exitStatus(ps *os.ProcessState) (int, string) {
 
 // startTracker discovers the devices (of the process tree pid, if not 0)
 // and starts a tracker on them.
-func startTracker(ctx context.Context, o *runOptions, prov factor.Provider, pid int, cons *console,
+func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pid int, cons *console,
 	budget chan<- tracker.BudgetEvent) (*tracker.Tracker, *power.Discovery, error) {
 	logger := slog.New(slog.NewTextHandler(cons.messages("carbontrack: "), &slog.HandlerOptions{
 		Level: slog.LevelError,
@@ -570,7 +564,7 @@ func startTracker(ctx context.Context, o *runOptions, prov factor.Provider, pid 
 	topts := []tracker.Option{
 		tracker.WithSources(d.Sources), tracker.WithInterval(o.interval), tracker.WithPowerInterval(o.powerEvery),
 		tracker.WithCheckpointInterval(o.checkpoint), tracker.WithPUE(o.pue),
-		tracker.WithFactor(prov), tracker.WithConsole(cons.messages("")), tracker.WithVerbose(verbose),
+		tracker.WithConsole(cons.messages("")), tracker.WithVerbose(verbose),
 		tracker.WithLogger(logger), tracker.WithBudgetGrams(o.budgetG), tracker.WithBudgetKWh(o.budgetKWh),
 		tracker.WithBudgetFunc(func(ev tracker.BudgetEvent) {
 			select {
@@ -579,6 +573,7 @@ func startTracker(ctx context.Context, o *runOptions, prov factor.Provider, pid 
 			}
 		}),
 	}
+	topts = append(topts, fopts...)
 	if pid > 0 {
 		topts = append(topts, tracker.WithProcess(pid))
 	}
@@ -596,6 +591,9 @@ func startTracker(ctx context.Context, o *runOptions, prov factor.Provider, pid 
 			return nil, nil, fmt.Errorf("%w (%s)", err, strings.Join(why, "; "))
 		}
 		return nil, nil, err
+	}
+	if w := t.Location().Warning; w != "" && !o.quiet {
+		fmt.Fprintln(cons.messages("carbontrack: warning: "), w)
 	}
 	// Report.Unavailable is empty with WithSources: keep discovery's.
 	return t, d, nil

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
@@ -694,8 +695,8 @@ func TestRunJSONTwin(t *testing.T) {
 	})
 }
 
-// Ctrl-C while the live provider is asked, before the command started: the
-// command never starts, and the exit code is SIGINT's.
+// Ctrl-C before the command started: the command never starts, and the
+// exit code is SIGINT's.
 func TestRunInterruptedBeforeStart(t *testing.T) {
 	env, sysfs := noDevices(t)
 	for _, kv := range env {
@@ -707,27 +708,56 @@ func TestRunInterruptedBeforeStart(t *testing.T) {
 	for _, mode := range []string{"--process=false", "--process"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			release := make(chan struct{})
-			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				cancel() // Ctrl-C while the request is in flight
-				select {
-				case <-r.Context().Done():
-				case <-release:
-				}
-			}))
-			defer api.Close()
-			defer close(release)
+			cancel()
 			marker := filepath.Join(t.TempDir(), "started")
 			var out, errb lockedBuffer
-			code := runCommand(ctx, []string{"--sysfs-root", sysfs, "--log-dir", "", "--provider", "ukgrid",
-				"--provider-url", api.URL, mode, "--", self, "touch", marker}, &out, &errb, fakeTerminalDeps(nil))
+			code := runCommand(ctx, []string{"--sysfs-root", sysfs, "--log-dir", "", mode, "--", self, "touch", marker},
+				&out, &errb, fakeTerminalDeps(nil))
 			assert.Equal(t, 130, code, errb.String())
 			assert.Contains(t, errb.String(), "interrupted before the command started")
 			assert.NoFileExists(t, marker, "the command never started")
 			assert.Empty(t, out.String())
 		})
 	}
+}
+
+// A live provider that does not answer used to hold the command back 20 s
+// (two 10 s waits) and then count the world average: the command starts at
+// once, and the zone's table value is counted.
+func TestRunSlowProviderNeitherDelaysNorFallsToWorld(t *testing.T) {
+	env, sysfs := noDevices(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	release, held := make(chan struct{}), make(chan struct{}, 8)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer api.Close()
+	defer close(release)
+	marker := filepath.Join(t.TempDir(), "started")
+	var out, errb lockedBuffer
+	code := runCommand(t.Context(), []string{"--sysfs-root", sysfs, "--log-dir", "", "--json", "--provider", "ukgrid",
+		"--zone", "GB", "--provider-url", api.URL, "--", "sh", "-c", "touch " + marker}, &out, &errb, fakeTerminalDeps(nil))
+	require.Equal(t, 0, code, errb.String())
+	assert.FileExists(t, marker)
+	select {
+	case <-held:
+	default:
+		t.Fatal("the provider was never asked")
+	}
+	var rep runJSON
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &rep), out.String())
+	gb, err := factor.Lookup("GB")
+	require.NoError(t, err)
+	assert.InDelta(t, float64(gb.Value), rep.IntensityGPerKW, 1e-9, "GB's table value, not the world average")
+	assert.Equal(t, "GB", rep.Intensity.Zone)
+	assert.Equal(t, "--zone", rep.Intensity.ZoneFrom)
 }
 
 func TestRunEnvTwins(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/promexport"
@@ -33,6 +34,7 @@ type runOptions struct {
 	checkpoint   time.Duration
 	pue          float64
 	zone, region string
+	location     factor.Location // the zone given, checked; zero when none
 	intensity    float64
 	provider     string
 	providerURL  string
@@ -165,6 +167,21 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 			o.zone = ""
 		default:
 			o.region = ""
+		}
+	}
+	// The zone is checked with the provider (runFactor) before anything
+	// starts; the tracker locates the machine when none is given.
+	if o.intensity == 0 {
+		for _, name := range []string{"zone", "region"} {
+			v := fs.Lookup(name).Value.String()
+			if v == "" {
+				continue
+			}
+			from := "--" + name
+			if !onCmdLine[name] {
+				from = twins[name]
+			}
+			o.location = factor.Location{Zone: strings.TrimSpace(v), Method: factor.LocatedGiven, From: from}
 		}
 	}
 	// --epochs-from and the patterns both say how to read the epochs: the

@@ -130,6 +130,9 @@ type intensityUsedJSON struct {
 	Provider string `json:"provider"`
 	Source   string `json:"source"`
 	Fallback string `json:"fallback,omitempty"`
+	// ZoneFrom says how the zone was found: "--zone", "the time zone
+	// Europe/Berlin", "the GCP metadata service", "no zone found".
+	ZoneFrom string `json:"zone_from,omitempty"`
 }
 
 type componentJSON struct {
@@ -174,7 +177,7 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 		PUE: rep.PUE, IntensityGPerKW: float64(rep.MeanIntensity), InEpochs: runTotals(rep.InEpochs),
 		Actual: runTotals(rep.Actual), OutsideEpochs: runTotals(rep.OutsideEpochs),
 		Intensity: intensityUsedJSON{Zone: rep.Intensity.Zone, Provider: rep.Intensity.Provider,
-			Source: rep.Intensity.Source, Fallback: rep.Intensity.Fallback},
+			Source: rep.Intensity.Source, Fallback: rep.Intensity.Fallback, ZoneFrom: rep.Location.From},
 		Components: []componentJSON{}, Unavailable: []unavailableJSON{}, Epochs: []runEpochJSON{},
 		EpochsPlanned: rep.Epochs, EpochsCompleted: rep.Completed, Interrupted: rep.Interrupted,
 		BudgetExceeded: rep.BudgetExceeded, Files: append([]string{}, rep.Files...)}
@@ -226,6 +229,9 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 	fmt.Fprintf(w, "  energy:     %s kWh facility (PUE %v included); %s kWh drawn by the devices\n", human(out.FacilityKWh), out.PUE, human(out.DeviceKWh))
 	fmt.Fprintf(w, "  emissions:  %s g CO2e (mean %s g CO2e/kWh)\n", human(out.EmissionsG), human(out.IntensityGPerKW))
 	fmt.Fprintf(w, "  intensity:  %s\n", rep.Intensity.String())
+	if l := rep.Location.String(); l != "" {
+		fmt.Fprintf(w, "  zone:       %s\n", l)
+	}
 	fmt.Fprintf(w, "  epochs:     %d of %d completed", out.EpochsCompleted, out.EpochsPlanned)
 	if out.Interrupted {
 		fmt.Fprint(w, " (interrupted)")

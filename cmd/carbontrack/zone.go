@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/carbontrack/carbontrack/factor"
+)
+
+// zoneEnv and regionEnv are the environment twins of --zone and --region.
+const (
+	zoneEnv   = factor.ZoneEnv
+	regionEnv = "CARBONTRACK_REGION"
+)
+
+// givenZone returns the zone that --zone or --region gives, else their
+// environment twins, with where it came from; ok is false when none gives
+// one. The zone is checked where it is used, with the provider that serves
+// it (a UK postcode is a zone for ukgrid only). set holds the flags given on
+// the command line.
+func givenZone(set map[string]bool, zone, region string) (loc factor.Location, ok bool, err error) {
+	given := func(z, from string) (factor.Location, bool, error) {
+		if z = strings.TrimSpace(z); z == "" {
+			return loc, false, fmt.Errorf("%s is empty: give a zone such as DE", from)
+		}
+		return factor.Location{Zone: z, Method: factor.LocatedGiven, From: from}, true, nil
+	}
+	switch {
+	case set["zone"] && set["region"]:
+		return loc, false, fmt.Errorf("give --zone or --region, not both")
+	case set["zone"]:
+		return given(zone, "--zone")
+	case set["region"]:
+		return given(region, "--region")
+	case os.Getenv(zoneEnv) != "" && os.Getenv(regionEnv) != "":
+		return loc, false, fmt.Errorf("%s and %s are both set: unset one, or give --zone or --region", zoneEnv, regionEnv)
+	case os.Getenv(zoneEnv) != "":
+		return given(os.Getenv(zoneEnv), zoneEnv)
+	case os.Getenv(regionEnv) != "":
+		return given(os.Getenv(regionEnv), regionEnv)
+	}
+	return loc, false, nil
+}
+
+// locateZone returns the zone given, or else locates the machine (within
+// factor.DefaultMetadataBudget) and, when w is not nil, warns on it when
+// nothing names a zone.
+func locateZone(ctx context.Context, set map[string]bool, zone, region string, w io.Writer, prog string) (factor.Location, error) {
+	loc, ok, err := givenZone(set, zone, region)
+	if ok || err != nil {
+		return loc, err
+	}
+	if loc, err = factor.Locate(ctx); err != nil {
+		return loc, err
+	}
+	if loc.Warning != "" && w != nil {
+		fmt.Fprintf(w, "%s: warning: %s\n", prog, loc.Warning)
+	}
+	return loc, nil
+}
+
+// intensityNow asks p for the intensity now within ctx; when p fails (its
+// live source did not answer in time) its table value answers, with the
+// failure in Fallback.
+func intensityNow(ctx context.Context, p factor.Provider, name string) (factor.Intensity, error) {
+	now := time.Now()
+	v, err := p.Intensity(ctx, now)
+	if err == nil {
+		return v, nil
+	}
+	off, ok := p.(factor.OfflineFallback)
+	if !ok {
+		return v, err
+	}
+	q, ok := off.Offline()
+	if !ok {
+		return v, err
+	}
+	tv, terr := q.Intensity(context.WithoutCancel(ctx), now)
+	if terr != nil {
+		return v, err
+	}
+	tv.Fallback = strings.TrimPrefix(fmt.Sprintf("%s: %v; answered by %s", name, err, tv.Provider), "factor: ")
+	tv.Cause = err
+	return tv, nil
+}
