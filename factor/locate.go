@@ -45,6 +45,9 @@ const (
 	LocatedTimeZone LocationMethod = "timezone"
 	// LocatedDefault: nothing named a zone; the world average is used.
 	LocatedDefault LocationMethod = "default"
+	// LocatedProvider: the provider serves one zone whatever the
+	// location (ukgrid without a postcode: GB).
+	LocatedProvider LocationMethod = "provider"
 )
 
 // Location is the zone an emission factor is for and how it was found. It
@@ -82,6 +85,31 @@ func (l Location) How() string {
 		return l.From
 	}
 	return "from " + l.From
+}
+
+// ZoneFor returns the zone to build provider (a ByName name) for: the zone
+// as given; a located zone, except for ukgrid, which serves Great Britain
+// whatever the time zone says; none when nothing named a zone (the world has
+// no live source), so that a live provider asks for one.
+func (l Location) ZoneFor(provider string) string {
+	name := strings.ToLower(strings.TrimSpace(provider))
+	switch {
+	case l.Method == LocatedGiven || name == "" || name == ProviderStatic:
+		return l.Zone
+	case l.Method == LocatedDefault, name == ProviderUKGrid:
+		return ""
+	}
+	return l.Zone
+}
+
+// Served returns the location as the provider's answer v shows it: when v
+// is for another zone than a located one (ukgrid answers GB), the
+// provider's zone, found from the provider; else l.
+func (l Location) Served(provider string, v Intensity) Location {
+	if l.Method == LocatedGiven || v.Zone == "" || strings.EqualFold(v.Zone, l.Zone) {
+		return l
+	}
+	return Location{Zone: v.Zone, Method: LocatedProvider, From: "the provider " + provider}
 }
 
 // Given returns the Location of a zone that the user named, where from

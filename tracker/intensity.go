@@ -53,11 +53,7 @@ func (t *Tracker) setupFactor() error {
 		o.provider == nil && !named && factor.CloudMetadataEnabled(o.factorOpts...)
 	p := o.provider
 	if p == nil {
-		zone := loc.Zone
-		if loc.Method == factor.LocatedDefault && !isStatic(o.providerName) {
-			zone = "" // the world has no live source: let the provider ask for a zone
-		}
-		if p, err = factor.ByName(o.providerName, zone, o.factorOpts...); err != nil {
+		if p, err = factor.ByName(o.providerName, loc.ZoneFor(o.providerName), o.factorOpts...); err != nil {
 			return fmt.Errorf("tracker: %w", err)
 		}
 	}
@@ -77,9 +73,8 @@ func (t *Tracker) setupFactor() error {
 	if err != nil {
 		return fmt.Errorf("tracker: emission factor: %w", err)
 	}
-	if loc.Method == factor.LocatedDefault && v.Zone != "" && v.Zone != loc.Zone {
-		// The provider serves one zone whatever the location (ukgrid: GB).
-		loc = factor.Location{Zone: v.Zone, Method: factor.LocatedGiven, From: "the provider " + o.providerName}
+	if named {
+		loc = loc.Served(o.providerName, v)
 	}
 	t.provider, t.loc, t.intens, t.curI = p, loc, v, v.Value
 	if loc.Warning != "" {

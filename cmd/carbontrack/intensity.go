@@ -73,7 +73,7 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 	fail := func(code int, err error) int {
-		fmt.Fprintf(stderr, "carbontrack intensity: %s\n", strings.TrimPrefix(err.Error(), "factor: "))
+		fmt.Fprintf(stderr, "carbontrack intensity: %s\n", plainError(err))
 		return code
 	}
 	if *timeout <= 0 {
@@ -81,19 +81,15 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	tctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	loc, err := locateZone(tctx, flagsSet(fs), *zone, *region, stderr, "carbontrack intensity")
+	loc, err := locateZone(tctx, flagsSet(fs), *zone, *region, nil, "carbontrack intensity")
 	if err != nil {
 		return fail(2, err)
-	}
-	z := loc.Zone
-	if loc.Method == factor.LocatedDefault && !strings.EqualFold(*provider, factor.ProviderStatic) {
-		z = "" // the world has no live source: the provider asks for a zone
 	}
 	opts := []factor.Option{factor.WithTimeout(*timeout)}
 	if *providerURL != "" {
 		opts = append(opts, factor.WithBaseURL(*providerURL))
 	}
-	p, err := factor.ByName(*provider, z, opts...)
+	p, err := factor.ByName(*provider, loc.ZoneFor(*provider), opts...)
 	if err != nil {
 		if errors.Is(err, factor.ErrUnknownZone) && loc.From != "" {
 			err = fmt.Errorf("%s: %w", loc.From, err)
@@ -104,6 +100,9 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	v, err := intensityNow(tctx, p, *provider)
 	if err != nil {
 		return fail(1, err)
+	}
+	if loc = loc.Served(*provider, v); loc.Warning != "" {
+		fmt.Fprintf(stderr, "carbontrack intensity: warning: %s\n", loc.Warning)
 	}
 	out := intensityJSON{IntensityGPerKWh: float64(v.Value), Provider: v.Provider, Zone: v.Zone, At: v.At.UTC(),
 		Source: v.Source, ZoneFrom: loc.From}
@@ -145,8 +144,8 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		zoneName = "(none)"
 	}
 	fmt.Fprintf(stdout, "%.1f g CO2e/kWh  zone %s  provider %s\n", out.IntensityGPerKWh, zoneName, out.Provider)
-	if h := loc.How(); h != "" {
-		fmt.Fprintf(stdout, "zone:     %s %s\n", loc.Zone, h)
+	if l := loc.String(); l != "" {
+		fmt.Fprintf(stdout, "zone:     %s\n", l)
 	}
 	if out.Year != nil {
 		fmt.Fprintf(stdout, "year:     %d (annual average)\n", *out.Year)

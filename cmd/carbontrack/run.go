@@ -237,7 +237,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 
 	fopts, err := runFactor(&o)
 	if err != nil {
-		return fail(2, "%v", err)
+		return fail(2, "%s", plainError(err))
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {

@@ -84,7 +84,17 @@ func intensityNow(ctx context.Context, p factor.Provider, name string) (factor.I
 	if terr != nil {
 		return v, err
 	}
-	tv.Fallback = strings.TrimPrefix(fmt.Sprintf("%s: %v; answered by %s", name, err, tv.Provider), "factor: ")
+	tv.Fallback = fmt.Sprintf("%s: %s; answered by %s", name, plainError(err), tv.Provider)
 	tv.Cause = err
 	return tv, nil
+}
+
+// plainError is err's message without the package prefixes of the library
+// ("tracker: ", "factor: "), which say nothing to a user of the command.
+func plainError(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"tracker: ", "factor: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return msg
 }

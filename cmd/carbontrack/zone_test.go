@@ -52,7 +52,7 @@ func TestIntensityLocatesTheMachine(t *testing.T) {
 	t.Setenv("TZ", "Europe/Berlin")
 	code, out, stderr := runCLI(t, "intensity")
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, out, "zone:     DE from the time zone Europe/Berlin")
+	assert.Contains(t, out, "zone:     DE (from the time zone Europe/Berlin)")
 	assert.Empty(t, stderr)
 
 	v := intensityJSONOut(t)

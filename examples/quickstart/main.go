@@ -26,7 +26,7 @@ import (
 func main() {
 	epochs := flag.Int("epochs", 5, "training epochs")
 	logDir := flag.String("logs", "logs", "directory for the logs (empty: none)")
-	zone := flag.String("zone", envOr("CARBONTRACK_ZONE", "world"), "electricity zone for the emission factor: ISO country code, cloud region such as gcp:europe-west4, or world (env CARBONTRACK_ZONE)")
+	zone := flag.String("zone", "", "electricity zone for the emission factor: ISO country code, cloud region such as gcp:europe-west4, or world (env CARBONTRACK_ZONE; default: the machine is located)")
 	samples := flag.Int("samples", 60000, "training samples per epoch")
 	hidden := flag.Int("hidden", 128, "hidden units per layer")
 	verbose := flag.Bool("v", false, "log the tracker's decisions to stderr")
@@ -54,6 +54,11 @@ func run(epochs, samples, hidden int, logDir, zone string, verbose bool) error {
 	defer t.Stop()
 	for _, s := range t.Sources() {
 		fmt.Printf("measuring %s (%s, %s: %s)\n", s.Name, s.Device, s.Method, s.Detail)
+	}
+	loc := t.Location()
+	fmt.Printf("emission factor: %s, zone %s\n", t.Intensity().Value, loc)
+	if loc.Warning != "" {
+		fmt.Fprintln(os.Stderr, "quickstart: warning:", loc.Warning)
 	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -178,11 +183,4 @@ func (m *mlp) step(x []float64, y, lr float64) float64 {
 		m.b1[i] -= lr * g
 	}
 	return d * d
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
