@@ -35,9 +35,19 @@
 // Live zones: Electricity Maps zone keys ("DE", "US-CAL-CISO"), Danish price
 // areas ("DK1", "DK-DK2"), Great Britain ("GB") and its regions by outward
 // postcode ("uk:RG10"). A sub-national zone unknown to the tables falls back
-// to its country ("DK-DK1" to "DK"), anything else to the world average,
-// always with Intensity.Fallback saying so. Location is configured; nothing
-// is guessed from the IP address.
+// to its country ("DK-DK1" to "DK"), always with Intensity.Fallback saying
+// so. CheckZone rejects an unknown zone with ErrUnknownZone and the closest
+// zones; ByName builds a provider by name ("static", "live",
+// "electricitymaps", "ukgrid", "energidataservice").
+//
+// # Location
+//
+// When no zone is given, Locate finds one: ZoneEnv, a cloud instance
+// metadata service (GCP, AWS IMDSv2, Azure; 300 ms in all, no retries; off
+// with CloudMetadataEnv=off), the system's time zone through the tz
+// database's zone table (embedded, offline), else "world" with a Warning.
+// A Location says how the zone was found. Nothing is guessed from the IP
+// address.
 //
 // # Providers
 //

@@ -23,8 +23,12 @@
 // interval's energy × PUE (default 1.58, Uptime Institute 2023) meets the
 // emission factor of its time (an interval that spans a change of factor is
 // split at it): the tracker fetches it from a factor.Provider (default
-// factor.Static of WithZone) in a background goroutine every 15 minutes and
-// caches it, so that the hot path never waits on the network.
+// factor.Static of the zone: WithZone, else located by factor.Locate, which
+// Report.Location reports) in a background goroutine every 15 minutes and
+// caches it, so that the hot path never waits on the network. Nothing waits
+// for the network before the work starts either: a live provider starts on
+// its zone's table value, and a cloud metadata service is asked in the
+// background.
 //
 // # The accounting
 //

@@ -92,6 +92,13 @@ With --metrics-addr and --metrics-linger, the endpoint then keeps serving
 the final values, all of the above being written; Ctrl-C or SIGTERM ends
 that wait, and carbontrack exits with the command's code.
 
+The emission factor's zone is --zone (or --region); without one it is
+located: a cloud metadata service (GCP, AWS, Azure), else the system's time
+zone, else the world average with a warning. The report says which. An
+unknown zone ends run before the command starts (exit 2). A live --provider
+is asked in the background: the command starts at once on the zone's table
+value, which stays in use if the provider does not answer.
+
 With --budget or --budget-kwh, a message says when the projection or the
 consumption passes the budget; with --enforce-budget the command is then
 stopped: SIGTERM, then SIGKILL after --grace-period.
