@@ -335,12 +335,32 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // RedactURL returns u with the password of its user information replaced by
-// "xxxxx", as url.URL.Redacted does, for messages, logs and reports; text
-// that is not a URL is returned as it is.
+// "xxxxx", as url.URL.Redacted does, for messages, logs and reports. Text
+// that does not parse as a URL is redacted the same way where it has the
+// shape scheme://user:password@host; other text is returned as it is.
 func RedactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
+	if p, err := url.Parse(u); err == nil {
+		if p.User == nil {
+			return u
+		}
+		return p.Redacted()
+	}
+	i := strings.Index(u, "://")
+	if i < 0 {
 		return u
 	}
-	return p.Redacted()
+	rest := u[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return u
+	}
+	user, _, hasPw := strings.Cut(rest[:at], ":")
+	if !hasPw {
+		return u
+	}
+	return u[:i+3] + user + ":xxxxx" + rest[at:]
 }

@@ -2,6 +2,7 @@ package factor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -109,7 +110,26 @@ func (l Location) Served(provider string, v Intensity) Location {
 	if l.Method == LocatedGiven || v.Zone == "" || strings.EqualFold(v.Zone, l.Zone) {
 		return l
 	}
-	return Location{Zone: v.Zone, Method: LocatedProvider, From: "the provider " + provider}
+	from := "the emission factor's provider"
+	if provider != "" {
+		from = "the provider " + provider
+	}
+	return Location{Zone: v.Zone, Method: LocatedProvider, From: from}
+}
+
+// ForLocation builds the provider called name (see ByName) for a location:
+// for its zone as given, or as located (ZoneFor). When the zone was located
+// rather than given and "live" has no source for it (a cloud region, the
+// world, no Electricity Maps token), the zone's table value answers instead
+// and note says why; otherwise errors are ByName's.
+func ForLocation(name string, loc Location, opts ...Option) (p Provider, note string, err error) {
+	p, err = ByName(name, loc.ZoneFor(name), opts...)
+	if err == nil || loc.Method == LocatedGiven || !strings.EqualFold(strings.TrimSpace(name), ProviderLive) ||
+		!(errors.Is(err, ErrNotSupported) || errors.Is(err, ErrNoToken) || errors.Is(err, ErrInvalid)) {
+		return p, "", err
+	}
+	return Static(loc.Zone), fmt.Sprintf("no live source for %s (%s); its table value is counted",
+		loc.Zone, strings.ReplaceAll(err.Error(), "factor: ", "")), nil
 }
 
 // Given returns the Location of a zone that the user named, where from

@@ -174,3 +174,30 @@ func TestLocateCloud(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "FR", l.Zone)
 }
+
+func TestRedactURLUnparseable(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:s3cret@127.0.0.1:bad":  "http://user:xxxxx@127.0.0.1:bad",
+		"http://user:s3cret@host/x":         "http://user:xxxxx@host/x",
+		"ftp://u:s3cret@h":                  "ftp://u:xxxxx@h",
+		"http://user@host/":                 "http://user@host/",
+		"not a url":                         "not a url",
+		"http://u:p%zz@host:bad/path?q=a@b": "http://u:xxxxx@host:bad/path?q=a@b",
+	} {
+		assert.Equal(t, want, factor.RedactURL(in), in)
+	}
+	_, err := factor.ByName("ukgrid", "GB", factor.WithBaseURL("http://user:s3cret@127.0.0.1:bad"))
+	require.ErrorIs(t, err, factor.ErrInvalid)
+	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestForLocationLiveWithoutSource(t *testing.T) {
+	// A located zone that live cannot serve falls back to its table value.
+	p, note, err := factor.ForLocation("live", factor.Location{Zone: "world", Method: factor.LocatedDefault})
+	require.NoError(t, err)
+	assert.True(t, factor.IsOffline(p))
+	assert.Contains(t, note, "no live source for world")
+	// Given, it is the user's mistake to hear about.
+	_, _, err = factor.ForLocation("live", factor.Location{Zone: "gcp:europe-west4", Method: factor.LocatedGiven})
+	require.ErrorIs(t, err, factor.ErrNotSupported)
+}

@@ -120,12 +120,14 @@ func (o *options) validateHTTP() error {
 		return fmt.Errorf("%w: coordinates %v, %v out of range", ErrInvalid, o.lat, o.lon)
 	}
 	if o.baseURL != "" {
+		// The URL may hold a password: messages show it redacted, and
+		// url.Parse's error, which repeats it, is not wrapped.
 		u, err := url.Parse(o.baseURL)
 		if err != nil {
-			return fmt.Errorf("%w: base URL: %w", ErrInvalid, err)
+			return fmt.Errorf("%w: base URL %q is not a URL", ErrInvalid, RedactURL(o.baseURL))
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%w: base URL %q: need http(s)://host", ErrInvalid, o.baseURL)
+			return fmt.Errorf("%w: base URL %q: need http(s)://host", ErrInvalid, RedactURL(o.baseURL))
 		}
 	}
 	return nil

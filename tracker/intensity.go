@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,19 +18,21 @@ var ErrUnknownZone = factor.ErrUnknownZone
 
 // setupFactor chooses the zone and the provider and sets the first
 // intensity, all without the network: the zone as given (WithLocation,
-// WithZone), else as located offline (CARBONTRACK_ZONE, the time zone, the
-// world average); the first intensity is the provider's when it answers
-// offline, else the zone's table value until the live answer comes (the
-// refresh goroutine asks at once). The cloud metadata services are asked in
-// the background too, when the zone was not given and the provider is the
-// default one.
+// WithZone), as a custom provider answers it, or as located offline
+// (CARBONTRACK_ZONE, the time zone, the world average); the first intensity
+// is the provider's when it answers offline, else the zone's table value
+// until the live answer comes (the refresh goroutine asks at once). The
+// cloud metadata services are asked in the background too, when the zone
+// was located and the provider answers offline.
 func (t *Tracker) setupFactor() error {
 	o := &t.opts
 	var (
-		loc factor.Location
-		err error
+		loc  factor.Location
+		note string
+		err  error
 	)
 	_, fixed := o.provider.(factor.FixedProvider)
+	custom := o.provider != nil && !fixed
 	named := o.provider == nil && !isStatic(o.providerName) // factor.ByName checks the zone for its provider
 	switch {
 	case fixed:
@@ -38,6 +41,9 @@ func (t *Tracker) setupFactor() error {
 		loc = o.location
 	case strings.TrimSpace(o.zone) != "":
 		loc = factor.Location{Zone: strings.TrimSpace(o.zone), Method: factor.LocatedGiven, From: "WithZone"}
+	case custom:
+		// The provider knows its zone; located below only if it cannot
+		// answer offline.
 	default:
 		if loc, err = factor.LocateOffline(o.factorOpts...); err != nil {
 			return fmt.Errorf("tracker: %w", err)
@@ -48,40 +54,75 @@ func (t *Tracker) setupFactor() error {
 			return fmt.Errorf("tracker: %s: %w", loc.From, err)
 		}
 	}
-	// The cloud may know better than a time zone.
-	t.probeCloud = (loc.Method == factor.LocatedTimeZone || loc.Method == factor.LocatedDefault) &&
-		o.provider == nil && !named && factor.CloudMetadataEnabled(o.factorOpts...)
 	p := o.provider
 	if p == nil {
-		if p, err = factor.ByName(o.providerName, loc.ZoneFor(o.providerName), o.factorOpts...); err != nil {
+		if p, note, err = factor.ForLocation(o.providerName, loc, o.factorOpts...); err != nil {
 			return fmt.Errorf("tracker: %w", err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	first := p
 	if !factor.IsOffline(p) {
-		t.liveFirst = true
-		first = factor.Static(loc.Zone)
+		t.liveFirst, first = true, nil
 		if off, ok := p.(factor.OfflineFallback); ok {
 			if q, ok := off.Offline(); ok {
 				first = q
 			}
 		}
+		if first == nil {
+			// A live provider of the caller's with no table value: the
+			// located zone's until it answers.
+			if loc.Zone == "" {
+				if loc, err = factor.LocateOffline(o.factorOpts...); err != nil {
+					return fmt.Errorf("tracker: %w", err)
+				}
+			}
+			first, t.locByAnswer = factor.Static(loc.Zone), custom
+		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	v, err := first.Intensity(ctx, o.now())
 	if err != nil {
 		return fmt.Errorf("tracker: emission factor: %w", err)
 	}
-	if named {
+	switch {
+	case custom && loc.Zone == "" && v.Zone != "":
+		loc = factor.Location{Zone: v.Zone, Method: factor.LocatedProvider, From: "the emission factor's provider"}
+	case named:
 		loc = loc.Served(o.providerName, v)
 	}
+	if note != "" {
+		v.Fallback = note
+	}
 	t.provider, t.loc, t.intens, t.curI = p, loc, v, v.Value
-	if loc.Warning != "" {
-		t.logger.Warn("tracker: "+loc.Warning, "zone", loc.Zone)
+	// The cloud may know better than a time zone.
+	t.probeCloud = (loc.Method == factor.LocatedTimeZone || loc.Method == factor.LocatedDefault) &&
+		o.provider == nil && factor.IsOffline(p) && factor.CloudMetadataEnabled(o.factorOpts...)
+	t.located = make(chan struct{})
+	if !t.probeCloud {
+		t.settleLocation()
 	}
 	return nil
 }
+
+// settleLocation warns, once the location is final, when nothing named a
+// zone, and closes Located.
+func (t *Tracker) settleLocation() {
+	t.mu.Lock()
+	loc := t.loc
+	t.mu.Unlock()
+	if loc.Warning != "" {
+		t.logger.Warn("tracker: "+loc.Warning, "zone", loc.Zone)
+	}
+	close(t.located)
+}
+
+// Located returns a channel closed once the zone is final: at once, or,
+// when the tracker located the machine itself, when the cloud metadata
+// services answered or gave up (within factor.DefaultMetadataBudget). Read
+// Location's Warning after it, not before: on a cloud instance the time
+// zone often names no country, but the metadata service names the region.
+func (t *Tracker) Located() <-chan struct{} { return t.located }
 
 // CheckFactor checks the emission factor's options (WithZone,
 // WithLocation, WithProvider, WithFactorOptions, WithFixedIntensity) as New
@@ -111,14 +152,20 @@ func (t *Tracker) fetchIntensity(ctx context.Context) {
 	p := t.provider
 	t.mu.Unlock()
 	v, err := p.Intensity(ctx, at)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return // Stop: not a failure of the provider
+	}
 	if err != nil {
 		t.mu.Lock()
 		t.nIErr++
-		if t.nIntens == 0 && t.intens.Fallback == "" {
+		if t.nIntens == 0 && !t.failNoted {
 			// Never answered: say what is counted instead.
-			t.intens.Fallback = fmt.Sprintf("the emission factor provider failed (%v); counting the table value of %s",
-				err, t.intens.Zone)
-			t.intens.Cause = err
+			t.failNoted = true
+			msg := fmt.Sprintf("the emission factor provider failed (%v); the table value of %s is counted", err, t.intens.Zone)
+			if t.intens.Fallback != "" {
+				msg = t.intens.Fallback + "; " + msg
+			}
+			t.intens.Fallback, t.intens.Cause = msg, err
 		}
 		cur := t.curI
 		t.mu.Unlock()
@@ -128,6 +175,9 @@ func (t *Tracker) fetchIntensity(ctx context.Context) {
 	t.mu.Lock()
 	t.nIntens++
 	t.setIntensityLocked(v, at)
+	if t.locByAnswer {
+		t.loc = t.loc.Served("", v)
+	}
 	t.mu.Unlock()
 	if v.Fallback != "" {
 		t.logger.Info("tracker: emission factor fallback", "fallback", v.Fallback)
@@ -172,7 +222,7 @@ func (t *Tracker) locateCloud(ctx context.Context) {
 	}
 	t.mu.Lock()
 	t.provider, t.loc = p, loc
-	t.setIntensityLocked(v, v.At)
+	t.setIntensityLocked(v, t.opts.now())
 	t.mu.Unlock()
 	t.logger.Info("tracker: zone found", "zone", loc.String())
 }
@@ -189,6 +239,7 @@ func (t *Tracker) refreshLoop(ctx context.Context) {
 	defer close(t.refreshDone)
 	if t.probeCloud {
 		t.locateCloud(ctx)
+		t.settleLocation()
 	}
 	if t.liveFirst {
 		t.fetchOnce(ctx)

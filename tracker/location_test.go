@@ -1,6 +1,7 @@
 package tracker_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,4 +221,98 @@ func TestSlowCloudMetadataKeepsTimeZone(t *testing.T) {
 	r := oneEpoch(t, tr)
 	assert.Equal(t, "FR (from the time zone Europe/Paris)", r.Location.String())
 	assert.InDelta(t, float64(table(t, "FR")), float64(r.MeanIntensity), 1e-9)
+}
+
+// "live" with no zone found counts the table value, with a note, rather
+// than refusing to start.
+func TestLiveProviderWithoutZone(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	tr, err := tracker.New(1, located(tracker.WithProvider("live"))...)
+	require.NoError(t, err)
+	r := oneEpoch(t, tr)
+	assert.InDelta(t, float64(factor.WorldAverage), float64(r.MeanIntensity), 1e-9)
+	assert.Contains(t, r.Intensity.Fallback, "no live source")
+}
+
+// A provider of the caller's names the zone: no location, no warning.
+func TestCustomProviderNamesTheZone(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	tr, err := tracker.New(1, located(tracker.WithFactor(factor.Static("FR")))...)
+	require.NoError(t, err)
+	<-tr.Located()
+	r := oneEpoch(t, tr)
+	assert.Equal(t, "FR", r.Location.Zone)
+	assert.Empty(t, r.Location.Warning)
+	assert.InDelta(t, float64(table(t, "FR")), float64(r.MeanIntensity), 1e-9)
+}
+
+// A live provider whose table value already carries a note still says
+// that it failed.
+func TestLiveFailureNotedBesideTableNote(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	p, err := factor.NewEnergiDataService("DK1", factor.WithBaseURL(srv.URL), factor.WithRetries(1))
+	require.NoError(t, err)
+	tr, err := tracker.New(1, located(tracker.WithZone("DK1"), tracker.WithFactor(p))...)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return tr.Report().IntensityErrors > 0 }, 10*time.Second, time.Millisecond)
+	r := oneEpoch(t, tr)
+	assert.Contains(t, r.Intensity.Fallback, "not in the embedded tables")
+	assert.Contains(t, r.Intensity.Fallback, "provider failed")
+	assert.InDelta(t, float64(table(t, "DK")), float64(r.MeanIntensity), 1e-9)
+}
+
+// The advice asks the forecast of the provider in use, also when it was
+// named (WithProvider) rather than given.
+func TestAdviceFromNamedProvider(t *testing.T) {
+	half := func(n int) string {
+		return time.Now().UTC().Truncate(30 * time.Minute).Add(time.Duration(n) * 30 * time.Minute).Format("2006-01-02T15:04Z")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/fw24h") {
+			var pts []string
+			for i := range 48 {
+				v := 100
+				if i < 4 {
+					v = 400
+				}
+				pts = append(pts, fmt.Sprintf(`{"from":%q,"to":%q,"intensity":{"forecast":%d,"index":"low"}}`, half(i), half(i+1), v))
+			}
+			_, _ = fmt.Fprintf(w, `{"data":[%s]}`, strings.Join(pts, ","))
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"data":[{"from":%q,"to":%q,"intensity":{"forecast":400,"actual":400,"index":"high"}}]}`, half(0), half(1))
+	}))
+	defer srv.Close()
+	var console syncBuffer
+	tr, err := tracker.New(3, tracker.WithSources([]power.Source{gpu("gpu:0", 300)}), tracker.WithPUE(1),
+		tracker.WithConsole(&console), tracker.WithZone("GB"), tracker.WithProvider("ukgrid"),
+		tracker.WithFactorOptions(factor.WithBaseURL(srv.URL)))
+	require.NoError(t, err)
+	runEpochs(tr, 1, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(console.String(), "Carbon-aware advice") },
+		10*time.Second, 5*time.Millisecond, console.String())
+	tr.Stop()
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer's goroutine and the
+// test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

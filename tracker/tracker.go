@@ -57,8 +57,10 @@ type Tracker struct {
 	refreshCancel context.CancelFunc
 	refreshDone   chan struct{}
 	// Asked by the refresh goroutine as soon as it starts.
-	probeCloud bool // the cloud metadata services, for the region
-	liveFirst  bool // the live provider, whose table value is in use meanwhile
+	probeCloud  bool          // the cloud metadata services, for the region
+	liveFirst   bool          // the live provider, whose table value is in use meanwhile
+	located     chan struct{} // closed once the zone is final
+	locByAnswer bool          // the zone is the caller's live provider's answer's
 
 	w *writer // nil without a log directory, a console or a question
 
@@ -71,24 +73,25 @@ type Tracker struct {
 
 	mu sync.Mutex // guards everything below
 	// Sampled state, updated by the tick function.
-	cumE     []power.Joules
-	cumG     []float64
-	lastPow  []power.Watts
-	readAt   []time.Time // each source's latest successful read
-	lastTick time.Time
-	eventAt  time.Time // the latest sample that read every source
-	waiters  []waiter  // callers of Refresh and awaitMarks
-	lastCkpt time.Time // when the latest checkpoint was asked of the writer
-	ckptDue  bool      // a checkpoint is due: the writer takes it
-	curI     factor.GramsPerKWh
-	prevI    factor.GramsPerKWh // the intensity before changeAt
-	changeAt time.Time          // when curI was fetched (zero: from the start)
-	intens   factor.Intensity
-	provider factor.Provider // the provider asked; replaced when the cloud names the region
-	loc      factor.Location
-	nIntens  int
-	nIErr    int
-	frozen   bool // Stop took the final accounting: later ticks are ignored
+	cumE      []power.Joules
+	cumG      []float64
+	lastPow   []power.Watts
+	readAt    []time.Time // each source's latest successful read
+	lastTick  time.Time
+	eventAt   time.Time // the latest sample that read every source
+	waiters   []waiter  // callers of Refresh and awaitMarks
+	lastCkpt  time.Time // when the latest checkpoint was asked of the writer
+	ckptDue   bool      // a checkpoint is due: the writer takes it
+	curI      factor.GramsPerKWh
+	prevI     factor.GramsPerKWh // the intensity before changeAt
+	changeAt  time.Time          // when curI was fetched (zero: from the start)
+	intens    factor.Intensity
+	provider  factor.Provider // the provider asked; replaced when the cloud names the region
+	loc       factor.Location
+	nIntens   int
+	nIErr     int
+	failNoted bool // the provider's first failure is in intens.Fallback
+	frozen    bool // Stop took the final accounting: later ticks are ignored
 	// Epoch state as called: EpochStart and EpochEnd decide misuse and
 	// monitoring from it at once.
 	open     bool
@@ -459,22 +462,23 @@ func (t *Tracker) startAdviceLocked(now time.Time) {
 	if t.w == nil || t.adviceStop != nil {
 		return
 	}
-	if _, ok := t.opts.provider.(factor.Forecaster); !ok {
+	prov := t.provider
+	if _, ok := prov.(factor.Forecaster); !ok {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.adviceStop, t.adviceDone = cancel, make(chan struct{})
-	go t.adviceLoop(ctx, t.adviceDone, t.firstProj, now)
+	go t.adviceLoop(ctx, t.adviceDone, prov, t.firstProj, now)
 }
 
-func (t *Tracker) adviceLoop(ctx context.Context, done chan<- struct{}, p Projection, now time.Time) {
+func (t *Tracker) adviceLoop(ctx context.Context, done chan<- struct{}, prov factor.Provider, p Projection, now time.Time) {
 	defer close(done)
 	defer func() {
 		if v := recover(); v != nil {
 			t.logger.Error("tracker: carbon-aware advice panicked", "panic", fmt.Sprint(v))
 		}
 	}()
-	msg := carbonAdvice(ctx, t.opts.provider, p, now)
+	msg := carbonAdvice(ctx, prov, p, now)
 	if ctx.Err() != nil || msg == "" {
 		return // Stop came first: the run is over
 	}

@@ -27,6 +27,10 @@ const holdMax = time.Second
 // end. Its methods are safe for concurrent use; say and the Writers of
 // messages never block on a slow terminal.
 type console struct {
+	// pending counts messages still to come from other goroutines (the
+	// zone's warning); finish waits for them.
+	pending sync.WaitGroup
+
 	mu                     sync.Mutex // guards the fields below and the writes
 	out, err               io.Writer
 	outTTY, errTTY, status bool
@@ -274,6 +278,7 @@ func (c *console) fit(s string) string {
 
 // finish erases the status line and writes every message left.
 func (c *console) finish() {
+	c.pending.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.eraseLocked()

@@ -266,7 +266,7 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		// The zone given, else this machine's: an estimate is most often
 		// made where the job will run.
 		lctx, cancel := context.WithTimeout(ctx, factor.DefaultMetadataBudget+time.Second)
-		l, err := locateZone(lctx, set, *zone, *region, nil, "carbontrack estimate")
+		l, err := locateZone(lctx, set, *zone, *region, false, nil, "carbontrack estimate")
 		cancel()
 		if err != nil {
 			return usageErr("%s", strings.TrimPrefix(err.Error(), "factor: "))
@@ -286,7 +286,7 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 
 	fail := func(err error) int {
-		msg := err.Error()
+		msg := strings.ReplaceAll(plainError(err), "estimate: ", "")
 		if errors.Is(err, estimate.ErrUnknownDevice) {
 			msg += " (--watts W); carbontrack estimate --list-devices shows the table"
 		}

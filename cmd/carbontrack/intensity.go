@@ -81,7 +81,9 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	tctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	loc, err := locateZone(tctx, flagsSet(fs), *zone, *region, nil, "carbontrack intensity")
+	// ukgrid serves Great Britain whatever the machine's location.
+	skip := strings.EqualFold(strings.TrimSpace(*provider), factor.ProviderUKGrid)
+	loc, err := locateZone(tctx, flagsSet(fs), *zone, *region, skip, nil, "carbontrack intensity")
 	if err != nil {
 		return fail(2, err)
 	}
@@ -89,7 +91,7 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *providerURL != "" {
 		opts = append(opts, factor.WithBaseURL(*providerURL))
 	}
-	p, err := factor.ByName(*provider, loc.ZoneFor(*provider), opts...)
+	p, note, err := factor.ForLocation(*provider, loc, opts...)
 	if err != nil {
 		if errors.Is(err, factor.ErrUnknownZone) && loc.From != "" {
 			err = fmt.Errorf("%s: %w", loc.From, err)
@@ -100,6 +102,9 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	v, err := intensityNow(tctx, p, *provider)
 	if err != nil {
 		return fail(1, err)
+	}
+	if note != "" {
+		v.Fallback = note
 	}
 	if loc = loc.Served(*provider, v); loc.Warning != "" {
 		fmt.Fprintf(stderr, "carbontrack intensity: warning: %s\n", loc.Warning)

@@ -599,9 +599,14 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 		}
 		return nil, nil, err
 	}
-	if w := t.Location().Warning; w != "" && !o.quiet {
-		fmt.Fprintln(cons.messages("carbontrack: warning: "), w)
-	}
+	// The zone's warning once the location is final (a cloud metadata
+	// service may still name the region); Stop makes it final at the latest.
+	cons.pending.Go(func() {
+		<-t.Located()
+		if w := t.Location().Warning; w != "" && !o.quiet {
+			fmt.Fprintln(cons.messages("carbontrack: warning: "), w)
+		}
+	})
 	// Report.Unavailable is empty with WithSources: keep discovery's.
 	return t, d, nil
 }

@@ -23,12 +23,13 @@ const (
 // it (a UK postcode is a zone for ukgrid only). set holds the flags given on
 // the command line.
 func givenZone(set map[string]bool, zone, region string) (loc factor.Location, ok bool, err error) {
+	zone, region = strings.TrimSpace(zone), strings.TrimSpace(region)
 	given := func(z, from string) (factor.Location, bool, error) {
-		if z = strings.TrimSpace(z); z == "" {
-			return loc, false, fmt.Errorf("%s is empty: give a zone such as DE", from)
-		}
 		return factor.Location{Zone: z, Method: factor.LocatedGiven, From: from}, true, nil
 	}
+	// An empty value is no value, as for run: the machine is located.
+	set = map[string]bool{"zone": set["zone"] && zone != "", "region": set["region"] && region != ""}
+	envZone, envRegion := strings.TrimSpace(os.Getenv(zoneEnv)), strings.TrimSpace(os.Getenv(regionEnv))
 	switch {
 	case set["zone"] && set["region"]:
 		return loc, false, fmt.Errorf("give --zone or --region, not both")
@@ -36,22 +37,22 @@ func givenZone(set map[string]bool, zone, region string) (loc factor.Location, o
 		return given(zone, "--zone")
 	case set["region"]:
 		return given(region, "--region")
-	case os.Getenv(zoneEnv) != "" && os.Getenv(regionEnv) != "":
+	case envZone != "" && envRegion != "":
 		return loc, false, fmt.Errorf("%s and %s are both set: unset one, or give --zone or --region", zoneEnv, regionEnv)
-	case os.Getenv(zoneEnv) != "":
-		return given(os.Getenv(zoneEnv), zoneEnv)
-	case os.Getenv(regionEnv) != "":
-		return given(os.Getenv(regionEnv), regionEnv)
+	case envZone != "":
+		return given(envZone, zoneEnv)
+	case envRegion != "":
+		return given(envRegion, regionEnv)
 	}
 	return loc, false, nil
 }
 
-// locateZone returns the zone given, or else locates the machine (within
-// factor.DefaultMetadataBudget) and, when w is not nil, warns on it when
-// nothing names a zone.
-func locateZone(ctx context.Context, set map[string]bool, zone, region string, w io.Writer, prog string) (factor.Location, error) {
+// locateZone returns the zone given, or else, unless skip, locates the
+// machine (within factor.DefaultMetadataBudget) and, when w is not nil,
+// warns on it when nothing names a zone.
+func locateZone(ctx context.Context, set map[string]bool, zone, region string, skip bool, w io.Writer, prog string) (factor.Location, error) {
 	loc, ok, err := givenZone(set, zone, region)
-	if ok || err != nil {
+	if ok || err != nil || skip {
 		return loc, err
 	}
 	if loc, err = factor.Locate(ctx); err != nil {

@@ -146,3 +146,38 @@ func TestProviderURLPasswordRedacted(t *testing.T) {
 	assert.Contains(t, out, "user:xxxxx@")
 	assert.NotContains(t, out+stderr, "s3cret")
 }
+
+// On a cloud instance in UTC, run used to warn of the world average before
+// the metadata service named the region that was then counted.
+func TestRunOnCloudWarnsNothing(t *testing.T) {
+	env, sysfs := noDevices(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv(factor.ZoneEnv, "")
+	t.Setenv("TZ", "UTC")
+	t.Setenv(factor.CloudMetadataEnv, "on")
+	gcp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/computeMetadata/v1/instance/zone" || r.Header.Get("Metadata-Flavor") != "Google" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Metadata-Flavor", "Google")
+		_, _ = w.Write([]byte("projects/1/zones/europe-west4-a"))
+	}))
+	defer gcp.Close()
+	t.Setenv(factor.MetadataURLEnv, gcp.URL)
+	report := filepath.Join(t.TempDir(), "report.json")
+	code, _, stderr := runCLI(t, "run", "--sysfs-root", sysfs, "--log-dir", "", "--report-file", report, "--", "sh", "-c", "sleep 0.5")
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "warning: no zone")
+	assert.Contains(t, stderr, "zone:       gcp:europe-west4 (from the GCP metadata service)")
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	var rep runJSON
+	require.NoError(t, json.Unmarshal(b, &rep))
+	v, err := factor.Lookup("gcp:europe-west4")
+	require.NoError(t, err)
+	assert.InDelta(t, float64(v.Value), rep.IntensityGPerKW, 1e-9)
+}

@@ -1,10 +1,12 @@
 package estimate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/carbontrack/carbontrack/factor"
 )
@@ -315,9 +317,18 @@ func Estimate(job Job) (Result, error) {
 	case job.Intensity > 0:
 		r.Intensity = factor.Intensity{Value: job.Intensity, Provider: "fixed", Source: "given"}
 	case strings.TrimSpace(job.Zone) != "":
-		v, err := factor.Lookup(job.Zone)
+		// Zones as the tracker takes them: a sub-national zone ("DK1",
+		// "US-CAL-CISO") counts its country's annual average, with a note.
+		if err := factor.CheckZone(job.Zone); err != nil {
+			return Result{}, fmt.Errorf("estimate: %w", err)
+		}
+		v, err := factor.Static(job.Zone).Intensity(context.Background(), time.Time{})
 		if err != nil {
 			return Result{}, fmt.Errorf("estimate: %w", err)
+		}
+		v.At = time.Time{}
+		if v.Fallback != "" {
+			r.Notes = append(r.Notes, strings.ToUpper(v.Fallback[:1])+v.Fallback[1:]+".")
 		}
 		r.Intensity = v
 	default:

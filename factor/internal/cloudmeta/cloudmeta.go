@@ -92,7 +92,8 @@ func Locate(ctx context.Context, base string, client *http.Client, budget time.D
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return Region{}, fmt.Errorf("cloudmeta: base URL %q is not an http(s) URL", base)
+		// Not the URL itself: it may hold a password.
+		return Region{}, errors.New("cloudmeta: the base URL is not an http(s) URL without user, query or fragment")
 	}
 	base = strings.TrimRight(base, "/")
 	if budget <= 0 {
