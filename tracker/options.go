@@ -67,6 +67,11 @@ type options struct {
 	factorOpts       []factor.Option
 	zone             string
 	location         factor.Location
+	runID, node      string
+	rank, localRank  int
+	rankSet          bool
+	leaseDir         string
+	leaseSet         bool
 	refresh          time.Duration
 	budgetGrams      float64
 	budgetKWh        float64
@@ -103,6 +108,8 @@ func defaultOptions() options {
 		checkpoint:       DefaultCheckpointInterval,
 		jsonl:            true,
 		csv:              true,
+		rank:             -1,
+		localRank:        -1,
 	}
 }
 
@@ -287,3 +294,33 @@ func WithJSONLines(on bool) Option { return func(o *options) { o.jsonl = on } }
 
 // WithCSV turns emissions.csv on or off (default on, with a log directory).
 func WithCSV(on bool) Option { return func(o *options) { o.csv = on } }
+
+// WithRunID names the run, the same on every node and rank of a job; every
+// record of the logs carries it. Default: CARBONTRACK_RUN_ID, else
+// SLURM_JOB_ID, else TORCHELASTIC_RUN_ID.
+func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
+
+// WithNode names the machine in every record. Default: CARBONTRACK_NODE,
+// else the host name.
+func WithNode(name string) Option { return func(o *options) { o.node = name } }
+
+// WithRank sets this process's global rank and its rank on the machine (-1:
+// unknown) instead of reading the launcher's environment (RANK and
+// LOCAL_RANK of torchrun, SLURM_PROCID and SLURM_LOCALID, Open MPI's). With
+// a local rank and several GPUs visible, the tracker counts the GPU of its
+// local rank only (the others are the other ranks'), the CPU and RAM once
+// per machine; WithRank(-1, -1) measures every visible GPU.
+func WithRank(rank, localRank int) Option {
+	return func(o *options) { o.rank, o.localRank, o.rankSet = rank, localRank, true }
+}
+
+// WithLeaseDir sets the directory through which the trackers of one machine
+// share its devices (default: LeaseDirEnv, else carbontrack-leases in the
+// temporary directory): each device is counted by the one tracker that
+// holds its lease, and the others report it in Report.Elsewhere. "off"
+// turns the coordination off. It applies to the devices the tracker
+// discovers, and to those of WithSources only when given; never with
+// WithProcess (a process tree's share is its own).
+func WithLeaseDir(dir string) Option {
+	return func(o *options) { o.leaseDir, o.leaseSet = dir, true }
+}

@@ -195,6 +195,14 @@ type Report struct {
 	// fetches and IntensityErrors the failed ones.
 	Intensity                    factor.Intensity
 	Intensities, IntensityErrors int
+	// Identity is the run, machine and rank this tracker belongs to.
+	Identity Identity
+	// Elsewhere are the devices of the machine that other trackers count
+	// (WithLeaseDir, WithRank); this report does not include them.
+	Elsewhere []Elsewhere
+	// SharingNote says, when not empty, why the machine's devices may be
+	// counted twice (no lease directory) or why a rank has no GPU.
+	SharingNote string
 	// Location is the zone of the emission factor and how it was found
 	// ("DE (from the time zone Europe/Berlin)"); zero for a fixed value.
 	Location factor.Location

@@ -16,6 +16,7 @@ import (
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/sampler"
+	"github.com/carbontrack/carbontrack/tracker/internal/lease"
 )
 
 // epochRec is an epoch as stored, pointer-free so that a long run's slice
@@ -50,9 +51,14 @@ type Tracker struct {
 	smp     *sampler.Sampler
 	disc    *power.Discovery
 	unavail []power.Unavailable
-	logger  *slog.Logger
-	start   time.Time
-	promptW io.Writer // where WithStopAndConfirm's question goes
+	// Sharing the machine with other trackers.
+	id        Identity
+	elsewhere []Elsewhere // devices counted by another tracker
+	shareNote string      // why the devices may be counted twice, or a rank has none
+	leases    *lease.Set  // the devices' leases held; nil without coordination
+	logger    *slog.Logger
+	start     time.Time
+	promptW   io.Writer // where WithStopAndConfirm's question goes
 
 	refreshCancel context.CancelFunc
 	refreshDone   chan struct{}
@@ -278,7 +284,11 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 		}
 		sources = keep
 	}
-	if len(sources) == 0 {
+	t.id = o.identity()
+	if o.pid == 0 {
+		sources = t.share(sources, o.leasesWanted())
+	}
+	if len(sources) == 0 && len(t.elsewhere) == 0 {
 		t.closeDiscovery()
 		return nil, errors.New("tracker: no power source available (see power.Discover's Unavailable)")
 	}
@@ -354,6 +364,14 @@ func uniqueKinds(kinds []power.Kind) []power.Kind {
 func (t *Tracker) closeDiscovery() {
 	if t.disc != nil {
 		_ = t.disc.Close()
+	}
+	t.closeLeases()
+}
+
+// closeLeases hands the devices back to the other trackers of the machine.
+func (t *Tracker) closeLeases() {
+	if t.leases != nil {
+		_ = t.leases.Close()
 	}
 }
 
@@ -588,6 +606,9 @@ func (t *Tracker) Stop() {
 	case t.disc != nil:
 		// Closing the devices under a read in flight could crash a driver.
 		t.logger.Error("tracker: discovered sources left open: a read is still in flight")
+		t.closeLeases()
+	default:
+		t.closeLeases()
 	}
 	t.mu.Lock()
 	t.stopped = true

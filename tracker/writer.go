@@ -45,6 +45,7 @@ type writer struct {
 	stdW, outW       lineWriter
 	jsonl            *os.File
 	jsonW            *bufio.Writer
+	who              []byte // the identity's JSON fields, made on the first record
 	csvPath          string
 	stdPath, outPath string
 	jsonlPath        string
@@ -205,6 +206,10 @@ func (w *writer) header(at time.Time) {
 	w.std0(at, fmt.Sprintf("Only predicted and actual consumptions are multiplied by a PUE coefficient of %v.", t.opts.pue))
 	w.std0(at, comps)
 	w.output(at, comps)
+	if msg := t.sharingLine(); msg != "" {
+		w.std0(at, msg)
+		w.output(at, msg)
+	}
 	w.std0(at, "Carbon intensity: "+t.intensityLine())
 	w.std0(at, "Monitoring thread started.")
 }
@@ -482,6 +487,24 @@ func (w *writer) output(at time.Time, msg string) {
 	}
 }
 
+// whoFields are the identity's JSON fields, without braces: run_id and
+// node when known, rank when known (>= 0).
+func whoFields(id Identity) []byte {
+	var parts []string
+	if id.RunID != "" {
+		b, _ := json.Marshal(id.RunID)
+		parts = append(parts, `"run_id":`+string(b))
+	}
+	if id.Node != "" {
+		b, _ := json.Marshal(id.Node)
+		parts = append(parts, `"node":`+string(b))
+	}
+	if id.Rank >= 0 {
+		parts = append(parts, `"rank":`+strconv.Itoa(id.Rank))
+	}
+	return []byte(strings.Join(parts, ","))
+}
+
 func (w *writer) json(v any) {
 	if w.jsonl == nil {
 		return
@@ -489,6 +512,13 @@ func (w *writer) json(v any) {
 	w.jsonDirty = true
 	b, err := json.Marshal(v)
 	if err == nil {
+		// Every record says whose it is: "run_id", "node", "rank" first.
+		if w.who == nil {
+			w.who = whoFields(w.t.id)
+		}
+		if len(w.who) > 0 && len(b) > 2 && b[0] == '{' {
+			b = append(append(append([]byte{'{'}, w.who...), ','), b[1:]...)
+		}
 		_, err = w.jsonW.Write(append(b, '\n'))
 	}
 	if err != nil {
@@ -769,13 +799,28 @@ type finalJSONRecord struct {
 	BudgetExceeded    bool       `json:"budget_exceeded"`
 	StoppedByUser     bool       `json:"stopped_by_user"`
 	StopTimeouts      []string   `json:"stop_timeouts,omitempty"`
+	// MeasuredElsewhere are the devices of the machine that another
+	// tracker counted; SharingNote why devices may be counted twice.
+	MeasuredElsewhere []elsewhereJSON `json:"measured_elsewhere,omitempty"`
+	SharingNote       string          `json:"sharing_note,omitempty"`
+}
+
+type elsewhereJSON struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	By   string `json:"by"`
 }
 
 func finalJSON(r *Report) finalJSONRecord {
-	return finalJSONRecord{Type: "final", totalsJSON: totalsOf(r.Run), Epochs: r.Epochs, CompletedEpochs: r.Completed,
+	f := finalJSONRecord{Type: "final", totalsJSON: totalsOf(r.Run), Epochs: r.Epochs, CompletedEpochs: r.Completed,
 		Interrupted: r.Interrupted, InEpochs: totalsOf(r.InEpochs), Actual: totalsOf(r.Actual),
 		OutsideEpochs: totalsOf(r.OutsideEpochs), IntensityGPerKWh: float64(r.MeanIntensity),
 		IntensityZone: r.Intensity.Zone, IntensityProvider: r.Intensity.Provider, IntensityFallback: r.Intensity.Fallback,
 		IntensityZoneFrom: r.Location.From, PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar, Misuse: r.Misuse, Dropped: r.Dropped,
 		BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser, StopTimeouts: r.StopTimeouts}
+	for _, e := range r.Elsewhere {
+		f.MeasuredElsewhere = append(f.MeasuredElsewhere, elsewhereJSON{Name: e.Source.Name, Kind: string(e.Source.Kind), By: e.By})
+	}
+	f.SharingNote = r.SharingNote
+	return f
 }

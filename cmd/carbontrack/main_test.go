@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/carbontrack/carbontrack/factor"
+	"github.com/carbontrack/carbontrack/tracker"
 	"go.uber.org/goleak"
 )
 
@@ -15,5 +16,8 @@ func TestMain(m *testing.M) {
 	os.Setenv("TZ", "UTC")
 	// The world average, as given: tests that locate the zone unset it.
 	os.Setenv(factor.ZoneEnv, "world")
+	// Tests run side by side: none shares devices with another unless it
+	// sets a lease directory of its own.
+	os.Setenv(tracker.LeaseDirEnv, "off")
 	goleak.VerifyTestMain(m)
 }

@@ -581,6 +581,7 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 		}),
 	}
 	topts = append(topts, fopts...)
+	topts = append(topts, tracker.WithRunID(o.runID), tracker.WithNode(o.node), tracker.WithLeaseDir(o.leaseDir))
 	if pid > 0 {
 		topts = append(topts, tracker.WithProcess(pid))
 	}

@@ -55,6 +55,7 @@ type runOptions struct {
 	metricsAddr  string
 	allowPublic  bool
 	runID, node  string
+	leaseDir     string
 	linger       time.Duration
 }
 
@@ -98,8 +99,9 @@ func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]stri
 	fs.StringVar(&o.reportFile, "report-file", "", env("report-file", "CARBONTRACK_REPORT_FILE", "write the final report as JSON to this file"))
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", env("metrics-addr", "CARBONTRACK_METRICS_ADDR", "serve Prometheus metrics on this host:port while the command runs, loopback unless --allow-public (e.g. 127.0.0.1:9464)"))
 	fs.BoolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
-	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric, the same on every node of a run"))
-	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric, such as the host name"))
+	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric and record, the same on every node of a run (default: SLURM_JOB_ID or TORCHELASTIC_RUN_ID)"))
+	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric and record (default: the host name)"))
+	fs.StringVar(&o.leaseDir, "lease-dir", "", env("lease-dir", tracker.LeaseDirEnv, "directory through which the trackers of this machine share its devices, each counted once (default: carbontrack-leases in the temporary directory; off: no sharing)"))
 	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends and the report is written (one scrape interval lets Prometheus see the totals; Ctrl-C or SIGTERM ends it sooner)"))
 	return fs, twins
 }

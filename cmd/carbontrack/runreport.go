@@ -102,14 +102,27 @@ type runJSON struct {
 	PUE             float64           `json:"pue"`
 	Components      []componentJSON   `json:"components"`
 	Unavailable     []unavailableJSON `json:"unavailable"`
-	EpochsPlanned   int               `json:"epochs_planned"`
-	EpochsCompleted int               `json:"epochs_completed"`
-	Interrupted     bool              `json:"interrupted"`
-	Epochs          []runEpochJSON    `json:"epochs"`
-	Prediction      *predictionJSON   `json:"prediction"`
-	BudgetExceeded  bool              `json:"budget_exceeded"`
-	StoppedByBudget bool              `json:"stopped_by_budget"`
-	Files           []string          `json:"files"`
+	// MeasuredElsewhere are the machine's devices that another tracker on
+	// it counts (not in this report); SharingNote why the machine may be
+	// counted twice.
+	MeasuredElsewhere []elsewhereJSON `json:"measured_elsewhere"`
+	SharingNote       string          `json:"sharing_note,omitempty"`
+	RunID             string          `json:"run_id,omitempty"`
+	Node              string          `json:"node,omitempty"`
+	Rank              *int            `json:"rank,omitempty"`
+	EpochsPlanned     int             `json:"epochs_planned"`
+	EpochsCompleted   int             `json:"epochs_completed"`
+	Interrupted       bool            `json:"interrupted"`
+	Epochs            []runEpochJSON  `json:"epochs"`
+	Prediction        *predictionJSON `json:"prediction"`
+	BudgetExceeded    bool            `json:"budget_exceeded"`
+	StoppedByBudget   bool            `json:"stopped_by_budget"`
+	Files             []string        `json:"files"`
+}
+
+type elsewhereJSON struct {
+	Name string `json:"name"`
+	By   string `json:"by"`
 }
 
 // runTotalsJSON is a part of the run: tracker.Totals.
@@ -183,6 +196,14 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 		BudgetExceeded: rep.BudgetExceeded, Files: append([]string{}, rep.Files...)}
 	if process {
 		out.Mode = "process"
+	}
+	out.MeasuredElsewhere, out.SharingNote = []elsewhereJSON{}, rep.SharingNote
+	for _, e := range rep.Elsewhere {
+		out.MeasuredElsewhere = append(out.MeasuredElsewhere, elsewhereJSON{Name: e.Source.Name, By: e.By})
+	}
+	out.RunID, out.Node = rep.Identity.RunID, rep.Identity.Node
+	if r := rep.Identity.Rank; r >= 0 {
+		out.Rank = &r
 	}
 	measured := st.Time.Sub(st.Start).Seconds()
 	for _, s := range st.Sources {
@@ -267,6 +288,12 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 	_ = tw.Flush()
 	for _, u := range out.Unavailable {
 		fmt.Fprintf(w, "  not measured: %s: %s\n", u.Name, u.Reason)
+	}
+	for _, e := range out.MeasuredElsewhere {
+		fmt.Fprintf(w, "  not counted here: %s (measured by %s)\n", e.Name, e.By)
+	}
+	if out.SharingNote != "" {
+		fmt.Fprintf(w, "  warning: %s\n", out.SharingNote)
 	}
 	for _, f := range out.Files {
 		fmt.Fprintf(w, "  log: %s\n", f)

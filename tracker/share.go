@@ -1,0 +1,204 @@
+package tracker
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker/internal/lease"
+)
+
+// LeaseDirEnv sets the directory of the device leases (see WithLeaseDir);
+// "off" turns them off.
+const LeaseDirEnv = lease.EnvDir
+
+// leaseOff is the WithLeaseDir value, and the LeaseDirEnv value, that turns
+// the leases off.
+const leaseOff = "off"
+
+// Elsewhere is a device this tracker did not count because another tracker
+// on the machine measures it. It is a plain value.
+type Elsewhere struct {
+	// Source is the device.
+	Source power.Info
+	// By says who measures it, for people: "pid 4242 (run r7, rank 1)", or
+	// "local rank 1" for a GPU left to the process of another local rank.
+	By string
+}
+
+// Identity says which run, machine and rank a tracker belongs to; every
+// record of its logs carries it, so that the logs of every rank and node of
+// a job add up once. It is a plain value.
+type Identity struct {
+	// RunID names the run, the same on every node and rank: WithRunID, else
+	// CARBONTRACK_RUN_ID, SLURM_JOB_ID or TORCHELASTIC_RUN_ID.
+	RunID string
+	// Node names the machine: WithNode, else CARBONTRACK_NODE, else the
+	// host name.
+	Node string
+	// Rank and LocalRank are this process's global rank and its rank on
+	// the machine (WithRank, else the launcher's environment: RANK and
+	// LOCAL_RANK of torchrun, SLURM_PROCID and SLURM_LOCALID,
+	// OMPI_COMM_WORLD_RANK and OMPI_COMM_WORLD_LOCAL_RANK); -1 when unknown.
+	Rank, LocalRank int
+	// LocalSize is the number of ranks on the machine (LOCAL_WORLD_SIZE,
+	// SLURM_NTASKS_PER_NODE, OMPI_COMM_WORLD_LOCAL_SIZE); -1 when unknown.
+	LocalSize int
+}
+
+// envInt returns the first of names set to an integer, or -1.
+func envInt(names ...string) int {
+	for _, n := range names {
+		if v, err := strconv.Atoi(strings.TrimSpace(os.Getenv(n))); err == nil && v >= 0 {
+			return v
+		}
+	}
+	return -1
+}
+
+func envString(names ...string) string {
+	for _, n := range names {
+		if v := strings.TrimSpace(os.Getenv(n)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// identity completes the options' identity from the environment.
+func (o *options) identity() Identity {
+	id := Identity{RunID: o.runID, Node: o.node, Rank: o.rank, LocalRank: o.localRank, LocalSize: -1}
+	if id.RunID == "" {
+		id.RunID = envString("CARBONTRACK_RUN_ID", "SLURM_JOB_ID", "TORCHELASTIC_RUN_ID")
+	}
+	if id.Node == "" {
+		id.Node = envString("CARBONTRACK_NODE")
+		if id.Node == "" {
+			id.Node, _ = os.Hostname()
+		}
+	}
+	if !o.rankSet {
+		id.Rank = envInt("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
+		id.LocalRank = envInt("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID")
+		id.LocalSize = envInt("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE")
+	}
+	return id
+}
+
+// shareKey is the lease of a device: a GPU by its UUID, the CPU and the
+// DRAM once per machine whatever measures them (RAPL packages or the
+// estimate: two trackers that measure them differently must not both count
+// them).
+func shareKey(in power.Info) string {
+	switch in.Kind {
+	case power.KindGPU:
+		if in.UUID != "" {
+			return "gpu-" + in.UUID
+		}
+		return "gpu-" + in.Name
+	case power.KindCPU, power.KindDRAM:
+		return string(in.Kind)
+	}
+	return string(in.Kind) + "-" + in.Name
+}
+
+// share keeps the sources this tracker counts, in machine mode: with a local
+// rank and several GPUs, the GPU of that rank only (the others are the other
+// ranks'), unless the rank is alone on the machine; then, with leases, the
+// devices no other tracker on the machine holds. It records the rest in
+// t.elsewhere and, when the leases cannot be used, why in t.shareNote.
+func (t *Tracker) share(sources []power.Source, useLeases bool) []power.Source {
+	id := t.id
+	var gpus []int
+	for i, s := range sources {
+		if s.Info().Kind == power.KindGPU {
+			gpus = append(gpus, i)
+		}
+	}
+	drop := make([]bool, len(sources))
+	if id.LocalRank >= 0 && len(gpus) > 1 && id.LocalSize != 1 {
+		for j, i := range gpus {
+			if j != id.LocalRank {
+				drop[i] = true
+				t.elsewhere = append(t.elsewhere, Elsewhere{Source: sources[i].Info(), By: fmt.Sprintf("local rank %d", j)})
+			}
+		}
+		if id.LocalRank >= len(gpus) {
+			t.shareNote = fmt.Sprintf("local rank %d has no GPU of its own among the %d visible", id.LocalRank, len(gpus))
+		}
+	}
+	if useLeases {
+		dir := t.opts.leaseDir
+		if dir == "" {
+			dir = lease.DefaultDir()
+		}
+		set, err := lease.Open(dir, lease.Holder{Run: id.RunID, Node: id.Node, Rank: id.Rank})
+		if err != nil {
+			t.shareNote = fmt.Sprintf("%v: if several trackers run on this machine, its devices may be counted more than once", err)
+			t.logger.Warn("tracker: " + t.shareNote)
+		} else {
+			t.leases = set
+			for i, s := range sources {
+				if drop[i] {
+					continue
+				}
+				in := s.Info()
+				ok, holder, err := set.TryAcquire(shareKey(in))
+				switch {
+				case err != nil:
+					t.logger.Warn("tracker: device lease", "source", in.Name, "err", err)
+				case !ok:
+					drop[i] = true
+					t.elsewhere = append(t.elsewhere, Elsewhere{Source: in, By: holder.String()})
+				}
+			}
+		}
+	}
+	keep := sources[:0:0]
+	for i, s := range sources {
+		if !drop[i] {
+			keep = append(keep, s)
+		}
+	}
+	for _, e := range t.elsewhere {
+		t.logger.Info("tracker: not counted here", "source", e.Source.Name, "measured_by", e.By)
+	}
+	return keep
+}
+
+// leasesWanted says whether the tracker coordinates with the other trackers
+// of the machine: in machine mode, for the devices it discovers, or for
+// those of WithSources when WithLeaseDir was given; never when the
+// directory is "off".
+func (o *options) leasesWanted() bool {
+	dir := o.leaseDir
+	if dir == "" {
+		dir = os.Getenv(LeaseDirEnv)
+	}
+	switch {
+	case o.pid > 0, strings.EqualFold(strings.TrimSpace(dir), leaseOff):
+		return false
+	case o.sourcesSet:
+		return o.leaseSet
+	}
+	return true
+}
+
+// sharingLine says which devices other trackers count and why devices may
+// be counted twice; "" when neither applies.
+func (t *Tracker) sharingLine() string {
+	var parts []string
+	if len(t.elsewhere) > 0 {
+		var es []string
+		for _, e := range t.elsewhere {
+			es = append(es, e.Source.Name+" (measured by "+e.By+")")
+		}
+		parts = append(parts, "Not counted here, counted by another tracker on this machine: "+strings.Join(es, ", ")+".")
+	}
+	if t.shareNote != "" {
+		parts = append(parts, "Warning: "+t.shareNote+".")
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,106 @@
+package tracker_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker"
+)
+
+// node returns a machine's sources as one tracker sees them: 4 GPUs of
+// 100, 200, 300 and 400 W and a 50 W CPU.
+func node() []power.Source {
+	return []power.Source{gpu("gpu:0", 100), gpu("gpu:1", 200), gpu("gpu:2", 300), gpu("gpu:3", 400), cpu("cpu:0", 50)}
+}
+
+// Four ranks on one machine, each with a tracker that sees every device:
+// together they count the machine once, each rank its own GPU, one of them
+// the CPU.
+func TestRanksShareTheMachine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		var trs []*tracker.Tracker
+		for r := range 4 {
+			tr, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(dir), tracker.WithRank(r, r),
+				tracker.WithRunID("job1"), tracker.WithNode("n0"))...)
+			require.NoError(t, err)
+			trs = append(trs, tr)
+		}
+		for _, tr := range trs {
+			tr.EpochStart()
+		}
+		time.Sleep(time.Hour)
+		var total float64
+		cpus := 0
+		for r, tr := range trs {
+			tr.EpochEnd()
+			tr.Stop()
+			rep := tr.Report()
+			total += rep.Run.DeviceEnergy.KWh()
+			assert.InDelta(t, 0.1*float64(r+1), rep.Run.ByKind.GPU.KWh(), 1e-9, "rank %d counts its own GPU", r)
+			if rep.Run.ByKind.CPU > 0 {
+				cpus++
+			}
+			elsewhere := 3 // the other ranks' GPUs
+			if rep.Run.ByKind.CPU == 0 {
+				elsewhere++ // and the CPU, counted by another rank
+			}
+			assert.Len(t, rep.Elsewhere, elsewhere, "rank %d", r)
+			assert.Equal(t, tracker.Identity{RunID: "job1", Node: "n0", Rank: r, LocalRank: r, LocalSize: -1}, rep.Identity)
+		}
+		assert.Equal(t, 1, cpus, "the CPU is counted once")
+		assert.InDelta(t, 1.0+0.05, total, 1e-9, "the machine's truth, not 4×")
+	})
+}
+
+// Without ranks, the first tracker counts the machine and the second, which
+// has nothing left to count, says who does.
+func TestSecondTrackerCountsNothingTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		a, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(dir), tracker.WithRank(-1, -1))...)
+		require.NoError(t, err)
+		b, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(dir), tracker.WithRank(-1, -1))...)
+		require.NoError(t, err)
+		runEpochs(b, 1, time.Hour)
+		b.Stop()
+		a.Stop()
+		rb := b.Report()
+		assert.Zero(t, rb.Run.DeviceEnergy)
+		require.Len(t, rb.Elsewhere, 5)
+		assert.Contains(t, rb.Elsewhere[0].By, "pid ")
+		assert.Equal(t, 1, rb.Completed, "the epochs are still recorded")
+		assert.InDelta(t, 1.05, a.Report().Run.DeviceEnergy.KWh(), 1e-9)
+
+		// After a stops, its devices are free again.
+		c, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(dir), tracker.WithRank(-1, -1))...)
+		require.NoError(t, err)
+		c.Stop()
+		assert.Empty(t, c.Report().Elsewhere)
+	})
+}
+
+// Trackers that cannot share a directory say the machine may be counted
+// twice, and count it.
+func TestNoLeaseDirectoryWarns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, writeFile(file))
+		tr, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(filepath.Join(file, "leases")), tracker.WithRank(-1, -1))...)
+		require.NoError(t, err)
+		tr.Stop()
+		r := tr.Report()
+		assert.Len(t, r.Sources, 5)
+		assert.True(t, strings.Contains(r.SharingNote, "counted more than once"), r.SharingNote)
+	})
+}
+
+func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o644) }
