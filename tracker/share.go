@@ -202,3 +202,6 @@ func (t *Tracker) sharingLine() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Identity returns the run, machine and rank this tracker belongs to.
+func (t *Tracker) Identity() Identity { return t.id }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,10 @@ const (
 	// WithNode.
 	LabelRunID = "run_id"
 	LabelNode  = "node"
+	// LabelRank is the constant label of the tracker's rank in a
+	// distributed job (tracker.Identity), when known: the ranks of one
+	// machine each export their own devices, so every series stays unique.
+	LabelRank = "rank"
 )
 
 // Option configures NewCollector and NewSamplerCollector.
@@ -78,12 +83,14 @@ type Option func(*options)
 
 type options struct {
 	runID, node string
+	rank        string
 	labels      prometheus.Labels
 }
 
 // WithRunID adds the constant label run_id=id to every metric, so that the
 // nodes of one run can be summed (sum by (run_id)). An empty id adds
-// nothing.
+// nothing; NewCollector then takes the tracker's run id when it has one
+// (tracker.Identity: CARBONTRACK_RUN_ID, SLURM_JOB_ID, ...).
 func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
 
 // WithNode adds the constant label node=name to every metric (such as the
@@ -131,6 +138,9 @@ func (o *options) constLabels() (prometheus.Labels, error) {
 	}
 	if o.node != "" {
 		out[LabelNode] = o.node
+	}
+	if o.rank != "" {
+		out[LabelRank] = o.rank
 	}
 	var errs []error
 	for k, v := range out {
@@ -214,7 +224,13 @@ func NewCollector(t *tracker.Tracker, opts ...Option) (*Collector, error) {
 	if t == nil {
 		return nil, errors.New("promexport: nil tracker")
 	}
-	c, err := newCollector(opts)
+	// The tracker's identity labels what the options leave unset.
+	id := t.Identity()
+	pre := []Option{WithRunID(id.RunID)}
+	if id.Rank >= 0 {
+		pre = append(pre, func(o *options) { o.rank = strconv.Itoa(id.Rank) })
+	}
+	c, err := newCollector(append(pre, opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -241,9 +257,14 @@ func NewSamplerCollector(s *sampler.Sampler, opts ...Option) (*Collector, error)
 
 func newCollector(opts []Option) (*Collector, error) {
 	var o options
+	runID := ""
 	for _, opt := range opts {
 		opt(&o)
+		if o.runID != "" {
+			runID = o.runID // an empty WithRunID keeps the one before
+		}
 	}
+	o.runID = runID
 	cl, err := o.constLabels()
 	if err != nil {
 		return nil, err

@@ -394,3 +394,56 @@ func valueOf(t *testing.T, c prometheus.Collector, name, label, v string) float6
 	t.Fatalf("no %s{%s=%q}", name, label, v)
 	return 0
 }
+
+// Two ranks of one machine export their own devices, labelled with their
+// rank: no series is exported twice.
+func TestRanksExportUniqueSeries(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	mk := func(rank int) *tracker.Tracker {
+		tr, err := tracker.New(1, tracker.WithSources([]power.Source{
+			powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, start),
+			powertest.Constant("gpu:1", power.KindGPU, power.MethodCounter, 300, start),
+			powertest.Constant("cpu:0", power.KindCPU, power.MethodSampled, 50, start)}),
+			tracker.WithLeaseDir(dir), tracker.WithRank(rank, rank), tracker.WithRunID("job"), tracker.WithVerbose(0),
+			tracker.WithFixedIntensity(100))
+		require.NoError(t, err)
+		t.Cleanup(tr.Stop)
+		return tr
+	}
+	seen := map[string]bool{}
+	for _, tr := range []*tracker.Tracker{mk(0), mk(1)} {
+		col, err := promexport.NewCollector(tr)
+		require.NoError(t, err)
+		reg := prometheus.NewRegistry()
+		require.NoError(t, reg.Register(col))
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				var ls []string
+				rank := ""
+				for _, l := range m.GetLabel() {
+					if l.GetName() == promexport.LabelRank {
+						rank = l.GetValue()
+						continue // the device series must be unique without it
+					}
+					ls = append(ls, l.GetName()+"="+l.GetValue())
+				}
+				require.NotEmpty(t, rank)
+				key := mf.GetName() + "{" + strings.Join(ls, ",") + "}"
+				if strings.Contains(key, "component=") {
+					assert.False(t, seen[key], "%s exported by two ranks", key)
+				}
+				seen[key] = true
+			}
+		}
+	}
+	var energy []string
+	for k := range seen {
+		if strings.HasPrefix(k, "carbontrack_energy_joules_total{") {
+			energy = append(energy, k)
+		}
+	}
+	assert.Len(t, energy, 3, "gpu:0, gpu:1 and the CPU, each once: %v", energy)
+}
