@@ -44,7 +44,10 @@ type Identity struct {
 	// OMPI_COMM_WORLD_RANK and OMPI_COMM_WORLD_LOCAL_RANK); -1 when unknown.
 	Rank, LocalRank int
 	// LocalSize is the number of ranks on the machine (LOCAL_WORLD_SIZE,
-	// SLURM_NTASKS_PER_NODE, OMPI_COMM_WORLD_LOCAL_SIZE); -1 when unknown.
+	// OMPI_COMM_WORLD_LOCAL_SIZE, an srun step's SLURM_STEP_TASKS_PER_NODE);
+	// -1 when unknown. A rank keeps only its own GPU when there are several
+	// ranks: a local rank alone (a batch script's SLURM_LOCALID=0) does not
+	// say so.
 	LocalSize int
 }
 
@@ -82,9 +85,28 @@ func (o *options) identity() Identity {
 	if !o.rankSet {
 		id.Rank = envInt("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
 		id.LocalRank = envInt("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID")
-		id.LocalSize = envInt("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE")
+		id.LocalSize = envInt("LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE")
+		if id.LocalSize < 0 {
+			// Set by srun in each task of a step ("4", "4(x2)", "4,2"), not
+			// in a batch script, whose SLURM_LOCALID is 0 whatever follows.
+			id.LocalSize = leadingInt(os.Getenv("SLURM_STEP_TASKS_PER_NODE"))
+		}
 	}
 	return id
+}
+
+// leadingInt returns the integer s starts with, or -1.
+func leadingInt(s string) int {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	v, err := strconv.Atoi(s[:i])
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // shareKey is the lease of a device: a GPU by its UUID, the CPU and the
@@ -118,7 +140,10 @@ func (t *Tracker) share(sources []power.Source, useLeases bool) []power.Source {
 		}
 	}
 	drop := make([]bool, len(sources))
-	if id.LocalRank >= 0 && len(gpus) > 1 && id.LocalSize != 1 {
+	// A rank keeps its own GPU when it is one of several on the machine:
+	// as the launcher says (LOCAL_WORLD_SIZE, an srun step), or as WithRank
+	// does.
+	if id.LocalRank >= 0 && len(gpus) > 1 && (id.LocalSize > 1 || (t.opts.rankSet && id.LocalSize != 1)) {
 		for j, i := range gpus {
 			if j != id.LocalRank {
 				drop[i] = true

@@ -104,3 +104,35 @@ func TestNoLeaseDirectoryWarns(t *testing.T) {
 }
 
 func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o644) }
+
+// The launcher's environment says whether a tracker is one of several ranks
+// on its machine; a local rank alone (a SLURM batch script) does not.
+func TestRanksFromLaunchers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		gpus float64 // kWh counted of the GPUs (100..400 W for 1 h)
+	}{
+		{"none", nil, 1.0},
+		{"torchrun rank 2 of 4", map[string]string{"RANK": "6", "LOCAL_RANK": "2", "LOCAL_WORLD_SIZE": "4"}, 0.3},
+		{"torchrun alone", map[string]string{"RANK": "0", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1"}, 1.0},
+		{"srun step", map[string]string{"SLURM_PROCID": "5", "SLURM_LOCALID": "1", "SLURM_STEP_TASKS_PER_NODE": "4(x2)"}, 0.2},
+		{"sbatch script", map[string]string{"SLURM_PROCID": "0", "SLURM_LOCALID": "0"}, 1.0},
+		{"open mpi", map[string]string{"OMPI_COMM_WORLD_RANK": "3", "OMPI_COMM_WORLD_LOCAL_RANK": "3", "OMPI_COMM_WORLD_LOCAL_SIZE": "4"}, 0.4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "SLURM_PROCID", "SLURM_LOCALID",
+				"SLURM_STEP_TASKS_PER_NODE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE",
+				"PMI_RANK", "MPI_LOCALRANKID"} {
+				t.Setenv(k, tc.env[k])
+			}
+			synctest.Test(t, func(t *testing.T) {
+				tr, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(t.TempDir()))...)
+				require.NoError(t, err)
+				runEpochs(tr, 1, time.Hour)
+				tr.Stop()
+				assert.InDelta(t, tc.gpus, tr.Report().Run.ByKind.GPU.KWh(), 1e-9)
+			})
+		})
+	}
+}
