@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/carbontrack/carbontrack/factor/internal/cloudmeta"
 	"github.com/carbontrack/carbontrack/factor/internal/tzloc"
@@ -22,6 +23,10 @@ const (
 	// MetadataURLEnv sets the base URL of the cloud metadata services
 	// (default DefaultMetadataURL), for a proxy or a test.
 	MetadataURLEnv = "CARBONTRACK_METADATA_URL"
+	// MetadataBudgetEnv sets the total time given to the cloud metadata
+	// services as a Go duration ("1s"; default DefaultMetadataBudget), for
+	// a slow one.
+	MetadataBudgetEnv = "CARBONTRACK_METADATA_BUDGET"
 )
 
 // DefaultMetadataURL is the link-local address at which GCP, AWS and Azure
@@ -234,6 +239,11 @@ func locateCloud(ctx context.Context, o options) (Location, error) {
 		base = os.Getenv(MetadataURLEnv)
 	}
 	budget := o.metadataBudget
+	if budget <= 0 {
+		if d, err := time.ParseDuration(os.Getenv(MetadataBudgetEnv)); err == nil && d > 0 {
+			budget = d
+		}
+	}
 	if budget <= 0 {
 		budget = DefaultMetadataBudget
 	}

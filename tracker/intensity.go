@@ -222,7 +222,12 @@ func (t *Tracker) locateCloud(ctx context.Context) {
 	}
 	t.mu.Lock()
 	t.provider, t.loc = p, loc
-	t.setIntensityLocked(v, t.opts.now())
+	if t.changeAt.IsZero() && t.curI > 0 && t.gramsCountedLocked() {
+		// The location is the whole run's: what was counted at the time
+		// zone's value, the only one in use so far, is restated.
+		t.restateLocked(float64(v.Value) / float64(t.curI))
+	}
+	t.intens, t.curI, t.prevI = v, v.Value, v.Value
 	t.mu.Unlock()
 	t.logger.Info("tracker: zone found", "zone", loc.String())
 }
@@ -273,4 +278,24 @@ func (t *Tracker) intensityLine() string {
 		s += "; zone " + l
 	}
 	return s
+}
+
+// restateLocked multiplies every gram counted so far by k, when the
+// intensity they met turns out to be k times too low or high for the whole
+// run (the region a cloud metadata service names, which replaces the time
+// zone's country). Records already written keep their values.
+func (t *Tracker) restateLocked(k float64) {
+	for _, gs := range [][]float64{t.cumG, t.startG, t.tmpG, t.markG} {
+		for i := range gs {
+			gs[i] *= k
+		}
+	}
+	t.sumG *= k
+	t.compG *= k
+	for i := range t.recs {
+		t.recs[i].grams *= k
+	}
+	t.stats.scaleGrams(k)
+	t.proj.scaleGrams(k)
+	t.firstProj.scaleGrams(k)
 }

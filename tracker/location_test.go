@@ -316,3 +316,37 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A region named after some energy was counted at the time zone's value
+// applies to the whole run: the location does not change during it.
+func TestLateCloudRegionRestatesTheRun(t *testing.T) {
+	t.Setenv("TZ", "Europe/Paris")
+	t.Setenv(factor.CloudMetadataEnv, "on")
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/computeMetadata/v1/instance/zone" {
+			http.NotFound(w, r)
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Metadata-Flavor", "Google")
+		_, _ = w.Write([]byte("projects/1/zones/europe-west4-a"))
+	}))
+	defer srv.Close()
+	tr, err := tracker.New(2, located(tracker.WithFactorOptions(factor.WithMetadataURL(srv.URL),
+		factor.WithMetadataBudget(time.Minute)))...)
+	require.NoError(t, err)
+	runEpochs(tr, 1, 20*time.Millisecond) // counted at FR's value
+	require.Eventually(t, func() bool { return tr.Report().Completed == 1 }, 10*time.Second, time.Millisecond)
+	require.Positive(t, tr.Report().Run.Grams)
+	close(release)
+	<-tr.Located()
+	r := oneEpoch(t, tr)
+	assert.Equal(t, "gcp:europe-west4", r.Location.Zone)
+	assert.InDelta(t, float64(table(t, "gcp:europe-west4")), float64(r.MeanIntensity), 1e-9)
+	assert.InDelta(t, float64(table(t, "gcp:europe-west4")), float64(r.EpochRecords[0].Intensity), 1e-9)
+}

@@ -248,6 +248,21 @@ type projStats struct {
 	cxe, cxg   float64 // sums of co-deviations of x with energy and grams
 }
 
+// scaleGrams multiplies the grams of every epoch added by k.
+func (s *projStats) scaleGrams(k float64) {
+	s.mg *= k
+	s.m2g *= k * k
+	s.cxg *= k
+}
+
+// scaleGrams multiplies the projection's grams by k.
+func (p *Projection) scaleGrams(k float64) {
+	p.Grams *= k
+	p.TrendGrams *= k
+	p.GramsLow *= k
+	p.GramsHigh *= k
+}
+
 // add adds an epoch of dur seconds, e joules of facility energy and g grams.
 func (s *projStats) add(dur, e, g float64) {
 	s.k++

@@ -120,15 +120,21 @@ func TestProviderURLPasswordRedacted(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	answered := filepath.Join(t.TempDir(), "answered")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "down", http.StatusServiceUnavailable)
+		// 400: not retried, so the failure is final at once.
+		http.Error(w, "bad", http.StatusBadRequest)
+		w.(http.Flusher).Flush()
+		_ = os.WriteFile(answered, nil, 0o644)
 	}))
 	defer srv.Close()
 	url := strings.Replace(srv.URL, "http://", "http://user:s3cret@", 1)
 	logs := t.TempDir()
 	report := filepath.Join(t.TempDir(), "report.json")
+	// The command lasts until the provider has answered, and a little more.
+	wait := "while [ ! -e " + answered + " ]; do sleep 0.05; done; sleep 0.5"
 	code, out, stderr := runCLI(t, "run", "--sysfs-root", sysfs, "--log-dir", logs, "--report-file", report,
-		"--provider", "ukgrid", "--zone", "GB", "--provider-url", url, "--", "sh", "-c", "sleep 0.3")
+		"--provider", "ukgrid", "--zone", "GB", "--provider-url", url, "--", "sh", "-c", wait)
 	require.Equal(t, 0, code, stderr)
 	all := out + stderr
 	files, err := filepath.Glob(filepath.Join(logs, "*"))
@@ -138,7 +144,8 @@ func TestProviderURLPasswordRedacted(t *testing.T) {
 		require.NoError(t, err)
 		all += string(b)
 	}
-	assert.Contains(t, all, "503", "the failure is reported")
+	assert.Contains(t, all, "400 Bad Request", "the failure is reported")
+	assert.Contains(t, all, "user:xxxxx@", "with the URL, redacted")
 	assert.NotContains(t, all, "s3cret")
 
 	code, out, stderr = runCLI(t, "intensity", "--provider", "ukgrid", "--zone", "GB", "--provider-url", url, "--timeout", "2s")
@@ -168,6 +175,7 @@ func TestRunOnCloudWarnsNothing(t *testing.T) {
 	}))
 	defer gcp.Close()
 	t.Setenv(factor.MetadataURLEnv, gcp.URL)
+	t.Setenv(factor.MetadataBudgetEnv, "10s") // a loaded test machine is slow to answer
 	report := filepath.Join(t.TempDir(), "report.json")
 	code, _, stderr := runCLI(t, "run", "--sysfs-root", sysfs, "--log-dir", "", "--report-file", report, "--", "sh", "-c", "sleep 0.5")
 	require.Equal(t, 0, code, stderr)
