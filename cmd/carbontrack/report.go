@@ -22,6 +22,9 @@ else ./carbontrack-logs): carbontrack's JSON lines and log pairs, and the log
 pairs of the Python tool carbontracker. Prints one row per run and the total
 of the consumption each run counts (column BASIS):
 
+  NODE, RANK    the machine and the global rank of the run, where its log
+                says ("-": unknown); shown when the runs are of several
+                machines or ranks
   EPOCHS        epochs completed / epochs announced ("?": unknown)
   DURATION      the time counted
   FACILITY kWh  facility energy: what the data centre drew, PUE included
@@ -47,6 +50,13 @@ of the consumption each run counts (column BASIS):
                                ends before the actual consumption
                   measured     the epochs logged, when there is neither
 
+A job over several nodes and ranks counts once: give the LOGDIRs of every node
+(or one above them all). The trackers of a machine share its devices, so each
+device is in one rank's log; the others list it as measured elsewhere (told,
+never added), and the TOTAL is the plain sum of the runs. A run's logs found
+more than once (a LOGDIR given twice, a LOGDIR and one below it, a link, a
+copy) count once, and the copies skipped are listed.
+
 For runs counted as "run", the TOTAL's DEVICE kWh over every node's LOGDIR is
 the offline twin of sum(carbontrack_energy_joules_total{run_id="R"}) / 3.6e6.
 --per-epoch adds each run's epochs, and, where the log splits the run, the
@@ -57,7 +67,8 @@ epoch (PNG or SVG, by the file's extension). Exit code 1 when a log could not
 be read (the others are still reported), 2 for bad flags. --json has the same
 figures under the same names (facility_energy_kwh, device_energy_kwh: null
 where the table has "-", emissions_g, basis, note), and each run's whole_run,
-in_epochs, outside_epochs, actual and projection where the log has them.
+in_epochs, outside_epochs, actual and projection where the log has them, its
+run_id, node, rank, measured_elsewhere, sharing_note and duplicates.
 
 Examples:
   carbontrack report carbontrack-logs
@@ -115,6 +126,30 @@ type reportRunJSON struct {
 	Components    []string          `json:"components"`
 	Epochs        []reportEpochJSON `json:"epochs"`
 	PowerPoints   int               `json:"power_points"`
+	// Whose run it is (absent when unknown); the devices of its machine
+	// that another run counted (never added); the log's warning that the
+	// machine may be counted twice; the copies of its logs not counted.
+	RunID             string                `json:"run_id,omitempty"`
+	Node              string                `json:"node,omitempty"`
+	Rank              *int                  `json:"rank,omitempty"`
+	MeasuredElsewhere []reportElsewhereJSON `json:"measured_elsewhere,omitempty"`
+	SharingNote       string                `json:"sharing_note,omitempty"`
+	Duplicates        []duplicateJSON       `json:"duplicates,omitempty"`
+}
+
+// reportElsewhereJSON is a device of a run's machine that another run
+// counted.
+type reportElsewhereJSON struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	By   string `json:"by"`
+}
+
+// duplicateJSON is a copy of a run's logs that was not counted.
+type duplicateJSON struct {
+	Dir       string   `json:"dir"`
+	Files     []string `json:"files"`
+	SameFiles bool     `json:"same_files"`
 }
 
 type reportEpochJSON struct {
@@ -141,6 +176,8 @@ type reportTotalJSON struct {
 	EmissionsG       float64 `json:"emissions_g"`
 	// RunsByBasis counts the runs by basis, every basis named.
 	RunsByBasis map[string]int `json:"runs_by_basis"`
+	// DuplicatesSkipped counts the copies of runs' logs not counted.
+	DuplicatesSkipped int `json:"duplicates_skipped"`
 }
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
@@ -258,6 +295,17 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 			at := r.CheckpointAt
 			j.CheckpointAt = &at
 		}
+		j.RunID, j.Node, j.SharingNote = r.RunID, r.Node, r.SharingNote
+		if r.Rank >= 0 {
+			rank := r.Rank
+			j.Rank = &rank
+		}
+		for _, e := range r.MeasuredElsewhere {
+			j.MeasuredElsewhere = append(j.MeasuredElsewhere, reportElsewhereJSON{Name: e.Name, Kind: e.Kind, By: e.By})
+		}
+		for _, d := range r.Duplicates {
+			j.Duplicates = append(j.Duplicates, duplicateJSON{Dir: d.Dir, Files: d.Files, SameFiles: d.SameFiles})
+		}
 		for _, e := range r.EpochRecords {
 			j.Epochs = append(j.Epochs, reportEpochJSON{Epoch: e.N, OffsetS: e.Offset.Seconds(), DurationS: e.Duration.Seconds(),
 				FacilityEnergyKWh: e.FacilityKWh, DeviceEnergyKWh: e.DeviceKWh, EmissionsG: e.Grams, AvgPowerW: e.Watts,
@@ -268,7 +316,7 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 	out.Total = reportTotalJSON{Runs: total.Runs, EpochsCompleted: total.Completed, EpochsCounted: total.Used.Epochs,
 		DurationS: total.Used.Duration.Seconds(), FacilityEnergyKWh: total.Used.FacilityKWh,
 		DeviceEnergyKWh: total.Used.DeviceKWh, DeviceEnergyRuns: total.DeviceRuns, EmissionsG: total.Used.Grams,
-		RunsByBasis: map[string]int{}}
+		RunsByBasis: map[string]int{}, DuplicatesSkipped: total.Duplicates}
 	for _, b := range basisCounts(total) {
 		out.Total.RunsByBasis[string(b.basis)] = b.n
 	}
@@ -284,6 +332,59 @@ func runLabel(r runlog.Run, withDir bool) string {
 	return r.Name
 }
 
+// who says whose run r is: "node n0, rank 1"; "" when its log does not say.
+func who(r runlog.Run) string {
+	var parts []string
+	if r.Node != "" {
+		parts = append(parts, "node "+r.Node)
+	}
+	if r.Rank >= 0 {
+		parts = append(parts, fmt.Sprintf("rank %d", r.Rank))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// showWho says whether the table has the NODE and RANK columns: when the
+// runs are of several machines, or a rank is known.
+func showWho(runs []runlog.Run) bool {
+	nodes := map[string]bool{}
+	for _, r := range runs {
+		if r.Rank >= 0 {
+			return true
+		}
+		nodes[r.Node] = true
+	}
+	return len(nodes) > 1
+}
+
+// whoCells are a run's NODE and RANK cells, "-" where unknown.
+func whoCells(r runlog.Run) string {
+	node, rank := r.Node, "-"
+	if node == "" {
+		node = "-"
+	}
+	if r.Rank >= 0 {
+		rank = fmt.Sprint(r.Rank)
+	}
+	return node + "\t" + rank + "\t"
+}
+
+// elsewhereLine lists the devices another tracker counted, grouped by who
+// did: "gpu:1, gpu:2 counted by pid 42 (rank 0); cpu:0 counted by ...".
+func elsewhereLine(es []runlog.Elsewhere) string {
+	var parts []string
+	for i := 0; i < len(es); {
+		j := i
+		var names []string
+		for ; j < len(es) && es[j].By == es[i].By; j++ {
+			names = append(names, es[j].Name)
+		}
+		parts = append(parts, strings.Join(names, ", ")+" counted by "+es[i].By)
+		i = j
+	}
+	return strings.Join(parts, "; ")
+}
+
 func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, withDir bool) {
 	if !withDir {
 		dirs := map[string]bool{}
@@ -292,17 +393,41 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 		}
 		withDir = len(dirs) > 1
 	}
+	// label names a run in the lists below the table: with whose it is
+	// when the runs are of several machines or ranks.
+	withWho := showWho(runs)
+	label := func(r runlog.Run) string {
+		if s := who(r); s != "" && withWho {
+			return runLabel(r, withDir) + " (" + s + ")"
+		}
+		return runLabel(r, withDir)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tFORMAT\tEPOCHS\tDURATION\tFACILITY kWh\tDEVICE kWh\tCO2e g\tBASIS")
+	whoHead, whoTotal := "", ""
+	if withWho {
+		whoHead, whoTotal = "NODE\tRANK\t", "\t\t"
+	}
+	fmt.Fprintln(tw, "RUN\t"+whoHead+"FORMAT\tEPOCHS\tDURATION\tFACILITY kWh\tDEVICE kWh\tCO2e g\tBASIS")
 	var notes []string
 	for _, r := range runs {
 		epochs := fmt.Sprintf("%d/%s", r.Completed, epochsOrQ(r.Epochs))
 		basis := basisLabel(r.Basis)
-		if r.Note != "" {
-			notes = append(notes, fmt.Sprintf("[%d] %s: %s", len(notes)+1, runLabel(r, withDir), r.Note))
+		note := r.Note
+		if r.SharingNote != "" {
+			if note != "" {
+				note += "; "
+			}
+			note += "devices may be counted twice: " + r.SharingNote
+		}
+		if note != "" {
+			notes = append(notes, fmt.Sprintf("[%d] %s: %s", len(notes)+1, label(r), note))
 			basis += fmt.Sprintf(" [%d]", len(notes))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", runLabel(r, withDir), r.Format, epochs,
+		cells := ""
+		if withWho {
+			cells = whoCells(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", runLabel(r, withDir), cells, r.Format, epochs,
 			span(r.Used.Duration), human(r.Used.FacilityKWh), deviceCell(r.Used), human(r.Used.Grams), basis)
 	}
 	plural := "runs"
@@ -316,7 +441,7 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 			device += fmt.Sprintf(" (%d of %d runs)", total.DeviceRuns, total.Runs)
 		}
 	}
-	fmt.Fprintf(tw, "TOTAL (%d %s)\t\t%d\t%s\t%s\t%s\t%s\t%s\n", total.Runs, plural, total.Completed, span(total.Used.Duration),
+	fmt.Fprintf(tw, "TOTAL (%d %s)\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", total.Runs, plural, whoTotal, total.Completed, span(total.Used.Duration),
 		human(total.Used.FacilityKWh), device, human(total.Used.Grams), totalBasis(total))
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nFACILITY kWh includes the PUE (device energy × PUE); DEVICE kWh is what the devices drew, before PUE.")
@@ -326,11 +451,43 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 	}
+	var elsewhere []string
+	for _, r := range runs {
+		if len(r.MeasuredElsewhere) > 0 {
+			elsewhere = append(elsewhere, fmt.Sprintf("  %s: %s", label(r), elsewhereLine(r.MeasuredElsewhere)))
+		}
+	}
+	if len(elsewhere) > 0 {
+		fmt.Fprintln(w, "\nMeasured elsewhere (devices of the run's machine in another run's log; not added again):")
+		for _, l := range elsewhere {
+			fmt.Fprintln(w, l)
+		}
+	}
+	if total.Duplicates > 0 {
+		plural := "copies"
+		if total.Duplicates == 1 {
+			plural = "copy"
+		}
+		fmt.Fprintf(w, "\nDuplicates skipped: %d %s of runs' logs found again, not counted (each run counts once):\n", total.Duplicates, plural)
+		for _, r := range runs {
+			for _, d := range r.Duplicates {
+				how := "a copy"
+				if d.SameFiles {
+					how = "the same files, found again"
+				}
+				fmt.Fprintf(w, "  %s: also in %s (%s)\n", label(r), d.Dir, how)
+			}
+		}
+	}
 	if !perEpoch {
 		return
 	}
 	for _, r := range runs {
-		fmt.Fprintf(w, "\n%s (%s, PUE %v):\n", runLabel(r, withDir), r.Format, r.PUE)
+		whose := ""
+		if s := who(r); s != "" {
+			whose = ", " + s
+		}
+		fmt.Fprintf(w, "\n%s (%s, PUE %v%s):\n", runLabel(r, withDir), r.Format, r.PUE, whose)
 		if len(r.EpochRecords) == 0 {
 			fmt.Fprintln(w, "  no epoch logged")
 		}

@@ -54,7 +54,31 @@
 // Run.Whole is what the Prometheus counter carbontrack_energy_joules_total
 // ends at; summed over the nodes' logs (Sum) it is the offline twin of that
 // counter's sum. Sum adds the counted consumption of each run: several
-// runs, or the nodes of one.
+// runs, or the nodes and ranks of one (see below). It adds nothing else.
+//
+// # Nodes, ranks and copies
+//
+// A job over several machines, with a process (and a tracker) per rank,
+// leaves one run per rank, each in the directory its tracker wrote to. The
+// trackers of one machine share its devices through leases
+// (tracker.WithLeaseDir): each device is counted by one of them, in its
+// log, and the others name it in their final record as measured elsewhere
+// (Run.MeasuredElsewhere: told, never added). So the job's energy is the
+// plain sum of its runs' over every node and rank, each device once. When
+// the leases could not be used, the final record warns that the machine
+// may be counted twice (Run.SharingNote).
+//
+// Every record of the JSON lines names its run: Run.RunID (the job, the
+// same on every rank), Run.Node (the machine) and Run.Rank (the global
+// rank, -1 when unknown). Older logs and log pairs have none of them.
+//
+// Each run counts once, however often its logs are found: Read reads the
+// same files once when directories repeat or overlap ("logs" and
+// "logs/node0") or are reached through a link, and keeps one of the copies
+// of a run (the same base name, node, run id and rank, where the logs
+// say) found in several directories. What it did not count is no error:
+// the run kept lists it in Run.Duplicates, and Total.Duplicates counts it.
+// Runs that share a base name on different nodes are different runs.
 //
 // Both generations of the tracker's JSON lines are read: today's names
 // (device_energy_kwh, facility_energy_kwh, gpu_device_energy_kwh, ...,
@@ -66,10 +90,11 @@
 // too long for a time.Duration) make the run unreadable rather than the
 // total wrong.
 //
-// Files are grouped into runs by their base name
+// Files are grouped into runs by their directory and base name
 // (<prefix_><pid>.<id>_<time>); a run with JSON lines is read from them
 // (they have each epoch's emissions and start and end), else from its log
-// pair. Directories are read recursively. The functions of this package
+// pair. Directories are read recursively, a link given as a directory
+// included (links under it are not followed). The functions of this package
 // start no goroutines and keep no state; the values they return are the
 // caller's.
 package runlog

@@ -50,6 +50,19 @@ type record struct {
 	Actual        *totalsRecord `json:"actual"`
 	OutsideEpochs *totalsRecord `json:"outside_epochs"`
 
+	// Whose run it is, on every record of today's logs; the final record's
+	// devices counted by another tracker and its warning that devices may
+	// be counted twice.
+	RunID             string `json:"run_id"`
+	Node              string `json:"node"`
+	Rank              *int   `json:"rank"`
+	MeasuredElsewhere []struct {
+		Name string `json:"name"`
+		Kind string `json:"kind"`
+		By   string `json:"by"`
+	} `json:"measured_elsewhere"`
+	SharingNote string `json:"sharing_note"`
+
 	// Older logs' names: energy_kwh and <kind>_energy_kwh were device
 	// energies; the final record's run_energy_kwh the whole run's device
 	// energy, and actual_* the completed epochs' consumption.
@@ -201,6 +214,7 @@ func readJSONLines(path string, r *Run) error {
 		if err := rec.check(); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
+		r.identify(&rec)
 		switch rec.Type {
 		case "epoch":
 			e := Epoch{N: rec.Epoch, Start: rec.Start, End: rec.End, Duration: seconds(rec.DurationS),
@@ -283,10 +297,28 @@ func readJSONLines(path string, r *Run) error {
 	return nil
 }
 
+// identify takes the run id, node and rank from the first record that has
+// each. A negative rank is no rank.
+func (r *Run) identify(rec *record) {
+	if r.RunID == "" {
+		r.RunID = rec.RunID
+	}
+	if r.Node == "" {
+		r.Node = rec.Node
+	}
+	if r.Rank < 0 && rec.Rank != nil && *rec.Rank >= 0 {
+		r.Rank = *rec.Rank
+	}
+}
+
 // readFinal reads the final record: the whole run and its parts, or, in
 // an older log, the epochs' totals and the run's device energy.
 func (r *Run) readFinal(final *record) {
 	r.Finished = true
+	for _, e := range final.MeasuredElsewhere {
+		r.MeasuredElsewhere = append(r.MeasuredElsewhere, Elsewhere{Name: e.Name, Kind: e.Kind, By: e.By})
+	}
+	r.SharingNote = final.SharingNote
 	r.Epochs = final.Epochs
 	r.Completed = final.CompletedEpochs
 	r.Interrupted = final.Interrupted

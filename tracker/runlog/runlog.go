@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,6 +186,48 @@ type Run struct {
 	// average power between the checkpoints of the tracker's JSON lines
 	// (and from the last one to the final record); nil without either.
 	Power []PowerPoint
+
+	// RunID, Node and Rank say whose run it is: the job's id (the same on
+	// every node and rank), the machine's name and the process's global
+	// rank, from the first record of the JSON lines that has each
+	// (tracker.Identity); "", "" and -1 when unknown (carbontracker's logs,
+	// the tracker's log pairs and older JSON lines).
+	RunID, Node string
+	Rank        int
+	// MeasuredElsewhere are the devices of the run's machine that another
+	// tracker on it counted (through the device leases, or as another local
+	// rank's GPU), from the final record: they are not in this run's
+	// figures, but in that tracker's log. They are told, never added.
+	MeasuredElsewhere []Elsewhere
+	// SharingNote is the final record's warning that the machine's devices
+	// may have been counted by several trackers (the leases could not be
+	// used); "" when there is none.
+	SharingNote string
+	// Duplicates are the other copies of this run's logs that Read found
+	// and did not count: the same files reached again, or a copy of them
+	// (see Read).
+	Duplicates []Duplicate
+}
+
+// Elsewhere is a device of a run's machine that another tracker counted.
+type Elsewhere struct {
+	// Name and Kind are the device's ("gpu:0", "gpu").
+	Name, Kind string
+	// By says who counted it, for people: "pid 4242 (run r7, node n0,
+	// rank 1)", or "local rank 1" for a GPU left to another local rank.
+	By string
+}
+
+// Duplicate is a copy of a run's logs that Read found besides the one it
+// counted.
+type Duplicate struct {
+	// Dir is the copy's directory, as reached; Files its files.
+	Dir   string
+	Files []string
+	// SameFiles is true when they are the counted run's own files reached
+	// again (a directory given twice, a directory and one under it, a
+	// link), false for a copy of them.
+	SameFiles bool
 }
 
 // Total is the sum of runs: several runs, or the nodes of one.
@@ -202,13 +245,21 @@ type Total struct {
 	// run (and there is one).
 	Used       Consumption
 	DeviceRuns int
+	// Duplicates is the number of copies of the runs' logs that were found
+	// again and not counted (Run.Duplicates).
+	Duplicates int
 }
 
-// Sum adds runs up: the consumption each counts (Used).
+// Sum adds runs up: the consumption each counts (Used), nothing else. Give
+// it the runs of Read, which counts each run once however often its logs
+// were found; with the tracker's device leases each device of a machine is
+// in one run's log, so the sum over the logs of every node and rank of a
+// job is the job's. Devices measured elsewhere are never added.
 func Sum(runs []Run) Total {
 	var t Total
 	for _, r := range runs {
 		t.Runs++
+		t.Duplicates += len(r.Duplicates)
 		switch r.Basis {
 		case BasisRun:
 			t.WholeRun++
@@ -253,13 +304,54 @@ type group struct {
 	jsonl, power, std, output string
 }
 
+// files returns the group's files, sorted.
+func (g *group) files() []string {
+	var out []string
+	for _, p := range []string{g.jsonl, g.power, g.std, g.output} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// main is the file the run is read from: the JSON lines, else the
+// standard log, else the output log.
+func (g *group) main() string {
+	for _, p := range []string{g.jsonl, g.std, g.output} {
+		if p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
 // Read reads the runs logged in dirs and under them, sorted by start time
-// then name. It returns the runs it could read and, joined, the errors of
-// those it could not; a directory without any log is ErrNoLogs.
+// then directory and name. It returns the runs it could read and, joined,
+// the errors of those it could not; a directory without any log is
+// ErrNoLogs. A dir may also be a log file, or a link to a directory
+// (links under a directory are not followed).
+//
+// Each run is returned once, however often its logs are found: when dirs
+// repeat or overlap ("logs" and "logs/node0"), through a link, or as a copy
+// in another directory. The same files reached again are read once; two
+// runs are copies of one when they have the same base name
+// (<prefix_><pid>.<id>_<time>) and the same node, run id and rank where
+// both logs say (runs of the same base name on different nodes are
+// different runs). Of copies, the most complete is kept (its end logged,
+// JSON lines, the longest run, its node or rank known), else the first
+// found. The others are not
+// errors: they are listed in the kept run's Duplicates, and counted in
+// Total.Duplicates.
 func Read(dirs ...string) ([]Run, error) {
 	var (
 		runs []Run
 		errs []error
+		// real are the real paths of each run's files; byFile the index
+		// in runs of the run read from a real path, -1 if unreadable.
+		real   [][]string
+		byFile = map[string]int{}
 	)
 	for _, dir := range dirs {
 		groups, err := scan(dir)
@@ -272,14 +364,29 @@ func Read(dirs ...string) ([]Run, error) {
 			continue
 		}
 		for _, g := range groups {
+			key := realPath(g.main())
+			if i, ok := byFile[key]; ok {
+				if i >= 0 {
+					runs[i].Duplicates = append(runs[i].Duplicates, Duplicate{Dir: g.dir, Files: g.files(), SameFiles: true})
+				}
+				continue
+			}
+			byFile[key] = -1
 			r, err := readGroup(g)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
+			byFile[key] = len(runs)
 			runs = append(runs, r)
+			var rp []string
+			for _, f := range r.Files {
+				rp = append(rp, realPath(f))
+			}
+			real = append(real, rp)
 		}
 	}
+	runs = dedupe(runs, real)
 	sort.SliceStable(runs, func(i, j int) bool {
 		a, b := runs[i], runs[j]
 		if !a.Start.Equal(b.Start) {
@@ -293,11 +400,98 @@ func Read(dirs ...string) ([]Run, error) {
 	return runs, errors.Join(errs...)
 }
 
+// realPath is path absolute, links resolved (as far as they can be).
+func realPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return path
+}
+
+// sameRun says whether a and b are logs of one run: the same base name,
+// and the same node, run id and rank where both say.
+func sameRun(a, b *Run) bool {
+	same := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return a.Name == b.Name && same(a.Node, b.Node) && same(a.RunID, b.RunID) &&
+		(a.Rank < 0 || b.Rank < 0 || a.Rank == b.Rank)
+}
+
+// moreComplete says whether a has more of the run than b: its end logged,
+// read from JSON lines, the whole run measured, a longer time counted, more
+// epochs logged, whose run it is.
+func moreComplete(a, b *Run) bool {
+	switch {
+	case a.Finished != b.Finished:
+		return a.Finished
+	case a.Format != b.Format:
+		return a.Format == FormatCarbontrack
+	case (a.Whole != nil) != (b.Whole != nil):
+		return a.Whole != nil
+	case a.Used.Duration != b.Used.Duration:
+		return a.Used.Duration > b.Used.Duration
+	case len(a.EpochRecords) != len(b.EpochRecords):
+		return len(a.EpochRecords) > len(b.EpochRecords)
+	}
+	return (a.Node != "" || a.Rank >= 0) && b.Node == "" && b.Rank < 0
+}
+
+// dedupe keeps one run of each set of copies (sameRun), the most complete,
+// and lists the others in its Duplicates; real are the real paths of each
+// run's files. The runs kept stay in their order.
+func dedupe(runs []Run, real [][]string) []Run {
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return moreComplete(&runs[order[i]], &runs[order[j]]) })
+	dropped := make([]bool, len(runs))
+	kept := map[string][]int{} // by base name
+	for _, i := range order {
+		k := -1
+		for _, j := range kept[runs[i].Name] {
+			if sameRun(&runs[j], &runs[i]) {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			kept[runs[i].Name] = append(kept[runs[i].Name], i)
+			continue
+		}
+		dropped[i] = true
+		shared := false
+		for _, p := range real[i] {
+			if slices.Contains(real[k], p) {
+				shared = true
+			}
+		}
+		d := Duplicate{Dir: runs[i].Dir, Files: runs[i].Files, SameFiles: shared}
+		runs[k].Duplicates = append(append(runs[k].Duplicates, d), runs[i].Duplicates...)
+	}
+	out := runs[:0]
+	for i := range runs {
+		if !dropped[i] {
+			out = append(out, runs[i])
+		}
+	}
+	return out
+}
+
 // scan groups the log files under dir by directory and base name.
 func scan(dir string) ([]*group, error) {
 	byKey := map[string]*group{}
 	var keys []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	root := dir
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// A link to a directory: walk its target (WalkDir does not).
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			root = dir + string(os.PathSeparator)
+		}
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -347,13 +541,7 @@ func scan(dir string) ([]*group, error) {
 }
 
 func readGroup(g *group) (Run, error) {
-	r := Run{Name: g.name, Dir: g.dir}
-	for _, p := range []string{g.jsonl, g.power, g.std, g.output} {
-		if p != "" {
-			r.Files = append(r.Files, p)
-		}
-	}
-	sort.Strings(r.Files)
+	r := Run{Name: g.name, Dir: g.dir, Files: g.files(), Rank: -1}
 	var err error
 	if g.jsonl != "" {
 		err = readJSONLines(g.jsonl, &r)
