@@ -112,9 +112,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // WithTickFunc calls f after every sample with what it read. f runs on the
 // sampler's goroutine (or SampleAt's caller) after the snapshot state is
-// updated and unlocked, so it may call Snapshot, Energies, Recent and
-// Request; it must not call SampleAt (samples are serialised: that would
-// deadlock). The Tick and its slices are reused: f must not keep them. f
+// updated, with the snapshot's lock released but the sampling lock held
+// (samples are serialised, and the Tick is the sample's): it may call
+// Snapshot, Energies, Recent and Request; it must not call Sample or
+// SampleAt, which would deadlock. The Tick and its slices are reused: f must not keep them. f
 // must be quick: it delays the next sample.
 func WithTickFunc(f func(*Tick)) Option {
 	return func(o *options) { o.onTick = f }
