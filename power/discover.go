@@ -1,10 +1,77 @@
 package power
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
+
+// A backend finds the sources of one family of devices (NVIDIA GPUs through
+// NVML, CPU packages and DRAM through RAPL), or stands in for the devices that
+// no earlier backend measures (the CPU and RAM estimates). Discover asks the
+// backends of the list below in order, each once; there is no registry and no
+// init().
+//
+// To add a backend (another GPU vendor's library, a BMC, a smart PDU):
+//
+//  1. Write <name>_backend.go: a type implementing backend that calls into the
+//     sources' own files. Code that needs cgo or an OS goes behind build tags,
+//     with a stub for the other builds that reports the devices Unavailable
+//     and says why (as nvml.go and nvml_stub.go, rapl_linux.go and
+//     rapl_other.go do), so that Discover still builds and works everywhere.
+//  2. Add the type to backends, before rapl for a device measured directly,
+//     and in any case before estimate when it measures a CPU or DRAM: the
+//     estimates fill in only the kinds no earlier backend found.
+//
+// Discover lists the sources by kind, GPUs first, then CPU, then DRAM, each
+// kind in the order the backends found them, and the Unavailable entries in
+// the order the backends returned them.
+type backend interface {
+	// discover returns the sources of the kinds o.kinds asks for that the
+	// backend can read and, for each device or interface it cannot, why. It
+	// never fails: what it cannot measure goes into Unavailable. A source it
+	// opened but does not return it closes. With a process view (o.pid > 0)
+	// it scales or gates its sources to the tree (o.tree), or reports why it
+	// cannot. f holds what the earlier backends found: the estimates, for one,
+	// fill in only the kinds f has no source of.
+	discover(ctx context.Context, o *options, f *found) ([]Source, []Unavailable)
+	// slow reports whether discover can block for long (NVML's Init loads
+	// the driver and can take seconds). After a slow backend Discover stops
+	// with ctx's error if ctx is done, closing what was found; the quick ones
+	// (local files) are not interrupted.
+	slow() bool
+}
+
+// backends are asked in order; adding a backend is one file and one line here.
+var backends = []backend{nvmlBackend{}, raplBackend{}, estimateBackend{}}
+
+// found is what the backends asked so far have found.
+type found struct {
+	sources []Source
+}
+
+// has reports whether a source of kind k was found.
+func (f *found) has(k Kind) bool {
+	return slices.ContainsFunc(f.sources, func(s Source) bool { return s.Info().Kind == k })
+}
+
+// kindOrder is the order of Discovery.Sources by kind.
+var kindOrder = [...]Kind{KindGPU, KindCPU, KindDRAM}
+
+// byKind returns the sources found, sorted by kindOrder (any other kind
+// last), each kind in the order the backends found them.
+func (f *found) byKind() []Source {
+	rank := func(s Source) int {
+		if i := slices.Index(kindOrder[:], s.Info().Kind); i >= 0 {
+			return i
+		}
+		return len(kindOrder)
+	}
+	slices.SortStableFunc(f.sources, func(a, b Source) int { return cmp.Compare(rank(a), rank(b)) })
+	return f.sources
+}
 
 // Discovery is what Discover found: the sources that work and, for each
 // device or interface that does not, why.
@@ -50,55 +117,21 @@ func Discover(ctx context.Context, opts ...Option) (*Discovery, error) {
 	}
 	o.resolve()
 	d := &Discovery{}
-	if o.kinds[KindGPU] {
-		s, u := discoverNVML(ctx, &o)
-		d.Sources = append(d.Sources, s...)
+	var f found
+	for _, b := range backends {
+		s, u := b.discover(ctx, &o, &f)
+		f.sources = append(f.sources, s...)
 		d.Unavailable = append(d.Unavailable, u...)
-	}
-	if err := ctx.Err(); err != nil {
-		_ = d.Close()
-		return nil, fmt.Errorf("power: discover: %w", err)
-	}
-
-	var raplCPU, raplDRAM []Source
-	if (o.kinds[KindCPU] || o.kinds[KindDRAM]) && o.pid <= 0 {
-		s, u := discoverRAPL(o.sysfsRoot)
-		d.Unavailable = append(d.Unavailable, u...)
-		for _, src := range s {
-			switch k := src.Info().Kind; {
-			case k == KindCPU && o.kinds[KindCPU]:
-				raplCPU = append(raplCPU, src)
-			case k == KindDRAM && o.kinds[KindDRAM]:
-				raplDRAM = append(raplDRAM, src)
-			default:
-				if c, ok := src.(Closer); ok {
-					_ = c.Close()
-				}
-			}
+		if !b.slow() {
+			continue
 		}
-	} else if o.pid > 0 {
-		d.Unavailable = append(d.Unavailable, Unavailable{Name: "rapl",
-			Err: errorf(ErrNotSupported, "power: rapl: not used with a process view (RAPL measures whole packages); the CPU and RAM estimates are scaled to process %d instead", o.pid)})
-	}
-
-	if o.kinds[KindCPU] {
-		if len(raplCPU) > 0 {
-			d.Sources = append(d.Sources, raplCPU...)
-		} else if c, err := newCPUEstimate(ctx, o.procRoot(), o.tree); err == nil {
-			d.Sources = append(d.Sources, c)
-		} else {
-			d.Unavailable = append(d.Unavailable, Unavailable{Name: "cpu:estimate", Err: err})
+		if err := ctx.Err(); err != nil {
+			d.Sources = f.sources
+			_ = d.Close()
+			return nil, fmt.Errorf("power: discover: %w", err)
 		}
 	}
-	if o.kinds[KindDRAM] {
-		if len(raplDRAM) > 0 {
-			d.Sources = append(d.Sources, raplDRAM...)
-		} else if r, err := newRAMEstimate(ctx, o.procRoot(), o.tree); err == nil {
-			d.Sources = append(d.Sources, r)
-		} else {
-			d.Unavailable = append(d.Unavailable, Unavailable{Name: "dram:estimate", Err: err})
-		}
-	}
+	d.Sources = f.byKind()
 	for _, s := range d.Sources {
 		i := s.Info()
 		o.logger.DebugContext(ctx, "power source", "name", i.Name, "device", i.Device, "method", string(i.Method), "detail", i.Detail)

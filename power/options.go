@@ -1,8 +1,11 @@
 package power
 
 import (
+	"context"
 	"log/slog"
 	"os"
+
+	"github.com/shirou/gopsutil/v3/common"
 )
 
 // Environment variables read by Discover when the matching option is not
@@ -83,6 +86,21 @@ func (o *options) procRoot() string {
 		return r
 	}
 	return "/proc"
+}
+
+// procEnv returns gopsutil's environment override for a /proc root, or nil.
+func procEnv(procRoot string) common.EnvMap {
+	if procRoot == "" || procRoot == "/proc" {
+		return nil
+	}
+	return common.EnvMap{common.HostProcEnvKey: procRoot}
+}
+
+func withEnv(ctx context.Context, env common.EnvMap) context.Context {
+	if env == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, common.EnvKey, env)
 }
 
 // WithNVMLLibrary loads NVML from path (go-nvml's WithLibraryPath) instead of

@@ -8,12 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/cpu"
-	"github.com/shirou/gopsutil/v3/mem"
 )
 
 // teadsLoadCurve is CPU package power as a fraction of TDP at a given load
@@ -49,12 +46,6 @@ const (
 	vCPUIdleWatts Watts = 0.74
 	vCPUMaxWatts  Watts = 3.5
 )
-
-// ramWattsPerGB is the power of DRAM per GB (10^9 bytes) installed or used:
-// 0.392 W/GB, Cloud Carbon Footprint methodology (memory coefficient, 2021,
-// from Micron and Crucial DDR4 figures). Used only where RAPL has no DRAM
-// domain.
-const ramWattsPerGB = 0.392
 
 // cpuPowerModel turns a load (0..1) into watts.
 type cpuPowerModel struct {
@@ -95,21 +86,6 @@ func chooseCPUModel(modelName string, sockets, vcpus int, vm bool) cpuPowerModel
 		return cpuPowerModel{vcpus: vcpus,
 			summary: fmt.Sprintf("%s: %d vCPU × %g–%g W by load (Cloud Carbon Footprint averages)", why, vcpus, float64(vCPUIdleWatts), float64(vCPUMaxWatts))}
 	}
-}
-
-// procEnv returns gopsutil's environment override for a /proc root, or nil.
-func procEnv(procRoot string) common.EnvMap {
-	if procRoot == "" || procRoot == "/proc" {
-		return nil
-	}
-	return common.EnvMap{common.HostProcEnvKey: procRoot}
-}
-
-func withEnv(ctx context.Context, env common.EnvMap) context.Context {
-	if env == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, common.EnvKey, env)
 }
 
 // CPUEstimate estimates CPU power from load and a power model: TDP from the
@@ -380,190 +356,3 @@ func (v *treeCPUTime) liveAncestor(m *treeMember) *treeMember {
 	}
 	return nil
 }
-
-// RAMEstimate estimates DRAM power as 0.392 W per GB (Cloud Carbon Footprint,
-// 2021) of installed memory, or of the process tree's resident memory. Its
-// method is always MethodEstimated; it is used only where RAPL has no DRAM
-// domain. Both change rarely, so Info.Cadence is CadenceRare.
-//
-// For the machine the power is a constant (installed memory does not
-// change), reported as the mean since the previous Read (Reading.Average),
-// exact; Read allocates nothing. For a process tree (WithProcess) Read
-// reports the power of the tree's resident memory at the moment of the read
-// (Average false), which the sampler integrates by the trapezoidal rule
-// between reads, never as a mean over the past interval. On Linux it reads
-// the resident set of each process of the tree from /proc/<pid>/stat (its
-// rss field, the count statm gives as resident), kept open (one pread a
-// process, allocation-free); it allocates when the process table is walked
-// (at most every 2 s) and when a process joins the tree. Elsewhere gopsutil
-// reads it, allocating.
-//
-// A RAMEstimate is read by one goroutine at a time; Info is safe for
-// concurrent use, and Close may be called at any time. A Read after Close
-// returns an error wrapping os.ErrClosed.
-type RAMEstimate struct {
-	info   Info
-	watts  Watts // installed memory × ramWattsPerGB
-	closed atomic.Bool
-
-	mu   sync.Mutex     // serialises the process view's Read and Close
-	tree *procTree      // nil for the machine
-	pids *pidStatReader // with tree
-}
-
-var (
-	_ Source = (*RAMEstimate)(nil)
-	_ Closer = (*RAMEstimate)(nil)
-)
-
-func newRAMEstimate(ctx context.Context, procRoot string, tree *procTree) (*RAMEstimate, error) {
-	vm, err := mem.VirtualMemoryWithContext(withEnv(ctx, procEnv(procRoot)))
-	if err != nil {
-		return nil, fmt.Errorf("power: ram estimate: reading meminfo: %w", err)
-	}
-	r := &RAMEstimate{watts: ramWatts(vm.Total), info: Info{
-		Name: "dram:estimate", Kind: KindDRAM, Index: -1, Method: MethodEstimated, Cadence: CadenceRare,
-		Device: fmt.Sprintf("%.1f GB RAM", float64(vm.Total)/1e9),
-		Detail: fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × installed memory", ramWattsPerGB),
-	}}
-	if tree != nil {
-		if r.pids, err = newPIDStatReader(procRoot); err != nil {
-			return nil, err
-		}
-		r.tree = tree
-		r.info.Detail = fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × resident memory of process tree %d", ramWattsPerGB, tree.root)
-	}
-	return r, nil
-}
-
-// ramWatts returns the estimated power of b bytes of DRAM.
-func ramWatts(b uint64) Watts { return Watts(float64(b) / 1e9 * ramWattsPerGB) }
-
-// Info describes the estimate.
-func (m *RAMEstimate) Info() Info { return m.info }
-
-// Read returns the machine's constant estimated power as the mean since the
-// previous Read, or the process tree's estimated power now.
-func (m *RAMEstimate) Read(ctx context.Context, r *Reading) error {
-	*r = Reading{Samples: r.Samples[:0]}
-	if m.tree == nil {
-		if m.closed.Load() {
-			return fmt.Errorf("power: ram estimate: %w", os.ErrClosed)
-		}
-		r.Power, r.Average = m.watts, true
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed.Load() {
-		return fmt.Errorf("power: ram estimate: %w", os.ErrClosed)
-	}
-	var bytes uint64
-	procs := m.tree.procs(ctx)
-	for pid := range procs {
-		if st, err := m.pids.read(ctx, pid); err == nil {
-			bytes += st.rssBytes
-		}
-	}
-	m.pids.prune(procs)
-	r.Power = ramWatts(bytes)
-	return nil
-}
-
-// Close releases the process files of a process view. It is idempotent.
-func (m *RAMEstimate) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed.Swap(true) {
-		return nil
-	}
-	if m.pids != nil {
-		if err := m.pids.close(); err != nil {
-			return fmt.Errorf("power: ram estimate: close: %w", err)
-		}
-	}
-	return nil
-}
-
-// procTree tracks the processes descending from a root pid, walking the
-// process table at most every procTreeRefresh. One tree serves all the
-// sources of a process view; it is safe for concurrent use.
-type procTree struct {
-	mu       sync.Mutex
-	root     int32
-	procRoot string
-	every    time.Duration // procTreeRefresh; tests shorten it
-	// members maps each process of the tree to its parent. A walk replaces
-	// the map and never changes it, so callers may keep reading it.
-	members   map[int32]int32
-	refreshed time.Time
-
-	// Scratch space of the walk, reused.
-	buf    []byte
-	parent map[int32]int32
-	in     map[int32]bool
-	stack  []int32
-}
-
-// procTreeRefresh bounds how often the process table is walked (one read of
-// /proc/<pid>/stat per process on the machine).
-const procTreeRefresh = 2 * time.Second
-
-func newProcTree(pid int, procRoot string) *procTree {
-	return &procTree{root: int32(pid), procRoot: procRoot, every: procTreeRefresh}
-}
-
-// procs returns the tree's processes, each mapped to its parent. The map
-// must not be modified.
-func (t *procTree) procs(ctx context.Context) map[int32]int32 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.members != nil && time.Since(t.refreshed) < t.every {
-		return t.members
-	}
-	t.refreshed = time.Now()
-	if t.parent == nil {
-		t.buf, t.parent, t.in = make([]byte, 1024), map[int32]int32{}, map[int32]bool{}
-	}
-	clear(t.parent)
-	if err := listProcs(ctx, t.procRoot, t.buf, func(pid, ppid int32) { t.parent[pid] = ppid }); err != nil {
-		if t.members == nil {
-			t.members = map[int32]int32{}
-		}
-		return t.members
-	}
-	clear(t.in)
-	t.in[t.root] = true
-	for pid := range t.parent {
-		t.stack = t.stack[:0]
-		p, member := pid, false
-		for {
-			if v, ok := t.in[p]; ok {
-				member = v
-				break
-			}
-			t.stack = append(t.stack, p)
-			t.in[p] = false // provisional: breaks cycles
-			pp, ok := t.parent[p]
-			if !ok || pp == p || pp == 0 {
-				break
-			}
-			p = pp
-		}
-		for _, s := range t.stack {
-			t.in[s] = member
-		}
-	}
-	next := make(map[int32]int32, len(t.members))
-	for pid, pp := range t.parent {
-		if t.in[pid] {
-			next[pid] = pp
-		}
-	}
-	t.members = next
-	return next
-}
-
-// pids returns the tree's processes (a set keyed by pid, each mapped to its
-// parent). The map must not be modified.
-func (t *procTree) pids(ctx context.Context) map[int32]int32 { return t.procs(ctx) }
