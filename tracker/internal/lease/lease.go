@@ -232,16 +232,34 @@ func fileName(key string) (string, error) {
 // readHolder reads the holder written into f, tolerating an empty, partial
 // or unparsable file: then it returns the zero Holder.
 func readHolder(f *os.File) Holder {
+	// The holder writes its name just after taking the lock: a file read
+	// in between is empty or half written, so read again a few times.
+	for try := 0; ; try++ {
+		if h, ok := readHolderOnce(f); ok || try == holderTries-1 {
+			return h
+		}
+		time.Sleep(holderRetry)
+	}
+}
+
+// holderTries and holderRetry bound how long a reader waits for a new
+// holder to write its name: a few milliseconds at most.
+const (
+	holderTries = 5
+	holderRetry = 2 * time.Millisecond
+)
+
+func readHolderOnce(f *os.File) (Holder, bool) {
 	buf := make([]byte, maxHolderSize)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return Holder{}
+		return Holder{}, false
 	}
 	var h Holder
 	if err := json.NewDecoder(bytes.NewReader(buf[:n])).Decode(&h); err != nil {
-		return Holder{}
+		return Holder{}, false
 	}
-	return h
+	return h, h.PID > 0
 }
 
 // writeHolder replaces the content of f with h as one line of JSON.
@@ -250,9 +268,12 @@ func writeHolder(f *os.File, h Holder) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Truncate(0); err != nil {
+	// Write, then cut what an older, longer holder left: a reader never
+	// sees an empty file once a holder has written.
+	line := append(b, '\n')
+	if _, err := f.WriteAt(line, 0); err != nil {
 		return err
 	}
-	_, err = f.WriteAt(append(b, '\n'), 0)
+	err = f.Truncate(int64(len(line)))
 	return err
 }
