@@ -42,7 +42,7 @@ func (t *Tracker) tick(tk *sampler.Tick) {
 		t.lastTick = tk.Time
 	}
 	t.wakeWaitersLocked(false)
-	if t.w != nil && t.opts.logDir != "" && t.opts.jsonl && tk.Time.Sub(t.lastCkpt) >= t.opts.checkpoint {
+	if t.w != nil && t.w.checkpoints && tk.Time.Sub(t.lastCkpt) >= t.opts.checkpoint {
 		t.lastCkpt, t.ckptDue, closed = tk.Time, true, true
 	}
 	fire = t.checkBudgetLocked(false) || fire

@@ -5,15 +5,28 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
+
+// carbontracker's text: its log pair's lines and blocks and what each of
+// the writer's events says in them, for the log pair's sink and the
+// console's (carbontracker's console repeats its output log). Reading a
+// pair back is records.ParseLog's.
 
 // LogTimeLayout is the time stamp of each line of the carbontracker log pair
 // (Python's "%Y-%m-%d %H:%M:%S", local time).
-const LogTimeLayout = "2006-01-02 15:04:05"
+const LogTimeLayout = records.LogTimeLayout
+
+// RunBlockTitle opens the block of carbontracker's output log that
+// carbontrack adds at Stop: the whole run's measured consumption, epochs or
+// not. carbontracker's own parser does not read it (it reads the predicted
+// and actual blocks, which are unchanged); tracker/runlog does.
+const RunBlockTitle = records.RunBlockTitle
 
 // logFileTimeLayout is carbontracker's "%Y-%m-%dT%H%M%SZ" for file names:
 // local time, with a literal Z, as carbontracker writes it.
@@ -21,6 +34,30 @@ const logFileTimeLayout = "2006-01-02T150405Z"
 
 // consolePrefix starts every output-log message, as carbontracker's.
 const consolePrefix = "CarbonTracker: "
+
+// ParseLog reads a carbontracker log pair, the standard log std and the
+// output log out (either may be nil), with the rules of carbontracker's own
+// parser module.
+//
+// Deprecated: use records.ParseLog, which this calls; tracker/runlog reads
+// whole runs (runlog.Read).
+func ParseLog(std, out io.Reader) (*Log, error) { return records.ParseLog(std, out) }
+
+// Log is a parsed carbontracker log pair.
+//
+// Deprecated: use records.Log.
+type Log = records.Log
+
+// ComponentLog is what a carbontracker standard log says of one component.
+//
+// Deprecated: use records.ComponentLog.
+type ComponentLog = records.ComponentLog
+
+// Consumption is a predicted or actual consumption block of a carbontracker
+// output log.
+//
+// Deprecated: use records.Consumption.
+type Consumption = records.Consumption
 
 // timeString formats seconds as carbontracker's convert_to_timestring:
 // "H:MM:SS", or "H:MM:SS.ss" with centiseconds.
@@ -77,193 +114,6 @@ func plain(v float64, prec int) string {
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
-// Consumption is a predicted or actual consumption block of a carbontracker
-// output log.
-type Consumption struct {
-	// Epochs is the number of epochs the block is for.
-	Epochs int
-	// Duration is the block's time, to the second.
-	Duration time.Duration
-	// KWh is the energy (PUE included) and Grams the emissions.
-	KWh, Grams float64
-	// Equivalents are the interpretable equivalents, unit → value.
-	Equivalents map[string]float64
-}
-
-// ComponentLog is what a carbontracker standard log says of one component.
-type ComponentLog struct {
-	// Devices are the component's devices.
-	Devices []string
-	// AvgPower is the average power of each epoch in watts, summed over
-	// the component's devices (carbontracker writes one value per device).
-	AvgPower []float64
-}
-
-// Log is a parsed carbontracker log pair.
-type Log struct {
-	// Components are keyed by lower-case name: "gpu", "cpu", "dram".
-	Components map[string]*ComponentLog
-	// EpochDurations are in seconds, in order.
-	EpochDurations []float64
-	// EarlyStop is true when training was interrupted.
-	EarlyStop bool
-	// Predicted and Actual are the blocks of the output log, nil if absent.
-	Predicted, Actual *Consumption
-	// Run is the whole run's measured consumption (RunBlockTitle), which
-	// carbontrack writes at Stop and carbontracker does not; nil if absent.
-	Run *Consumption
-}
-
-var (
-	reComponents = regexp.MustCompile(`The following components were found:(.*)\n`)
-	reDevice     = regexp.MustCompile(` (.*?) with device\(s\) (.*?)\.`)
-	reDuration   = regexp.MustCompile(`Duration: (\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
-	rePower      = regexp.MustCompile(`Average power usage \(W\) for (.+?): (\[[^\]\n]*\]|[0-9.eE+-]+|None)`)
-	reEarly      = regexp.MustCompile(`(?i)Training was interrupted`)
-	reBlock      = regexp.MustCompile(`(?i)(Actual|Predicted|Measured) consumption(?: for (\d+) epoch\(s\)| of the whole run)?:` +
-		`[\s\S]*?Time:\s*(.*)\n\s*Energy:\s*(.*?)\s+kWh[\s\S]*?CO2eq:\s*(.*?)\s+g` +
-		`(?:\s*This is equivalent to:\s*([\s\S]*?))?\s*(?:\n\d{4}-\d{2}-\d{2}|\z)`)
-	reHMS = regexp.MustCompile(`(\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
-)
-
-// ParseLog reads a carbontracker log pair, the standard log std and the
-// output log out (either may be nil), with the rules of carbontracker's own
-// parser module. Malformed numbers are errors; missing parts are absent.
-func ParseLog(std, out io.Reader) (*Log, error) {
-	l := &Log{Components: map[string]*ComponentLog{}}
-	if std != nil {
-		data, err := io.ReadAll(std)
-		if err != nil {
-			return nil, fmt.Errorf("tracker: parse log: %w", err)
-		}
-		if err := l.parseStd(string(data)); err != nil {
-			return nil, err
-		}
-	}
-	if out != nil {
-		data, err := io.ReadAll(out)
-		if err != nil {
-			return nil, fmt.Errorf("tracker: parse log: %w", err)
-		}
-		if err := l.parseOut(string(data)); err != nil {
-			return nil, err
-		}
-	}
-	return l, nil
-}
-
-func (l *Log) parseStd(s string) error {
-	if m := reComponents.FindStringSubmatch(s); m != nil {
-		for _, d := range reDevice.FindAllStringSubmatch(m[1], -1) {
-			c := &ComponentLog{}
-			for _, dev := range strings.Split(d[2], ",") {
-				c.Devices = append(c.Devices, strings.TrimSpace(dev))
-			}
-			l.Components[strings.ToLower(d[1])] = c
-		}
-	}
-	for _, m := range reDuration.FindAllStringSubmatch(s, -1) {
-		sec, err := hms(m[1], m[2], m[3])
-		if err != nil {
-			return err
-		}
-		l.EpochDurations = append(l.EpochDurations, sec)
-	}
-	for _, m := range rePower.FindAllStringSubmatch(s, -1) {
-		c := l.Components[m[1]]
-		if c == nil {
-			c = &ComponentLog{}
-			l.Components[m[1]] = c
-		}
-		if m[2] == "None" {
-			c.AvgPower = append(c.AvgPower, 0)
-			continue
-		}
-		// One value, or carbontracker's numpy list of one value per device
-		// ("[251.0775 248.3122]", "[ 61.23  58.91]"): devices are summed.
-		var sum float64
-		fields := strings.Fields(strings.Trim(m[2], "[]"))
-		if len(fields) == 0 {
-			return fmt.Errorf("tracker: parse log: power %q: no value", m[2])
-		}
-		for _, f := range fields {
-			v, err := strconv.ParseFloat(strings.TrimSuffix(f, ","), 64)
-			if err != nil {
-				return fmt.Errorf("tracker: parse log: power %q: %w", m[2], err)
-			}
-			sum += v
-		}
-		c.AvgPower = append(c.AvgPower, sum)
-	}
-	l.EarlyStop = reEarly.MatchString(s)
-	return nil
-}
-
-func (l *Log) parseOut(s string) error {
-	for _, m := range reBlock.FindAllStringSubmatch(s, -1) {
-		c := &Consumption{}
-		if m[2] != "" {
-			n, err := strconv.Atoi(m[2])
-			if err != nil {
-				return fmt.Errorf("tracker: parse log: epochs %q: %w", m[2], err)
-			}
-			c.Epochs = n
-		}
-		if t := reHMS.FindStringSubmatch(m[3]); t != nil {
-			sec, err := hms(t[1], t[2], t[3])
-			if err != nil {
-				return err
-			}
-			if sec*float64(time.Second) >= math.MaxInt64 {
-				return fmt.Errorf("tracker: parse log: duration %q out of range", m[3])
-			}
-			c.Duration = time.Duration(sec * float64(time.Second))
-		}
-		var err error
-		if c.KWh, err = strconv.ParseFloat(strings.TrimSpace(m[4]), 64); err != nil {
-			return fmt.Errorf("tracker: parse log: energy %q: %w", m[4], err)
-		}
-		if c.Grams, err = strconv.ParseFloat(strings.TrimSpace(m[5]), 64); err != nil {
-			return fmt.Errorf("tracker: parse log: CO2eq %q: %w", m[5], err)
-		}
-		if m[6] != "" {
-			c.Equivalents = map[string]float64{}
-			for _, line := range strings.Split(m[6], "\n") {
-				num, unit, ok := strings.Cut(strings.TrimSpace(line), " ")
-				if !ok {
-					continue
-				}
-				if v, err := strconv.ParseFloat(num, 64); err == nil {
-					c.Equivalents[strings.TrimSpace(unit)] = v
-				}
-			}
-		}
-		switch {
-		case strings.EqualFold(m[1], "actual"):
-			if l.Actual == nil {
-				l.Actual = c
-			}
-		case strings.EqualFold(m[1], "measured"):
-			if l.Run == nil {
-				l.Run = c
-			}
-		case l.Predicted == nil:
-			l.Predicted = c
-		}
-	}
-	return nil
-}
-
-func hms(h, m, s string) (float64, error) {
-	hv, err1 := strconv.ParseFloat(h, 64)
-	mv, err2 := strconv.ParseFloat(m, 64)
-	sv, err3 := strconv.ParseFloat(s, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return 0, fmt.Errorf("tracker: parse log: bad duration %s:%s:%s", h, m, s)
-	}
-	return hv*3600 + mv*60 + sv, nil
-}
-
 // lineWriter writes "YYYY-MM-DD HH:MM:SS - msg\n" lines.
 type lineWriter struct {
 	w     *bufio.Writer
@@ -277,4 +127,164 @@ func (lw *lineWriter) line(t time.Time, msg string) {
 	}
 	lw.dirty = true
 	_, lw.err = fmt.Fprintf(lw.w, "%s - %s\n", t.Format(LogTimeLayout), msg)
+}
+
+// deviceName makes a device name safe for carbontracker's parser, which cuts
+// at the first '.' and splits at ','.
+func deviceName(s string) string {
+	return strings.NewReplacer(".", "_", ",", ";", "\n", " ").Replace(s)
+}
+
+// ctText says the writer's events in carbontracker's words.
+type ctText struct {
+	t     *Tracker
+	kinds []power.Kind // the kinds measured, in carbontracker's order
+}
+
+func newCTText(t *Tracker) ctText {
+	c := ctText{t: t}
+	for _, k := range []power.Kind{power.KindGPU, power.KindCPU, power.KindDRAM} {
+		for _, info := range t.infos {
+			if info.Kind == k {
+				c.kinds = append(c.kinds, k)
+				break
+			}
+		}
+	}
+	return c
+}
+
+// say gives ev's lines of the standard log to std and those of the output
+// log (which carbontracker's console repeats) to out, without the output
+// log's prefix, in order; either may be nil. A line of the question
+// (evSay) is the output log's.
+func (c *ctText) say(ev *event, std, out func(at time.Time, msg string)) {
+	noStd := std == nil
+	if noStd {
+		std = func(time.Time, string) {}
+	}
+	if out == nil {
+		out = func(time.Time, string) {}
+	}
+	t, at := c.t, ev.at
+	prec := t.opts.precision
+	switch ev.kind {
+	case evStart:
+		comps := c.componentsLine()
+		std(at, "carbontrack version "+Version)
+		std(at, fmt.Sprintf("Only predicted and actual consumptions are multiplied by a PUE coefficient of %v.", t.opts.pue))
+		std(at, comps)
+		out(at, comps)
+		if msg := t.sharingLine(); msg != "" {
+			std(at, msg)
+			out(at, msg)
+		}
+		std(at, "Carbon intensity: "+ev.intensity)
+		std(at, "Monitoring thread started.")
+	case evEpoch:
+		if noStd || ev.rec.interrupted {
+			return
+		}
+		dur := ev.rec.duration().Seconds()
+		std(at, fmt.Sprintf("Epoch %d:", ev.n))
+		std(at, "Duration: "+timeString(dur, true))
+		for _, k := range c.kinds {
+			var e power.Joules
+			for i, info := range t.infos {
+				if info.Kind == k {
+					e += ev.dev[i]
+				}
+			}
+			std(at, fmt.Sprintf("Average power usage (W) for %s: %s", k, plain(float64(e)/max(dur, 1e-9), prec)))
+		}
+	case evPrediction:
+		p := ev.proj
+		out(at, formatBlock(fmt.Sprintf("Predicted consumption for %d epoch(s):", p.Epochs), p.Duration,
+			p.FacilityEnergy.KWh(), p.Grams, Equivalents(p.Grams), prec))
+		msg := fmt.Sprintf("Carbon intensity used: %s; PUE %v.", ev.intensity, t.opts.pue)
+		if p.Trend {
+			msg += fmt.Sprintf(" Trend over %d epochs: %s g; 95 %% interval %s to %s g.", p.Known,
+				plain(p.TrendGrams, 2), plain(p.GramsLow, 2), plain(p.GramsHigh, 2))
+		}
+		out(at, msg)
+		std(at, msg)
+	case evAdvice:
+		out(at, ev.text)
+		std(at, ev.text)
+	case evBudget:
+		b := ev.budget
+		what := "Actual"
+		if b.Projected {
+			what = "Predicted"
+		}
+		out(at, fmt.Sprintf("%s consumption exceeds the budget: %s g, %s kWh (budget: %s g, %s kWh).", what,
+			plain(b.Grams, 2), plain(b.KWh, 6), plain(b.BudgetGrams, 2), plain(b.BudgetKWh, 6)))
+	case evActual:
+		c.actual(at, &ev.actual, std, out)
+	case evSay:
+		out(at, ev.text)
+	case evFinal:
+		c.runBlock(at, ev.report, std, out)
+	}
+}
+
+// componentsLine names the devices of each kind, as carbontracker's parser
+// reads them.
+func (c *ctText) componentsLine() string {
+	parts := []string{"The following components were found:"}
+	for _, k := range c.kinds {
+		var devs []string
+		for _, info := range c.t.infos {
+			if info.Kind == k {
+				devs = append(devs, deviceName(info.Name))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s with device(s) %s.", strings.ToUpper(string(k)), strings.Join(devs, ", ")))
+	}
+	return strings.Join(parts, " ")
+}
+
+// actual says the actual consumption: the completed epochs, as
+// carbontracker, an epoch cut short by Stop left out and told.
+func (c *ctText) actual(at time.Time, a *actualEvent, std, out func(time.Time, string)) {
+	t := c.t
+	prec := t.opts.precision
+	if a.interrupted {
+		std(at, fmt.Sprintf("Training was interrupted before all %d epochs were monitored.", t.monitor))
+	}
+	if a.isCut {
+		msg := fmt.Sprintf("Epoch %d was cut short by Stop after %s; its %s kWh and %s g are not in the actual consumption.",
+			a.cutN, timeString(a.cut.duration().Seconds(), true), plain(a.cut.energy.KWh()*t.opts.pue, prec),
+			plain(a.cut.grams, prec))
+		std(at, msg)
+		out(at, msg)
+	}
+	desc := fmt.Sprintf("Actual consumption for %d epoch(s):", a.totals.epochs)
+	if t.predAt == 0 {
+		desc = "Actual consumption:"
+	}
+	out(at, formatBlock(desc, a.totals.duration, a.totals.facility.KWh(), a.totals.grams, Equivalents(a.totals.grams), prec))
+	out(at, fmt.Sprintf("Average carbon intensity during training was %s gCO2/kWh.", plain(float64(a.mean), 2)))
+	std(at, "Monitoring thread ended.")
+	out(at, "Finished monitoring.")
+}
+
+// runBlock says the whole run's consumption and how it splits: the
+// completed epochs (the actual consumption), the interrupted epoch, and
+// the time outside epochs.
+func (c *ctText) runBlock(at time.Time, r *Report, std, out func(time.Time, string)) {
+	prec := c.t.opts.precision
+	out(at, formatBlock(RunBlockTitle, r.Run.Duration, r.Run.FacilityEnergy.KWh(), r.Run.Grams,
+		Equivalents(r.Run.Grams), prec))
+	cut := r.InEpochs.sub(r.Actual)
+	msg := fmt.Sprintf("Of the run: %d completed epoch(s) %s kWh, %s g; ", r.Completed,
+		plain(r.Actual.FacilityEnergy.KWh(), prec), plain(r.Actual.Grams, prec))
+	if cut.Duration > 0 || cut.DeviceEnergy > 0 {
+		msg += fmt.Sprintf("the interrupted epoch %s kWh, %s g; ", plain(cut.FacilityEnergy.KWh(), prec), plain(cut.Grams, prec))
+	}
+	msg += fmt.Sprintf("outside epochs %s kWh, %s g (%s before, between and after epochs). Energy includes a PUE of %v; the mean intensity was %s gCO2/kWh.",
+		plain(r.OutsideEpochs.FacilityEnergy.KWh(), prec), plain(r.OutsideEpochs.Grams, prec),
+		timeString(r.OutsideEpochs.Duration.Seconds(), true), r.PUE, plain(float64(r.MeanIntensity), 2))
+	out(at, msg)
+	std(at, msg)
 }

@@ -67,13 +67,16 @@
 // printed once, as carbontracker's). With WithLogDir: the carbontracker log
 // pair
 // (<prefix_><pid>.<id>_<time>_carbontracker.log and _carbontracker_output.log)
-// that carbontracker's parser reads (ParseLog reads it too), JSON lines
-// (…_carbontrack.jsonl, one record per epoch, the projections, checkpoints
-// and a final one; units in field names: device_energy_kwh,
-// facility_energy_kwh, emissions_g) and CodeCarbon's emissions.csv. Records are
-// written by a goroutine the tracker owns: EpochEnd only wakes it, and it
-// writes every epoch it has not written yet and syncs once, so however short
-// the epochs none is ever dropped.
+// that carbontracker's parser reads (records.ParseLog reads it too), JSON
+// lines (…_carbontrack.jsonl, one record per epoch, the projections,
+// checkpoints and a final one; units in field names: device_energy_kwh,
+// facility_energy_kwh, emissions_g; the records are tracker/records') and
+// CodeCarbon's emissions.csv; with WithPowerSeries, the power series
+// (…_carbontrack_power.jsonl). Records are written by a goroutine the
+// tracker owns, which hands each event to every output (a sink, one file
+// each: sink_*.go): EpochEnd only wakes it, and it writes every epoch it has
+// not written yet and syncs once, so however short the epochs none is ever
+// dropped.
 //
 // # Guarantees
 //
@@ -88,6 +91,6 @@
 // carbontracker does), and waits for the goroutines it started, at most
 // WithStopTimeout in all, even when a sensor read hangs.
 //
-// Imports point down only: tracker uses sampler, power and factor; none of
-// them imports tracker.
+// Imports point down only: tracker uses sampler, power, factor and
+// tracker/records; none of them imports tracker.
 package tracker

@@ -87,6 +87,7 @@ type options struct {
 	stopTimeout      time.Duration
 	checkpoint       time.Duration
 	jsonl, csv       bool
+	powerSeries      bool // sink_power.go
 }
 
 func defaultOptions() options {

@@ -11,9 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
-// FuzzParseLog checks ParseLog on any input (no panic; durations finite and
+// FuzzParseLog checks records.ParseLog on any input (no panic; durations finite and
 // non-negative; what it returns is well-formed) and that it reads back the
 // numbers the tracker's writer writes: an epoch of durNs nanoseconds at
 // watts, and a projection block of kwh and grams, printed with prec
@@ -26,12 +27,12 @@ func FuzzParseLog(f *testing.F) {
 	})
 }
 
-// checkParse checks what ParseLog makes of any input.
+// checkParse checks what records.ParseLog makes of any input.
 func checkParse(t *testing.T, std, out string) {
-	l, err := ParseLog(strings.NewReader(std), strings.NewReader(out))
+	l, err := records.ParseLog(strings.NewReader(std), strings.NewReader(out))
 	if err != nil {
 		require.Nil(t, l)
-		require.True(t, strings.HasPrefix(err.Error(), "tracker: parse log: "), err.Error())
+		require.True(t, strings.HasPrefix(err.Error(), "records: parse log: "), err.Error())
 		return
 	}
 	require.NotNil(t, l.Components)
@@ -42,19 +43,19 @@ func checkParse(t *testing.T, std, out string) {
 		require.False(t, math.IsNaN(d) || math.IsInf(d, 0), "duration %v", d)
 		require.GreaterOrEqual(t, d, 0.0)
 	}
-	for _, c := range []*Consumption{l.Predicted, l.Actual} {
+	for _, c := range []*records.Consumption{l.Predicted, l.Actual} {
 		if c != nil {
 			require.GreaterOrEqual(t, c.Duration, time.Duration(0))
 			require.GreaterOrEqual(t, c.Epochs, 0)
 		}
 	}
 	// Parsing is a function of the text: twice, the same.
-	l2, err := ParseLog(strings.NewReader(std), strings.NewReader(out))
+	l2, err := records.ParseLog(strings.NewReader(std), strings.NewReader(out))
 	require.NoError(t, err)
 	require.Equal(t, len(l.EpochDurations), len(l2.EpochDurations))
 }
 
-// roundTrip writes an epoch and a projection with the writer's own code and
+// roundTrip writes an epoch and a projection with the log pair's sink and
 // parses them back.
 func roundTrip(t *testing.T, durNs int64, watts, kwh, grams float64, prec int) {
 	// The ranges a run produces: an epoch of 1 ms to 1000 h, power to 1 MW,
@@ -67,20 +68,19 @@ func roundTrip(t *testing.T, durNs int64, watts, kwh, grams float64, prec int) {
 		infos: []power.Info{{Name: "gpu:0", Kind: power.KindGPU}, {Name: "cpu:0", Kind: power.KindCPU}}}
 	tr.opts.precision, tr.opts.verbose = prec, 0
 	tr.start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	w := &writer{t: tr}
-	w.init()
+	s := &carbontrackerSink{t: tr, text: newCTText(tr)}
 	var std, out bytes.Buffer
-	w.stdW.w, w.outW.w = bufio.NewWriter(&std), bufio.NewWriter(&out)
-	w.std0(tr.start, w.componentsLine())
+	s.stdW.w, s.outW.w = bufio.NewWriter(&std), bufio.NewWriter(&out)
+	s.handle(&event{kind: evStart, at: tr.start, intensity: "100 gCO2e/kWh (fixed)"})
 	e := power.Joules(watts * dur.Seconds())
 	rec := epochRec{start: 0, end: dur, energy: e + 1}
-	w.epoch(1, &rec, []power.Joules{e, 1})
+	s.handle(&event{kind: evEpoch, at: tr.start.Add(dur), n: 1, rec: &rec, dev: []power.Joules{e, 1}})
 	p := Projection{Epochs: 3, Known: 1, Duration: 3 * dur, FacilityEnergy: power.Joules(kwh * 3.6e6), Grams: grams}
-	w.prediction(p, tr.start.Add(dur))
-	require.NoError(t, w.stdW.w.Flush())
-	require.NoError(t, w.outW.w.Flush())
+	s.handle(&event{kind: evPrediction, at: tr.start.Add(dur), proj: p, intensity: "100 gCO2e/kWh (fixed)"})
+	require.NoError(t, s.stdW.w.Flush())
+	require.NoError(t, s.outW.w.Flush())
 
-	l, err := ParseLog(&std, &out)
+	l, err := records.ParseLog(&std, &out)
 	require.NoError(t, err, "std:\n%s\nout:\n%s", std.String(), out.String())
 	require.Equal(t, []string{"gpu:0"}, l.Components["gpu"].Devices)
 	require.Len(t, l.EpochDurations, 1)

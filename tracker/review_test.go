@@ -24,6 +24,7 @@ import (
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
 // logFiles returns the contents of the standard log, the output log and the
@@ -378,7 +379,7 @@ func TestActualExcludesInterruptedEpoch(t *testing.T) {
 		assert.Contains(t, out, want)
 		assert.Contains(t, std, "Epoch 3 was cut short by Stop after 0:00:30.00; its 0.030000 kWh and 3.000000 g are not in the actual consumption.")
 		assert.Contains(t, out, "not in the actual consumption")
-		l, err := tracker.ParseLog(strings.NewReader(std), strings.NewReader(out))
+		l, err := records.ParseLog(strings.NewReader(std), strings.NewReader(out))
 		require.NoError(t, err)
 		require.NotNil(t, l.Actual)
 		assert.Equal(t, 2*time.Minute, l.Actual.Duration)

@@ -21,6 +21,7 @@ import (
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
 func TestMain(m *testing.M) {
@@ -427,7 +428,7 @@ func TestLogsRoundTrip(t *testing.T) {
 		outF, err := os.Open(out)
 		require.NoError(t, err)
 		defer outF.Close()
-		l, err := tracker.ParseLog(stdF, outF)
+		l, err := records.ParseLog(stdF, outF)
 		require.NoError(t, err)
 
 		assert.Equal(t, []string{"gpu:0", "gpu:1"}, l.Components["gpu"].Devices)

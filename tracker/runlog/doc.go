@@ -3,7 +3,9 @@
 // (…_carbontracker.log and …_carbontracker_output.log) that a
 // tracker.Tracker writes, the log pairs written by the Python tool
 // carbontracker, and the power series (…_carbontrack_power.jsonl) that
-// "carbontrack run" writes beside them. It also draws them (Plot).
+// "carbontrack run", or a tracker with tracker.WithPowerSeries, writes beside
+// them. It also draws them (Plot). The records are tracker/records', which
+// the tracker writes with; this package does not import tracker.
 //
 //	runs, err := runlog.Read("logs/node0", "logs/node1")
 //	if err != nil {

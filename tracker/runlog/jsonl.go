@@ -11,88 +11,68 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
-// totalsRecord is the time, energies and emissions of a record of the
-// tracker's JSON lines: an epoch, a checkpoint, the final record and its
-// parts. Energies are device energies (before PUE) except
-// facility_energy_kwh. Fields absent from older logs are nil.
-type totalsRecord struct {
-	DurationS         float64  `json:"duration_s"`
-	DeviceEnergyKWh   *float64 `json:"device_energy_kwh"`
-	FacilityEnergyKWh float64  `json:"facility_energy_kwh"`
-	GPUDeviceKWh      *float64 `json:"gpu_device_energy_kwh"`
-	CPUDeviceKWh      *float64 `json:"cpu_device_energy_kwh"`
-	DRAMDeviceKWh     *float64 `json:"dram_device_energy_kwh"`
-	EmissionsG        float64  `json:"emissions_g"`
+// The tracker's JSON lines are read through tracker/records' types, with
+// device energies as pointers (nil: the line lacks them), beside the names
+// of older logs: energy_kwh and <kind>_energy_kwh were device energies; the
+// final record's run_energy_kwh the whole run's device energy, and
+// actual_* the completed epochs' consumption.
+
+// totals are a record's time, energies and emissions, as read.
+type totals = records.Totals[*float64]
+
+// oldTotals are the older logs' names of the device energies.
+type oldTotals struct {
+	OldEnergyKWh     *float64 `json:"energy_kwh"`
+	OldGPUEnergyKWh  *float64 `json:"gpu_energy_kwh"`
+	OldCPUEnergyKWh  *float64 `json:"cpu_energy_kwh"`
+	OldDRAMEnergyKWh *float64 `json:"dram_energy_kwh"`
 }
 
-// record is any line of the tracker's JSON lines; Type says which fields
-// are set ("epoch", "projection", "checkpoint", "final").
-type record struct {
-	Type  string    `json:"type"`
-	Epoch int       `json:"epoch"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-	// At is a checkpoint's time.
-	At time.Time `json:"at"`
-	totalsRecord
-	PUE         float64 `json:"pue"`
-	Interrupted bool    `json:"interrupted"`
-	Devices     []struct {
-		Kind string `json:"kind"`
-	} `json:"devices"`
-	Epochs          int `json:"epochs"`
-	CompletedEpochs int `json:"completed_epochs"`
-	// The final record's parts of the whole run (nil in the final record
-	// of older logs, whose top-level totals were the epochs').
-	InEpochs      *totalsRecord `json:"in_epochs"`
-	Actual        *totalsRecord `json:"actual"`
-	OutsideEpochs *totalsRecord `json:"outside_epochs"`
+// epochLine is an epoch record, as read.
+type epochLine struct {
+	records.Epoch[*float64]
+	oldTotals
+}
 
-	// Whose run it is, on every record of today's logs; the final record's
-	// devices counted by another tracker and its warning that devices may
-	// be counted twice.
-	RunID             string `json:"run_id"`
-	Node              string `json:"node"`
-	Rank              *int   `json:"rank"`
-	MeasuredElsewhere []struct {
-		Name string `json:"name"`
-		Kind string `json:"kind"`
-		By   string `json:"by"`
-	} `json:"measured_elsewhere"`
-	SharingNote string `json:"sharing_note"`
+// checkpointLine is a checkpoint, as read.
+type checkpointLine struct {
+	records.Checkpoint[*float64]
+	oldTotals
+}
 
-	// Older logs' names: energy_kwh and <kind>_energy_kwh were device
-	// energies; the final record's run_energy_kwh the whole run's device
-	// energy, and actual_* the completed epochs' consumption.
-	OldEnergyKWh            *float64 `json:"energy_kwh"`
-	OldGPUEnergyKWh         *float64 `json:"gpu_energy_kwh"`
-	OldCPUEnergyKWh         *float64 `json:"cpu_energy_kwh"`
-	OldDRAMEnergyKWh        *float64 `json:"dram_energy_kwh"`
+// finalLine is the final record, as read; an older one has no parts, and
+// the whole run's device energy and the completed epochs' consumption
+// under their own names.
+type finalLine struct {
+	records.Final[*float64]
+	oldTotals
 	RunEnergyKWh            *float64 `json:"run_energy_kwh"`
 	ActualDurationS         *float64 `json:"actual_duration_s"`
 	ActualFacilityEnergyKWh *float64 `json:"actual_facility_energy_kwh"`
 	ActualEmissionsG        *float64 `json:"actual_emissions_g"`
 }
 
-// device returns the record's device energy in kWh, under its name or
-// under the older one, and whether it has one.
-func (r *record) device() (float64, bool) {
-	if v := first(r.DeviceEnergyKWh, r.OldEnergyKWh); v != nil {
+// device returns the device energy in kWh, under its name or under the
+// older one, and whether there is one.
+func device(t *totals, old *oldTotals) (float64, bool) {
+	if v := first(t.DeviceEnergyKWh, old.OldEnergyKWh); v != nil {
 		return *v, true
 	}
 	return 0, false
 }
 
-// byKind returns the record's device energy by kind in kWh, under the
-// names of either version; kinds absent are left out.
-func (r *record) byKind() map[string]float64 {
+// byKind returns the device energy by kind in kWh, under the names of
+// either version; kinds absent are left out.
+func byKind(t *totals, old *oldTotals) map[string]float64 {
 	out := map[string]float64{}
 	for kind, v := range map[string]*float64{
-		"gpu":  first(r.GPUDeviceKWh, r.OldGPUEnergyKWh),
-		"cpu":  first(r.CPUDeviceKWh, r.OldCPUEnergyKWh),
-		"dram": first(r.DRAMDeviceKWh, r.OldDRAMEnergyKWh),
+		"gpu":  first(t.GPUEnergyKWh, old.OldGPUEnergyKWh),
+		"cpu":  first(t.CPUEnergyKWh, old.OldCPUEnergyKWh),
+		"dram": first(t.DRAMEnergyKWh, old.OldDRAMEnergyKWh),
 	} {
 		if v != nil {
 			out[kind] = *v
@@ -111,7 +91,7 @@ func first(vs ...*float64) *float64 {
 }
 
 // consumption converts totals of epochs epochs.
-func (t *totalsRecord) consumption(epochs int) Consumption {
+func consumption(t *totals, epochs int) Consumption {
 	c := Consumption{Epochs: epochs, Duration: seconds(t.DurationS), FacilityKWh: t.FacilityEnergyKWh, Grams: t.EmissionsG}
 	if t.DeviceEnergyKWh != nil {
 		c.DeviceKWh, c.DeviceKnown = *t.DeviceEnergyKWh, true
@@ -119,48 +99,96 @@ func (t *totalsRecord) consumption(epochs int) Consumption {
 	return c
 }
 
-// check refuses what the tracker cannot have written: a negative duration,
-// energy or emissions, or a duration past a time.Duration.
-func (t *totalsRecord) check() error {
-	vals := []struct {
-		what string
-		v    *float64
-	}{{"duration_s", &t.DurationS}, {"device_energy_kwh", t.DeviceEnergyKWh}, {"facility_energy_kwh", &t.FacilityEnergyKWh},
-		{"gpu_device_energy_kwh", t.GPUDeviceKWh}, {"cpu_device_energy_kwh", t.CPUDeviceKWh},
-		{"dram_device_energy_kwh", t.DRAMDeviceKWh}, {"emissions_g", &t.EmissionsG}}
-	for _, v := range vals {
-		if v.v != nil && !(*v.v >= 0) {
-			return fmt.Errorf("%s %v: not a non-negative number", v.what, *v.v)
+// checkTotals refuses what the tracker cannot have written: a negative
+// duration, energy or emissions, or a duration past a time.Duration. Parts
+// that are nil are absent.
+func checkTotals(ts ...*totals) error {
+	for _, t := range ts {
+		if t == nil {
+			continue
 		}
-	}
-	if !(t.DurationS <= maxSeconds) {
-		return fmt.Errorf("duration_s %v out of range", t.DurationS)
+		vals := []struct {
+			what string
+			v    *float64
+		}{{"duration_s", &t.DurationS}, {"device_energy_kwh", t.DeviceEnergyKWh}, {"facility_energy_kwh", &t.FacilityEnergyKWh},
+			{"gpu_device_energy_kwh", t.GPUEnergyKWh}, {"cpu_device_energy_kwh", t.CPUEnergyKWh},
+			{"dram_device_energy_kwh", t.DRAMEnergyKWh}, {"emissions_g", &t.EmissionsG}}
+		for _, v := range vals {
+			if v.v != nil && !(*v.v >= 0) {
+				return fmt.Errorf("%s %v: not a non-negative number", v.what, *v.v)
+			}
+		}
+		if !(t.DurationS <= maxSeconds) {
+			return fmt.Errorf("duration_s %v out of range", t.DurationS)
+		}
 	}
 	return nil
 }
 
-func (r *record) check() error {
-	for _, t := range []*totalsRecord{&r.totalsRecord, r.InEpochs, r.Actual, r.OutsideEpochs} {
-		if t == nil {
-			continue
-		}
-		if err := t.check(); err != nil {
-			return err
-		}
-	}
-	for _, v := range []*float64{r.OldEnergyKWh, r.OldGPUEnergyKWh, r.OldCPUEnergyKWh, r.OldDRAMEnergyKWh,
-		r.RunEnergyKWh, r.ActualDurationS, r.ActualFacilityEnergyKWh, r.ActualEmissionsG} {
+// checkOld refuses a negative value under an older name.
+func checkOld(vs ...*float64) error {
+	for _, v := range vs {
 		if v != nil && !(*v >= 0) {
 			return fmt.Errorf("%v: not a non-negative number", *v)
 		}
 	}
-	if r.ActualDurationS != nil && !(*r.ActualDurationS <= maxSeconds) {
-		return fmt.Errorf("actual_duration_s %v out of range", *r.ActualDurationS)
-	}
-	if r.Epochs < 0 || r.CompletedEpochs < 0 {
-		return fmt.Errorf("epochs %d, completed_epochs %d: negative", r.Epochs, r.CompletedEpochs)
+	return nil
+}
+
+func (o *oldTotals) check() error {
+	return checkOld(o.OldEnergyKWh, o.OldGPUEnergyKWh, o.OldCPUEnergyKWh, o.OldDRAMEnergyKWh)
+}
+
+// checkEpochs refuses a negative count of epochs.
+func checkEpochs(epochs, completed int) error {
+	if epochs < 0 || completed < 0 {
+		return fmt.Errorf("epochs %d, completed_epochs %d: negative", epochs, completed)
 	}
 	return nil
+}
+
+// firstErr returns the first error that is not nil.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *epochLine) check() error {
+	return firstErr(checkTotals(&l.Totals), l.oldTotals.check())
+}
+
+func (l *checkpointLine) check() error {
+	return firstErr(checkTotals(&l.Totals), l.oldTotals.check(), checkEpochs(0, l.CompletedEpochs))
+}
+
+func checkProjection(p *records.Projection) error {
+	return firstErr(checkTotals(&totals{DurationS: p.DurationS, FacilityEnergyKWh: p.FacilityEnergyKWh, EmissionsG: p.EmissionsG}),
+		checkEpochs(p.Epochs, 0))
+}
+
+func (l *finalLine) check() error {
+	err := firstErr(checkTotals(&l.Totals, l.InEpochs, l.Actual, l.OutsideEpochs), l.oldTotals.check(),
+		checkOld(l.RunEnergyKWh, l.ActualDurationS, l.ActualFacilityEnergyKWh, l.ActualEmissionsG))
+	if err == nil && l.ActualDurationS != nil && !(*l.ActualDurationS <= maxSeconds) {
+		err = fmt.Errorf("actual_duration_s %v out of range", *l.ActualDurationS)
+	}
+	return firstErr(err, checkEpochs(l.Epochs, l.CompletedEpochs))
+}
+
+// decode decodes line into v and checks it.
+func decode[T any, P interface {
+	*T
+	check() error
+}](line []byte) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(line, v); err != nil {
+		return nil, err
+	}
+	return v, P(v).check()
 }
 
 // jouleKWh is joules per kWh.
@@ -202,53 +230,52 @@ func readJSONLines(path string, r *Run) error {
 	}
 	defer f.Close()
 	r.Format = FormatCarbontrack
-	var final, ckpt *record
-	var cums []cumulative
-	var ckptStart time.Time
+	var (
+		final     *finalLine
+		ckpt      *checkpointLine
+		cums      []cumulative
+		ckptStart time.Time
+	)
 	kinds := map[string]bool{}
 	err = eachLine(f, func(n int, line []byte) error {
-		var rec record
-		if err := json.Unmarshal(line, &rec); err != nil {
+		var head records.Head
+		if err := json.Unmarshal(line, &head); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
-		if err := rec.check(); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+		r.identify(&head.Who)
+		var err error
+		switch head.Type {
+		case records.TypeEpoch:
+			var rec *epochLine
+			if rec, err = decode[epochLine](line); err == nil {
+				r.readEpoch(rec, kinds)
+			}
+		case records.TypeProjection:
+			var p records.Projection
+			if err = json.Unmarshal(line, &p); err == nil {
+				err = checkProjection(&p)
+			}
+			if err == nil {
+				// The latest projection wins.
+				r.Projection = &Consumption{Epochs: p.Epochs, Duration: seconds(p.DurationS),
+					FacilityKWh: p.FacilityEnergyKWh, Grams: p.EmissionsG}
+				r.Epochs = p.Epochs
+			}
+		case records.TypeCheckpoint:
+			var rec *checkpointLine
+			if rec, err = decode[checkpointLine](line); err == nil {
+				// The latest checkpoint wins: it is the run so far.
+				ckpt = rec
+				if ckptStart.IsZero() && !rec.At.IsZero() {
+					ckptStart = rec.At.Add(-seconds(rec.DurationS))
+				}
+				cums = append(cums, cumulative{offset: seconds(rec.DurationS), kinds: byKind(&rec.Totals, &rec.oldTotals)})
+			}
+		case records.TypeFinal:
+			final, err = decode[finalLine](line)
 		}
-		r.identify(&rec)
-		switch rec.Type {
-		case "epoch":
-			e := Epoch{N: rec.Epoch, Start: rec.Start, End: rec.End, Duration: seconds(rec.DurationS),
-				FacilityKWh: rec.FacilityEnergyKWh, Grams: rec.EmissionsG, Interrupted: rec.Interrupted, Watts: map[string]float64{}}
-			e.DeviceKWh, _ = rec.device()
-			for kind, kwh := range rec.byKind() {
-				if kwh > 0 && rec.DurationS > 0 {
-					e.Watts[kind] = kwh * jouleKWh / rec.DurationS
-				}
-			}
-			for _, d := range rec.Devices {
-				kinds[d.Kind] = true
-				if _, ok := e.Watts[d.Kind]; !ok && d.Kind != "" {
-					e.Watts[d.Kind] = 0
-				}
-			}
-			if rec.PUE > 0 {
-				r.PUE = rec.PUE
-			}
-			r.EpochRecords = append(r.EpochRecords, e)
-		case "projection":
-			// The latest projection wins.
-			r.Projection = &Consumption{Epochs: rec.Epochs, Duration: seconds(rec.DurationS),
-				FacilityKWh: rec.FacilityEnergyKWh, Grams: rec.EmissionsG}
-			r.Epochs = rec.Epochs
-		case "checkpoint":
-			// The latest checkpoint wins: it is the run so far.
-			ckpt = &rec
-			if ckptStart.IsZero() && !rec.At.IsZero() {
-				ckptStart = rec.At.Add(-seconds(rec.DurationS))
-			}
-			cums = append(cums, cumulative{offset: seconds(rec.DurationS), kinds: rec.byKind()})
-		case "final":
-			final = &rec
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
 		}
 		return nil
 	})
@@ -271,13 +298,13 @@ func readJSONLines(path string, r *Run) error {
 	case final != nil:
 		r.readFinal(final)
 		if final.InEpochs != nil {
-			cums = append(cums, cumulative{offset: seconds(final.DurationS), kinds: final.byKind()})
+			cums = append(cums, cumulative{offset: seconds(final.DurationS), kinds: byKind(&final.Totals, &final.oldTotals)})
 		}
 	case ckpt != nil:
 		// The run's end was not logged: the process was killed (or is
 		// still running). The last checkpoint is the run so far.
 		r.Completed = max(r.Completed, ckpt.CompletedEpochs)
-		w := ckpt.consumption(r.Completed)
+		w := consumption(&ckpt.Totals, r.Completed)
 		r.Whole, r.CheckpointAt = &w, ckpt.At
 		if r.CheckpointAt.IsZero() {
 			r.CheckpointAt = r.Start.Add(w.Duration)
@@ -297,23 +324,45 @@ func readJSONLines(path string, r *Run) error {
 	return nil
 }
 
+// readEpoch adds an epoch record; kinds collects its devices' kinds.
+func (r *Run) readEpoch(rec *epochLine, kinds map[string]bool) {
+	e := Epoch{N: rec.Epoch.Epoch, Start: rec.Start, End: rec.End, Duration: seconds(rec.DurationS),
+		FacilityKWh: rec.FacilityEnergyKWh, Grams: rec.EmissionsG, Interrupted: rec.Interrupted, Watts: map[string]float64{}}
+	e.DeviceKWh, _ = device(&rec.Totals, &rec.oldTotals)
+	for kind, kwh := range byKind(&rec.Totals, &rec.oldTotals) {
+		if kwh > 0 && rec.DurationS > 0 {
+			e.Watts[kind] = kwh * jouleKWh / rec.DurationS
+		}
+	}
+	for _, d := range rec.Devices {
+		kinds[d.Kind] = true
+		if _, ok := e.Watts[d.Kind]; !ok && d.Kind != "" {
+			e.Watts[d.Kind] = 0
+		}
+	}
+	if rec.PUE > 0 {
+		r.PUE = rec.PUE
+	}
+	r.EpochRecords = append(r.EpochRecords, e)
+}
+
 // identify takes the run id, node and rank from the first record that has
 // each. A negative rank is no rank.
-func (r *Run) identify(rec *record) {
+func (r *Run) identify(who *records.Who) {
 	if r.RunID == "" {
-		r.RunID = rec.RunID
+		r.RunID = who.RunID
 	}
 	if r.Node == "" {
-		r.Node = rec.Node
+		r.Node = who.Node
 	}
-	if r.Rank < 0 && rec.Rank != nil && *rec.Rank >= 0 {
-		r.Rank = *rec.Rank
+	if r.Rank < 0 && who.Rank != nil && *who.Rank >= 0 {
+		r.Rank = *who.Rank
 	}
 }
 
 // readFinal reads the final record: the whole run and its parts, or, in
 // an older log, the epochs' totals and the run's device energy.
-func (r *Run) readFinal(final *record) {
+func (r *Run) readFinal(final *finalLine) {
 	r.Finished = true
 	for _, e := range final.MeasuredElsewhere {
 		r.MeasuredElsewhere = append(r.MeasuredElsewhere, Elsewhere{Name: e.Name, Kind: e.Kind, By: e.By})
@@ -327,17 +376,17 @@ func (r *Run) readFinal(final *record) {
 	}
 	if final.InEpochs != nil {
 		// Top-level totals are the whole run; the parts split it.
-		w := final.consumption(final.CompletedEpochs)
+		w := consumption(&final.Totals, final.CompletedEpochs)
 		r.Whole = &w
-		in := final.InEpochs.consumption(final.CompletedEpochs)
+		in := consumption(final.InEpochs, final.CompletedEpochs)
 		r.InEpochs = &in
 		if final.OutsideEpochs != nil {
-			out := final.OutsideEpochs.consumption(0)
+			out := consumption(final.OutsideEpochs, 0)
 			r.OutsideEpochs = &out
 		}
 		a := in
 		if final.Actual != nil {
-			a = final.Actual.consumption(final.CompletedEpochs)
+			a = consumption(final.Actual, final.CompletedEpochs)
 		}
 		r.Actual = &a
 		return
@@ -346,7 +395,7 @@ func (r *Run) readFinal(final *record) {
 	// interrupted epoch's part included.
 	a := Consumption{Epochs: final.CompletedEpochs, Duration: seconds(final.DurationS),
 		FacilityKWh: final.FacilityEnergyKWh, Grams: final.EmissionsG}
-	a.DeviceKWh, a.DeviceKnown = final.device()
+	a.DeviceKWh, a.DeviceKnown = device(&final.Totals, &final.oldTotals)
 	if final.ActualDurationS != nil && final.ActualFacilityEnergyKWh != nil && final.ActualEmissionsG != nil {
 		// Without an epoch cut short by Stop, as the output log's block.
 		a.Duration = seconds(*final.ActualDurationS)

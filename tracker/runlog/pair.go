@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
 var (
@@ -71,11 +71,11 @@ func parsePair(std, out []byte, name string, r *Run) error {
 	if out != nil {
 		outR = bytes.NewReader(out)
 	}
-	l, err := tracker.ParseLog(stdR, outR)
+	l, err := records.ParseLog(stdR, outR)
 	if err != nil {
 		return fmt.Errorf("runlog: %s: %w", name, err)
 	}
-	for _, c := range []*tracker.Consumption{l.Actual, l.Predicted, l.Run} {
+	for _, c := range []*records.Consumption{l.Actual, l.Predicted, l.Run} {
 		if c == nil {
 			continue
 		}
@@ -84,7 +84,7 @@ func parsePair(std, out []byte, name string, r *Run) error {
 		}
 	}
 	r.Format = FormatCarbontracker
-	r.PUE = tracker.DefaultPUE
+	r.PUE = records.DefaultPUE
 	if m := rePUE.FindSubmatch(std); m != nil {
 		if v, err := strconv.ParseFloat(string(m[1]), 64); err == nil && v >= 1 {
 			r.PUE = v
@@ -136,11 +136,11 @@ func parsePair(std, out []byte, name string, r *Run) error {
 }
 
 // readRunBlock reads the whole run's block that the tracker writes at Stop
-// (tracker.RunBlockTitle, parsed as c) into Whole, and the "Of the run:"
+// (records.RunBlockTitle, parsed as c) into Whole, and the "Of the run:"
 // line after it into InEpochs and OutsideEpochs. The block gives facility
 // energy only, and its time to the second; the in-epochs part is the rest
 // of the run.
-func (r *Run) readRunBlock(c *tracker.Consumption, out []byte) error {
+func (r *Run) readRunBlock(c *records.Consumption, out []byte) error {
 	r.Finished = true
 	if s := reRunSplit.FindSubmatch(out); s != nil {
 		n, err := strconv.Atoi(string(s[1]))
@@ -210,9 +210,9 @@ const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
 
 // checkConsumption refuses what carbontracker's output log cannot say: a
 // negative, infinite or NaN energy or emissions, or a negative duration
-// (tracker.ParseLog's conversion of an H:MM:SS too long for a
+// (records.ParseLog's conversion of an H:MM:SS too long for a
 // time.Duration).
-func checkConsumption(c *tracker.Consumption) error {
+func checkConsumption(c *records.Consumption) error {
 	for _, v := range []struct {
 		what string
 		x    float64
@@ -254,7 +254,7 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 		var stamp time.Time
 		if m := reStamp.FindStringSubmatch(line); m != nil {
 			// Python's logging writes local time.
-			stamp, _ = time.ParseInLocation(tracker.LogTimeLayout, m[1], time.Local)
+			stamp, _ = time.ParseInLocation(records.LogTimeLayout, m[1], time.Local)
 			if r.Start.IsZero() {
 				r.Start = stamp
 			}

@@ -5,23 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
+
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
-// powerRecord is one line of a power series.
-type powerRecord struct {
-	Type      string             `json:"type"`
-	Time      time.Time          `json:"time"`
-	IntervalS float64            `json:"interval_s"`
-	PowerW    map[string]float64 `json:"power_w"`
-}
-
-// PowerLog writes a power series, one JSON line per point:
+// PowerLog writes a power series, one JSON line per point (records.Power):
 //
 //	{"type":"power","time":"2025-03-01T12:00:05Z","interval_s":5,"power_w":{"cpu":41.2,"dram":3.1}}
 //
 // (the average power of the devices, before PUE, by component, over the
-// interval that ends at time). Each line is written with one write call, so
+// interval that ends at time). A tracker writes the same series itself
+// with tracker.WithPowerSeries. Each line is written with one write call, so
 // a killed writer leaves whole lines. A PowerLog is not safe for concurrent
 // use; its zero value is not usable: use CreatePowerLog.
 type PowerLog struct {
@@ -45,7 +39,7 @@ func (l *PowerLog) Add(p PowerPoint) error {
 	if l.err != nil {
 		return l.err
 	}
-	b, err := json.Marshal(powerRecord{Type: "power", Time: p.Time, IntervalS: p.Interval.Seconds(), PowerW: p.Watts})
+	b, err := json.Marshal(records.Power{Type: records.TypePower, Time: p.Time, IntervalS: p.Interval.Seconds(), PowerW: p.Watts})
 	if err == nil {
 		_, err = l.f.Write(append(b, '\n'))
 	}
@@ -68,7 +62,8 @@ func (l *PowerLog) Close() error {
 	return nil
 }
 
-// ReadPower reads a power series written by PowerLog.
+// ReadPower reads a power series written by PowerLog or by a tracker
+// (tracker.WithPowerSeries).
 func ReadPower(path string) ([]PowerPoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -77,11 +72,11 @@ func ReadPower(path string) ([]PowerPoint, error) {
 	defer f.Close()
 	var pts []PowerPoint
 	err = eachLine(f, func(n int, line []byte) error {
-		var rec powerRecord
+		var rec records.Power
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
-		if rec.Type == "power" {
+		if rec.Type == records.TypePower {
 			pts = append(pts, PowerPoint{Time: rec.Time, Interval: seconds(rec.IntervalS), Watts: rec.PowerW})
 		}
 		return nil

@@ -15,19 +15,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
-// File name suffixes, after the base name <prefix_><pid>.<id>_<time>.
+// File name suffixes, after the base name <prefix_><pid>.<id>_<time>
+// (records', which the tracker names its files with).
 const (
 	// SuffixJSONLines ends the tracker's JSON lines.
-	SuffixJSONLines = "_carbontrack.jsonl"
-	// SuffixPower ends the power series that "carbontrack run" writes.
-	SuffixPower = "_carbontrack_power.jsonl"
+	SuffixJSONLines = records.SuffixJSONLines
+	// SuffixPower ends the power series that a tracker writes with
+	// tracker.WithPowerSeries, and "carbontrack run".
+	SuffixPower = records.SuffixPower
 	// SuffixStdLog ends carbontracker's standard log.
-	SuffixStdLog = "_carbontracker.log"
+	SuffixStdLog = records.SuffixStdLog
 	// SuffixOutputLog ends carbontracker's output log.
-	SuffixOutputLog = "_carbontracker_output.log"
+	SuffixOutputLog = records.SuffixOutputLog
 )
 
 // Format says which files a run was read from.
@@ -653,7 +655,7 @@ func firstStamp(path string) time.Time {
 	line, _ := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
 	if m := reStamp.FindStringSubmatch(line); m != nil {
 		// Python's logging writes local time.
-		if t, err := time.ParseInLocation(tracker.LogTimeLayout, m[1], time.Local); err == nil {
+		if t, err := time.ParseInLocation(records.LogTimeLayout, m[1], time.Local); err == nil {
 			return t
 		}
 	}

@@ -1,4 +1,4 @@
-package tracker_test
+package records_test
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
 const seedStd = `2024-05-01 10:00:00 - carbontrack version 0.1.0
@@ -30,7 +30,7 @@ const seedOut = "2024-05-01 10:00:10 - CarbonTracker: \nPredicted consumption fo
 	"2024-05-01 10:00:25 - CarbonTracker: Finished monitoring.\n"
 
 func TestParseLog(t *testing.T) {
-	l, err := tracker.ParseLog(strings.NewReader(seedStd), strings.NewReader(seedOut))
+	l, err := records.ParseLog(strings.NewReader(seedStd), strings.NewReader(seedOut))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gpu:0", "gpu:1"}, l.Components["gpu"].Devices)
 	assert.Equal(t, []float64{400.5, 0}, l.Components["gpu"].AvgPower)
@@ -47,7 +47,7 @@ func TestParseLog(t *testing.T) {
 	assert.Equal(t, "1h2m13s", l.Actual.Duration.String())
 	assert.Equal(t, map[string]float64{"km travelled by car": 0.009302}, l.Actual.Equivalents)
 
-	empty, err := tracker.ParseLog(nil, nil)
+	empty, err := records.ParseLog(nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, empty.Actual)
 }
@@ -73,7 +73,7 @@ Actual consumption for 2 epoch(s):
 	Energy:	0.491000 kWh
 	CO2eq:	73.600000 g
 `
-	l, err := tracker.ParseLog(strings.NewReader(std), strings.NewReader(out))
+	l, err := records.ParseLog(strings.NewReader(std), strings.NewReader(out))
 	require.NoError(t, err)
 	require.Contains(t, l.Components, "gpu")
 	assert.Equal(t, []string{"NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-40GB"}, l.Components["gpu"].Devices)
