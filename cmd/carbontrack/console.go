@@ -293,30 +293,84 @@ func (c *console) outPartial() bool {
 	return c.outLast != 0 && c.outLast != '\n'
 }
 
-// statusText is the status line: elapsed time, epoch, the devices' power
-// now by kind, energy (PUE included) and emissions so far, projection.
-func statusText(st *tracker.Status, began, now time.Time) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "carbontrack %s", clock(now.Sub(began)))
-	if st.Epochs > 1 {
-		fmt.Fprintf(&b, " epoch %d/%d", min(max(st.Started, 1), st.Epochs), st.Epochs)
-	}
+// statusLine is the status line: elapsed time, epoch, the devices' power
+// now by kind, energy (PUE included) and emissions so far, projection;
+// shortened to fit width columns (0: no
+// limit; the line never takes the last column, where a terminal would
+// wrap). The parts give way in this order: the power by kind becomes the
+// total power, "projected" becomes "proj", the power goes, "g CO2e" becomes
+// "g", the energy goes, "carbontrack" goes, the epoch goes; elapsed time,
+// emissions and the projection stay to the last.
+func statusLine(st *tracker.Status, began, now time.Time, width int) string {
 	byKind := map[power.Kind]power.Watts{}
+	var total power.Watts
 	for _, s := range st.Sources {
 		byKind[s.Info.Kind] += s.Power
+		total += s.Power
 	}
-	sep := " |"
+	var kinds []string
 	for _, k := range []power.Kind{power.KindGPU, power.KindCPU, power.KindDRAM} {
 		if w, ok := byKind[k]; ok {
-			fmt.Fprintf(&b, "%s %s %.0f W", sep, k, float64(w))
-			sep = ""
+			kinds = append(kinds, fmt.Sprintf("%s %.0f W", k, float64(w)))
 		}
 	}
-	fmt.Fprintf(&b, " | %s %s g CO2e", energyText(st.FacilityEnergy.KWh()), human(st.Grams))
-	if st.HasProjection {
-		fmt.Fprintf(&b, " | projected %s g", human(st.Projection.Grams))
+	epoch := ""
+	if st.Epochs > 1 {
+		epoch = fmt.Sprintf("epoch %d/%d", min(max(st.Started, 1), st.Epochs), st.Epochs)
 	}
-	return b.String()
+	grams := human(st.Grams)
+	// The shortenings, applied one after the other until the line fits.
+	var (
+		label      = true
+		powerParts = strings.Join(kinds, " ")
+		projWord   = "projected"
+		unit       = "g CO2e"
+		energy     = true
+	)
+	steps := []func(){
+		func() {
+			if len(kinds) > 1 {
+				powerParts = fmt.Sprintf("%.0f W", float64(total))
+			}
+		},
+		func() { projWord = "proj" },
+		func() { powerParts = "" },
+		func() { unit = "g" },
+		func() { energy = false },
+		func() { label = false },
+		func() { epoch = "" },
+	}
+	render := func() string {
+		var b strings.Builder
+		if label {
+			b.WriteString("carbontrack ")
+		}
+		b.WriteString(clock(now.Sub(began)))
+		if epoch != "" {
+			b.WriteString(" " + epoch)
+		}
+		if powerParts != "" {
+			b.WriteString(" | " + powerParts)
+		}
+		b.WriteString(" | ")
+		if energy {
+			b.WriteString(energyText(st.FacilityEnergy.KWh()) + " ")
+		}
+		b.WriteString(grams + " " + unit)
+		if st.HasProjection {
+			fmt.Fprintf(&b, " | %s %s g", projWord, human(st.Projection.Grams))
+		}
+		return b.String()
+	}
+	line := render()
+	for _, step := range steps {
+		if width <= 0 || len(line) < width {
+			break
+		}
+		step()
+		line = render()
+	}
+	return line
 }
 
 // energyText formats kWh, in Wh below 1 kWh.

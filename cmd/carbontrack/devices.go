@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -53,19 +52,22 @@ type unavailableJSON struct {
 }
 
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("devices", devicesHelp, stderr)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	measure := fs.Duration("measure", 0, "sample for this long (e.g. 10s) and report energy and average power")
-	sysfsRoot := fs.String("sysfs-root", os.Getenv(power.EnvSysfsRoot), "sysfs root for RAPL (env "+power.EnvSysfsRoot+")")
-	nvmlLib := fs.String("nvml-lib", os.Getenv(power.EnvNVMLLibrary), "path of libnvidia-ml.so.1 (env "+power.EnvNVMLLibrary+")")
-	interval := fs.Duration("interval", envDuration("CARBONTRACK_INTERVAL", sampler.DefaultInterval), "sampling interval with --measure (env CARBONTRACK_INTERVAL)")
-	gpuSampling := fs.Bool("gpu-power-sampling", envBool("CARBONTRACK_GPU_POWER_SAMPLING"), "read GPU power instead of the energy counter (env CARBONTRACK_GPU_POWER_SAMPLING)")
-	if code, ok := parseFlags(fs, args, true); !ok {
+	f := newFlags("devices", devicesHelp, stderr)
+	env := f.env
+	asJSON := f.bool("json", false, "print JSON instead of a table")
+	measure := f.Duration("measure", 0, "sample for this long (e.g. 10s) and report energy and average power")
+	sysfsRoot := f.String("sysfs-root", "", env("sysfs-root", power.EnvSysfsRoot, "sysfs root for RAPL"))
+	nvmlLib := f.String("nvml-lib", "", env("nvml-lib", power.EnvNVMLLibrary, "path of libnvidia-ml.so.1"))
+	interval := f.Duration("interval", sampler.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "sampling interval with --measure"))
+	gpuSampling := f.bool("gpu-power-sampling", false, env("gpu-power-sampling", "CARBONTRACK_GPU_POWER_SAMPLING", "read GPU power instead of the energy counter"))
+	if code, ok := f.parseNoArgs(args); !ok {
 		return code
 	}
-	if *measure < 0 {
-		fmt.Fprintln(stderr, "carbontrack devices: --measure must not be negative")
-		return 2
+	switch {
+	case *measure < 0:
+		return f.usageError("--measure must not be negative")
+	case *interval <= 0:
+		return f.usageError("%s must be positive, got %v", f.what("interval"), *interval)
 	}
 
 	opts := []power.Option{power.WithSysfsRoot(*sysfsRoot), power.WithNVMLLibrary(*nvmlLib)}
@@ -74,7 +76,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	d, err := power.Discover(ctx, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack devices: %s\n", plainError(err))
 		return 1
 	}
 	defer d.Close()
@@ -86,20 +88,20 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			Method: string(i.Method), Detail: i.Detail, UUID: i.UUID})
 	}
 	for _, u := range d.Unavailable {
-		out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: u.Reason()})
+		out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: unavailableReason(u)})
 	}
 
 	if *measure > 0 && len(d.Sources) > 0 {
 		s, err := sampler.New(d.Sources, sampler.WithInterval(*interval))
 		if err != nil {
-			fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+			fmt.Fprintf(stderr, "carbontrack devices: %s\n", plainError(err))
 			return 2
 		}
 		if !*asJSON {
 			fmt.Fprintf(stderr, "measuring for %v (Ctrl-C stops early)...\n", *measure)
 		}
 		if err := s.Start(ctx); err != nil {
-			fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
+			fmt.Fprintf(stderr, "carbontrack devices: %s\n", plainError(err))
 			return 1
 		}
 		select {
@@ -114,15 +116,13 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			e, p := float64(st.Energy), float64(st.AvgPower)
 			out.Sources[k].EnergyJ, out.Sources[k].AvgPowerW = &e, &p
 			if st.Err != nil {
-				out.Sources[k].Error = st.Err.Error()
+				out.Sources[k].Error = plainError(st.Err)
 			}
 		}
 	}
 
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := encodeJSON(stdout, out); err != nil {
 			fmt.Fprintf(stderr, "carbontrack devices: %v\n", err)
 			return 1
 		}
@@ -172,21 +172,16 @@ func deref(p *float64) float64 {
 	return *p
 }
 
-// envDuration reads a duration from the environment, or def.
-func envDuration(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
+// unavailableReason is why u is not measured, without its name and the
+// library's prefixes: "no powercap zones under ...".
+func unavailableReason(u power.Unavailable) string { return plainReason(u.Name, u.Reason()) }
 
-// envBool reads a boolean from the environment ("1", "true", ...).
-func envBool(name string) bool {
-	switch os.Getenv(name) {
-	case "1", "true", "TRUE", "True", "yes":
-		return true
+// plainReason is reason, why the source name is not measured, without the
+// name and the library's prefixes.
+func plainReason(name, reason string) string {
+	r := reasonText(name, reason)
+	if rest, ok := strings.CutPrefix(r, name+": "); ok {
+		return rest
 	}
-	return false
+	return r
 }

@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/factor"
-	"github.com/carbontrack/carbontrack/tracker/estimate"
 )
 
 const estimateHelp = `Usage: carbontrack estimate (--device NAME | --watts W) [--utilization U] [--count N]
@@ -72,7 +68,7 @@ Examples:
   carbontrack estimate --list-devices
 
 Environment: CARBONTRACK_PUE, CARBONTRACK_ZONE and CARBONTRACK_REGION set
---pue, --zone and --region when the flags are not given.
+--pue, --zone and --region when the flags are not given (a flag given wins).
 
 Flags:
 `
@@ -166,42 +162,42 @@ const (
 )
 
 func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("estimate", estimateHelp, stderr)
-	device := fs.String("device", "", "accelerator from the embedded table (see --list-devices), e.g. h100-sxm, \"A100 80GB\", tpu-v4")
-	watts := fs.Float64("watts", 0, "power per device in W (instead of, or overriding, --device)")
-	utilization := fs.Float64("utilization", 1, "mean fraction of the W per device drawn, in (0, 1]: TDP is an upper bound")
-	count := fs.Int("count", 1, "number of devices")
-	hours := fs.Float64("hours", 0, "wall-clock duration in hours")
-	days := fs.Float64("days", 0, "wall-clock duration in days (24 h)")
-	gpuHours := fs.Float64("gpu-hours", 0, "total device-hours; hours = gpu-hours / count")
-	pue := fs.Float64("pue", estimate.DefaultPUE, "power usage effectiveness (env CARBONTRACK_PUE; Uptime Institute 2023 global average)")
-	intensity := fs.Float64("intensity", 0, "carbon intensity in gCO2e/kWh (default: the zone's, else the world average)")
-	zone := fs.String("zone", "", "country for the embedded intensity tables, e.g. FR (env CARBONTRACK_ZONE)")
-	region := fs.String("region", "", "cloud region, e.g. gcp:europe-north1 (env CARBONTRACK_REGION)")
-	embodied := fs.Bool("embodied", false, "add amortised manufacturing emissions (Luccioni et al. 2022)")
-	gpuKg := fs.Float64("embodied-gpu-kg", estimate.EmbodiedGPUKg, "embodied kgCO2e per GPU")
-	serverKg := fs.Float64("embodied-server-kg", estimate.EmbodiedServerKg, "embodied kgCO2e per server without GPUs")
-	perServer := fs.Int("gpus-per-server", estimate.GPUsPerServer, "GPUs per server; servers = ceil(count / this)")
-	lifeYears := fs.Float64("lifetime-years", estimate.LifetimeYears, "years the embodied emissions are spread over")
-	lifeUtil := fs.Float64("lifetime-utilization", estimate.LifetimeUtilization, "fraction of the lifetime the hardware is busy, in (0, 1]")
-	compare := fs.String("compare-zones", "", "comma-separated zones or regions to compare, e.g. FR,DE,US,gcp:europe-north1")
-	asJSON := fs.Bool("json", false, "print JSON")
-	listDevices := fs.Bool("list-devices", false, "list the embedded accelerator table and exit")
-	if code, ok := parseFlags(fs, args, false); !ok {
+	f := newFlags("estimate", estimateHelp, stderr)
+	env := f.env
+	device := f.String("device", "", "accelerator from the embedded table (see --list-devices), e.g. h100-sxm, \"A100 80GB\", tpu-v4")
+	watts := f.Float64("watts", 0, "power per device in W (instead of, or overriding, --device)")
+	utilization := f.Float64("utilization", 1, "mean fraction of the W per device drawn, in (0, 1]: TDP is an upper bound")
+	count := f.Int("count", 1, "number of devices")
+	hours := f.Float64("hours", 0, "wall-clock duration in hours")
+	days := f.Float64("days", 0, "wall-clock duration in days (24 h)")
+	gpuHours := f.Float64("gpu-hours", 0, "total device-hours; hours = gpu-hours / count")
+	pue := f.Float64("pue", estimate.DefaultPUE, env("pue", "CARBONTRACK_PUE", "power usage effectiveness (Uptime Institute 2023 global average)"))
+	intensity := f.Float64("intensity", 0, "carbon intensity in gCO2e/kWh (default: the zone's, else the world average)")
+	f.String("zone", "", env("zone", zoneEnv, "country for the embedded intensity tables, e.g. FR"))
+	f.String("region", "", env("region", regionEnv, "cloud region, e.g. gcp:europe-north1"))
+	embodied := f.bool("embodied", false, "add amortised manufacturing emissions (Luccioni et al. 2022)")
+	gpuKg := f.Float64("embodied-gpu-kg", estimate.EmbodiedGPUKg, "embodied kgCO2e per GPU")
+	serverKg := f.Float64("embodied-server-kg", estimate.EmbodiedServerKg, "embodied kgCO2e per server without GPUs")
+	perServer := f.Int("gpus-per-server", estimate.GPUsPerServer, "GPUs per server; servers = ceil(count / this)")
+	lifeYears := f.Float64("lifetime-years", estimate.LifetimeYears, "years the embodied emissions are spread over")
+	lifeUtil := f.Float64("lifetime-utilization", estimate.LifetimeUtilization, "fraction of the lifetime the hardware is busy, in (0, 1]")
+	compare := f.String("compare-zones", "", "comma-separated zones or regions to compare, e.g. FR,DE,US,gcp:europe-north1")
+	asJSON := f.bool("json", false, "print JSON")
+	listDevices := f.bool("list-devices", false, "list the embedded accelerator table and exit")
+	rest, code, ok := f.parse(args, false)
+	if !ok {
 		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "carbontrack estimate: "+format+"\n", a...)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q (quote names with spaces: --device \"A100 80GB\")", fs.Arg(0))
+	usageErr := f.usageError
+	if len(rest) > 0 {
+		return usageErr("unexpected argument %q (quote names with spaces: --device \"A100 80GB\")", rest[0])
 	}
 	if *listDevices {
 		return printDeviceTable(stdout, stderr, *asJSON)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// set holds the flags of the command line: two of them may conflict,
+	// a flag never conflicts with a variable.
+	set := f.onCmdLine
 
 	// Values the library would read as "use the default" must not be 0 or
 	// negative when given.
@@ -213,16 +209,16 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		{"days", *days}, {"gpu-hours", *gpuHours}, {"pue", *pue}, {"intensity", *intensity},
 		{"gpus-per-server", float64(*perServer)}, {"lifetime-years", *lifeYears}, {"lifetime-utilization", *lifeUtil},
 	} {
-		if set[p.name] && !(p.v > 0) {
-			return usageErr("--%s must be greater than 0, got %v", p.name, p.v)
+		if f.given(p.name) && !(p.v > 0) {
+			return usageErr("%s must be greater than 0, got %v", f.what(p.name), p.v)
 		}
 	}
 	for _, p := range []struct {
 		name string
 		v    float64
 	}{{"embodied-gpu-kg", *gpuKg}, {"embodied-server-kg", *serverKg}} {
-		if set[p.name] && !(p.v >= 0) {
-			return usageErr("--%s must not be negative, got %v", p.name, p.v)
+		if f.given(p.name) && !(p.v >= 0) {
+			return usageErr("%s must not be negative, got %v", f.what(p.name), p.v)
 		}
 	}
 
@@ -247,15 +243,8 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if set["watts"] {
 		job.Watts = *watts
 	}
-	switch {
-	case set["pue"]:
+	if f.given("pue") {
 		job.PUE = *pue
-	case os.Getenv("CARBONTRACK_PUE") != "":
-		v, err := strconv.ParseFloat(os.Getenv("CARBONTRACK_PUE"), 64)
-		if err != nil || !(v > 0) {
-			return usageErr("CARBONTRACK_PUE=%q is not a PUE (a number such as 1.1)", clipArg(os.Getenv("CARBONTRACK_PUE")))
-		}
-		job.PUE = v
 	}
 	var loc factor.Location
 	switch {
@@ -266,13 +255,13 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		// The zone given, else this machine's: an estimate is most often
 		// made where the job will run.
 		lctx, cancel := context.WithTimeout(ctx, factor.DefaultMetadataBudget+time.Second)
-		l, err := locateZone(lctx, set, *zone, *region, false, nil, "carbontrack estimate")
+		l, err := locateZone(lctx, f, false, nil, "carbontrack estimate")
 		cancel()
 		if err != nil {
-			return usageErr("%s", strings.TrimPrefix(err.Error(), "factor: "))
+			return usageErr("%s", plainError(err))
 		}
 		if err := factor.CheckZone(l.Zone); err != nil {
-			return usageErr("%s: %s", l.From, strings.TrimPrefix(err.Error(), "factor: "))
+			return usageErr("%s: %s", l.From, plainError(err))
 		}
 		loc = l
 		if l.Method != factor.LocatedDefault {
@@ -286,7 +275,7 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 
 	fail := func(err error) int {
-		msg := strings.ReplaceAll(plainError(err), "estimate: ", "")
+		msg := plainError(err)
 		if errors.Is(err, estimate.ErrUnknownDevice) {
 			msg += " (--watts W); carbontrack estimate --list-devices shows the table"
 		}
@@ -332,17 +321,8 @@ func given(set map[string]bool, names ...string) []string {
 	return out
 }
 
-func clipArg(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
-
 func writeJSON(stdout, stderr io.Writer, v any) int {
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := encodeJSON(stdout, v); err != nil {
 		fmt.Fprintf(stderr, "carbontrack estimate: %v\n", err)
 		return 1
 	}
@@ -558,7 +538,7 @@ func signed(s string) string {
 func printDeviceTable(stdout, stderr io.Writer, asJSON bool) int {
 	all, err := estimate.Accelerators()
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack estimate: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack estimate: %s\n", plainError(err))
 		return 1
 	}
 	if asJSON {

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -60,16 +58,16 @@ type forecastPoint struct {
 }
 
 func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("intensity", intensityHelp, stderr)
-	zone := fs.String("zone", "", "country or grid zone (env "+zoneEnv+"; default: located, see the README)")
-	region := fs.String("region", "", "cloud region, e.g. gcp:europe-west4 (env "+regionEnv+")")
-	provider := fs.String("provider", envOr("CARBONTRACK_PROVIDER", factor.ProviderStatic),
-		strings.Join(factor.ProviderNames(), ", ")+" (env CARBONTRACK_PROVIDER)")
-	providerURL := fs.String("provider-url", os.Getenv("CARBONTRACK_PROVIDER_URL"), "base URL of the live provider's API (env CARBONTRACK_PROVIDER_URL)")
-	timeout := fs.Duration("timeout", 10*time.Second, "total time for the command's requests: every attempt, the forecast included")
-	forecast := fs.Bool("forecast", false, "also print the provider's forecast")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := parseFlags(fs, args, true); !ok {
+	f := newFlags("intensity", intensityHelp, stderr)
+	env := f.env
+	f.String("zone", "", env("zone", zoneEnv, "country or grid zone (default: located, see the README)"))
+	f.String("region", "", env("region", regionEnv, "cloud region, e.g. gcp:europe-west4"))
+	provider := f.String("provider", factor.ProviderStatic, env("provider", "CARBONTRACK_PROVIDER", strings.Join(factor.ProviderNames(), ", ")))
+	providerURL := f.String("provider-url", "", env("provider-url", "CARBONTRACK_PROVIDER_URL", "base URL of the live provider's API"))
+	timeout := f.Duration("timeout", 10*time.Second, "total time for the command's requests: every attempt, the forecast included")
+	forecast := f.bool("forecast", false, "also print the provider's forecast")
+	asJSON := f.bool("json", false, "print JSON")
+	if code, ok := f.parseNoArgs(args); !ok {
 		return code
 	}
 	fail := func(code int, err error) int {
@@ -77,13 +75,13 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 	if *timeout <= 0 {
-		return fail(2, fmt.Errorf("--timeout %v is not positive", *timeout))
+		return f.usageError("--timeout %v is not positive", *timeout)
 	}
 	tctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	// ukgrid serves Great Britain whatever the machine's location.
 	skip := strings.EqualFold(strings.TrimSpace(*provider), factor.ProviderUKGrid)
-	loc, err := locateZone(tctx, flagsSet(fs), *zone, *region, skip, nil, "carbontrack intensity")
+	loc, err := locateZone(tctx, f, skip, nil, "carbontrack intensity")
 	if err != nil {
 		return fail(2, err)
 	}
@@ -126,7 +124,7 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		pts, err := f.Forecast(tctx)
 		if err != nil {
 			// The intensity itself is still worth printing.
-			msg := err.Error()
+			msg := plainError(err)
 			out.ForecastError = &msg
 			code = 1
 		}
@@ -139,9 +137,9 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "carbontrack intensity: forecast: %s\n", *out.ForecastError)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		if err := encodeJSON(stdout, out); err != nil {
+			return fail(1, err)
+		}
 		return code
 	}
 	zoneName := out.Zone
@@ -170,11 +168,4 @@ func runIntensity(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	return code
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

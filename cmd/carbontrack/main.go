@@ -10,18 +10,23 @@
 //	carbontrack report [--plot FILE.png|FILE.svg] [--json] LOGDIR...
 //	carbontrack serve --metrics-addr ADDR [--run-id ID] [--node NAME]
 //
-// Run "carbontrack help" or "carbontrack COMMAND --help" for details.
+//	carbontrack help [COMMAND]
+//	carbontrack version
+//
+// Run "carbontrack help" or "carbontrack help COMMAND" for details.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"strings"
 	"syscall"
+
+	"github.com/carbontrack/carbontrack/tracker"
 )
 
 func main() {
@@ -50,21 +55,68 @@ func commands() []command {
 
 // run dispatches to a subcommand and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stdout)
-		if len(args) == 0 {
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return runHelpCommand(ctx, args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "carbontrack: %s takes no argument\nsee 'carbontrack --help'\n", args[0])
 			return 2
 		}
+		fmt.Fprintln(stdout, versionText())
 		return 0
 	}
+	if c, ok := findCommand(args[0]); ok {
+		return c.run(ctx, args[1:], stdout, stderr)
+	}
+	what := "command"
+	if strings.HasPrefix(args[0], "-") {
+		what = "flag"
+	}
+	fmt.Fprintf(stderr, "carbontrack: unknown %s %q\nsee 'carbontrack --help'\n", what, args[0])
+	return 2
+}
+
+func findCommand(name string) (command, bool) {
 	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
+		if c.name == name {
+			return c, true
 		}
 	}
-	fmt.Fprintf(stderr, "carbontrack: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
+	return command{}, false
+}
+
+// runHelpCommand is "carbontrack help [COMMAND]": the commands, or the help
+// of one, on stdout.
+func runHelpCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "carbontrack help: give one command, not %d\nsee 'carbontrack help'\n", len(args))
+		return 2
+	}
+	c, ok := findCommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "carbontrack help: unknown command %q\nsee 'carbontrack help'\n", args[0])
+		return 2
+	}
+	// A command's --help prints its help and does nothing else.
+	return c.run(ctx, []string{"--help"}, stdout, stdout)
+}
+
+// versionText is carbontrack's version, and the Go and platform it was
+// built with.
+func versionText() string {
+	return fmt.Sprintf("carbontrack %s (%s %s/%s)", tracker.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func usage(w io.Writer) {
@@ -72,43 +124,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(w, "\nRun 'carbontrack COMMAND --help' for a command's flags and examples.\n")
-}
-
-// newFlagSet returns the flag set of a subcommand: errors are returned, not
-// fatal, and -h/--help prints the subcommand's help text, then its flags.
-func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, help)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// envTwins maps flag names to their CARBONTRACK_* environment variables.
-type envTwins map[string]string
-
-// usage records the twin of flagName and returns usage with it mentioned.
-func (tw envTwins) usage(flagName, envName, usage string) string {
-	tw[flagName] = envName
-	return usage + " (env " + envName + ")"
-}
-
-// parseFlags parses a subcommand's arguments. When ok is false the
-// subcommand returns code: 0 after -h/--help, 2 for a bad flag or, with
-// noArgs, an argument left over (said on the flag set's output).
-func parseFlags(fs *flag.FlagSet, args []string, noArgs bool) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, false
-		}
-		return 2, false
-	}
-	if noArgs && fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "carbontrack %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return 2, false
-	}
-	return 0, true
+	fmt.Fprintf(w, "  %-10s %s\n", "help", "print the help of a command: carbontrack help COMMAND")
+	fmt.Fprintf(w, "  %-10s %s\n", "version", "print carbontrack's version (also --version)")
+	fmt.Fprint(w, "\nRun 'carbontrack help COMMAND' or 'carbontrack COMMAND --help' for a command's flags and examples.\n")
 }

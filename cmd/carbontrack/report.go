@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -181,49 +179,35 @@ type reportTotalJSON struct {
 }
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", reportHelp, stderr)
-	twins := envTwins{}
-	env := twins.usage
-	plotPath := fs.String("plot", "", env("plot", "CARBONTRACK_PLOT", "draw power over time and emissions per epoch into FILE (.png or .svg)"))
-	asJSON := fs.Bool("json", false, env("json", "CARBONTRACK_JSON", "print JSON instead of tables"))
-	perEpoch := fs.Bool("per-epoch", false, env("per-epoch", "CARBONTRACK_PER_EPOCH", "also print a table of each run's epochs"))
+	f := newFlags("report", reportHelp, stderr)
+	env := f.env
+	plotPath := f.String("plot", "", env("plot", "CARBONTRACK_PLOT", "draw power over time and emissions per epoch into FILE (.png or .svg)"))
+	asJSON := f.bool("json", false, env("json", "CARBONTRACK_JSON", "print JSON instead of tables"))
+	perEpoch := f.bool("per-epoch", false, env("per-epoch", "CARBONTRACK_PER_EPOCH", "also print a table of each run's epochs"))
 	// Flags may follow the directories.
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	// The environment sets the flags the command line left out.
-	if _, err := applyEnv(fs, twins, flagsSet(fs)); err != nil {
-		fmt.Fprintf(stderr, "carbontrack report: %v\n", err)
-		return 2
+	dirs, code, ok := f.parse(args, true)
+	if !ok {
+		return code
 	}
 	if *plotPath != "" {
 		switch strings.ToLower(filepath.Ext(*plotPath)) {
 		case ".png", ".svg":
 		default:
-			fmt.Fprintf(stderr, "carbontrack report: --plot %q: the file must end in .png or .svg\n", *plotPath)
-			return 2
+			from := ""
+			if f.fromEnv["plot"] {
+				from = " (from " + f.twins["plot"] + ")"
+			}
+			return f.usageError("--plot %q%s: the file must end in .png or .svg", *plotPath, from)
 		}
 	}
 	if len(dirs) == 0 {
-		dirs = []string{envOr("CARBONTRACK_LOG_DIR", "carbontrack-logs")}
+		dirs = []string{defaultLogDir()}
 	}
 
 	runs, err := runlog.Read(dirs...)
-	code := 0
 	if err != nil {
 		for _, e := range splitErrors(err) {
-			fmt.Fprintf(stderr, "carbontrack report: %v\n", e)
+			fmt.Fprintf(stderr, "carbontrack report: %s\n", plainError(e))
 		}
 		code = 1
 	}
@@ -233,9 +217,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	total := runlog.Sum(runs)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(buildReportJSON(runs, total)); err != nil {
+		if err := encodeJSON(stdout, buildReportJSON(runs, total)); err != nil {
 			fmt.Fprintf(stderr, "carbontrack report: %v\n", err)
 			return 1
 		}
@@ -244,12 +226,21 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *plotPath != "" {
 		if err := runlog.PlotFile(*plotPath, runs); err != nil {
-			fmt.Fprintf(stderr, "carbontrack report: %v\n", err)
+			fmt.Fprintf(stderr, "carbontrack report: %s\n", plainError(err))
 			return 1
 		}
 		fmt.Fprintf(stderr, "carbontrack report: plot written to %s\n", *plotPath)
 	}
 	return code
+}
+
+// defaultLogDir is where report looks without a LOGDIR: run's --log-dir
+// from its twin CARBONTRACK_LOG_DIR, else run's default.
+func defaultLogDir() string {
+	if v := os.Getenv("CARBONTRACK_LOG_DIR"); v != "" {
+		return v
+	}
+	return "carbontrack-logs"
 }
 
 // splitErrors undoes errors.Join.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -244,7 +243,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 
 	fopts, err := runFactor(&o)
 	if err != nil {
-		return fail(2, "%s", plainError(err))
+		return fail(2, "%s", cliError("run", err))
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -259,7 +258,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 
 	status := !o.quiet && !o.noStatus && deps.isTerminal(stderr)
 	outTTY := deps.isTerminal(stdout)
-	cons := newConsole(stdout, stderr, outTTY, deps.isTerminal(stderr), status, deps.termWidth(stderr))
+	width := deps.termWidth(stderr)
+	cons := newConsole(stdout, stderr, outTTY, deps.isTerminal(stderr), status, width)
 	say := cons.say
 	if o.quiet {
 		say = nil
@@ -312,7 +312,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			if code, ok := interrupted(); ok {
 				return fail(code, notStarted)
 			}
-			return fail(1, "cannot measure: %v", err)
+			return fail(1, "cannot measure: %s", cliError("run", err))
 		}
 	}
 	// Ctrl-C while the provider or the devices were asked: the command
@@ -344,7 +344,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			_ = cmd.Process.Kill()
 			<-waitc
 			cons.finish()
-			return fail(1, "cannot measure the command's process tree: %v (the command was killed)", err)
+			return fail(1, "cannot measure the command's process tree: %s (the command was killed)", cliError("run", err))
 		}
 	}
 	ep.begin(t)
@@ -356,7 +356,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		_ = t.Refresh(rctx)
 		cancel()
 		t.StatusInto(st)
-		return statusText(st, began, time.Now())
+		return statusLine(st, began, time.Now(), width)
 	})
 
 	plog := newPowerLogger(t, cons)
@@ -482,6 +482,9 @@ loop:
 	}
 	out := buildRunJSON(argv, exitCode, sig, ended.Sub(began), &rep, &st, disc, o.process)
 	out.BudgetExceeded = out.BudgetExceeded || budgetPassed
+	for i := range out.Unavailable {
+		out.Unavailable[i].Reason = plainReason(out.Unavailable[i].Name, out.Unavailable[i].Reason)
+	}
 	out.StoppedByBudget = o.enforce && stopping && strings.HasPrefix(stoppedBy, "budget")
 	if plog != nil && plog.path != "" {
 		out.Files = append(out.Files, plog.path)
@@ -490,7 +493,7 @@ loop:
 		printRunReport(stderr, &out, &rep)
 	}
 	if o.reportFile != "" {
-		if err := writeJSONFile(o.reportFile, &out); err != nil {
+		if err := writeJSONFile(o.reportFile, roundedJSON{&out}); err != nil {
 			fmt.Fprintf(stderr, "carbontrack run: --report-file: %v\n", err)
 		}
 	}
@@ -501,9 +504,7 @@ loop:
 		if !relayedOut || cons.outPartial() {
 			_, _ = io.WriteString(stdout, "\n")
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(&out); err != nil {
+		if err := encodeJSON(stdout, &out); err != nil {
 			fmt.Fprintf(stderr, "carbontrack run: --json: %v\n", err)
 		}
 	}
@@ -564,6 +565,14 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(d.Sources) == 0 {
+		_ = d.Close()
+		var why []string
+		for _, u := range d.Unavailable {
+			why = append(why, reasonText(u.Name, u.Reason()))
+		}
+		return nil, nil, fmt.Errorf("no power source available here (%s); \"carbontrack devices\" says more", strings.Join(why, "; "))
+	}
 	verbose := 1
 	if o.quiet {
 		verbose = 0
@@ -591,13 +600,6 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 	t, err := tracker.New(o.epochs, topts...)
 	if err != nil {
 		_ = d.Close()
-		if len(d.Sources) == 0 {
-			var why []string
-			for _, u := range d.Unavailable {
-				why = append(why, u.Name+": "+u.Reason())
-			}
-			return nil, nil, fmt.Errorf("%w (%s)", err, strings.Join(why, "; "))
-		}
 		return nil, nil, err
 	}
 	// The zone's warning once the location is final (a cloud metadata

@@ -688,10 +688,10 @@ func TestRunJSONTwin(t *testing.T) {
 	assert.False(t, o.asJSON, "the command line wins")
 
 	// Every flag of run has a twin, as the README says.
-	fs, twins := runFlagSet(&runOptions{}, io.Discard)
+	fs := runFlagSet(&runOptions{}, io.Discard)
 	fs.VisitAll(func(f *flag.Flag) {
-		assert.Contains(t, twins, f.Name)
-		assert.Contains(t, f.Usage, "(env "+twins[f.Name]+")")
+		assert.Contains(t, fs.twins, f.Name)
+		assert.Contains(t, f.Usage, "(env "+fs.twins[f.Name]+")")
 	})
 }
 

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -59,27 +56,26 @@ type runOptions struct {
 	linger       time.Duration
 }
 
-// runFlagSet declares run's flags into o. Each flag with an environment
-// twin is listed in the returned map (flag name → variable); to add a flag,
-// add a line here.
-func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]string) {
-	fs := newFlagSet("run", strings.Replace(runHelp, "{{presets}}\n", presetHelp(), 1), stderr)
-	twins := envTwins{}
-	env := twins.usage
+// runFlagSet declares run's flags into o. Each flag has an environment
+// twin, listed in its twins (flag name → variable); to add a flag, add a
+// line here.
+func runFlagSet(o *runOptions, stderr io.Writer) *cliFlags {
+	fs := newFlags("run", strings.Replace(runHelp, "{{presets}}\n", presetHelp(), 1), stderr)
+	env := fs.env
 	fs.IntVar(&o.epochs, "epochs", 1, env("epochs", "CARBONTRACK_EPOCHS", "number of epochs the command runs (needs --epoch-pattern, --epoch-start-pattern or --epochs-from)"))
 	fs.StringVar(&o.epochPattern, "epoch-pattern", "", env("epoch-pattern", "CARBONTRACK_EPOCH_PATTERN", "regular expression (Go syntax): an output line matching it ends an epoch"))
 	fs.StringVar(&o.epochStartPattern, "epoch-start-pattern", "", env("epoch-start-pattern", "CARBONTRACK_EPOCH_START_PATTERN",
 		"regular expression (Go syntax): an output line matching it starts an epoch, ending the open one (e.g. '^Epoch [0-9]+/')"))
 	fs.StringVar(&o.epochsFrom, "epochs-from", "", env("epochs-from", "CARBONTRACK_EPOCHS_FROM",
 		"read the epochs from what a trainer prints: "+strings.Join(presetNames(), ", ")+" (e.g. --epochs 10 --epochs-from keras)"))
-	fs.BoolVar(&o.keepCommand, "keep-command", false, env("keep-command", "CARBONTRACK_KEEP_COMMAND",
+	fs.boolVar(&o.keepCommand, "keep-command", false, env("keep-command", "CARBONTRACK_KEEP_COMMAND",
 		"leave the command running if carbontrack itself is killed (by default it then gets SIGTERM; Linux only)"))
 	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "how often energy counters and the CPU/RAM estimates are read between epoch boundaries (boundaries are read when they happen)"))
 	fs.DurationVar(&o.powerEvery, "power-interval", tracker.DefaultPowerInterval, env("power-interval", "CARBONTRACK_POWER_INTERVAL", "how often GPUs without an energy counter are read (above 100ms a load changing at 1 Hz may alias)"))
 	fs.DurationVar(&o.checkpoint, "checkpoint-interval", tracker.DefaultCheckpointInterval, env("checkpoint-interval", "CARBONTRACK_CHECKPOINT_INTERVAL", "how often the run's totals so far are appended to the JSON lines and synced: a kill loses at most this"))
 	fs.Float64Var(&o.pue, "pue", tracker.DefaultPUE, env("pue", "CARBONTRACK_PUE", "power usage effectiveness, 1 to 5 (1: measured at the wall)"))
-	fs.StringVar(&o.zone, "zone", "", env("zone", "CARBONTRACK_ZONE", "country or grid zone of the emission factor (FR, DK1, US-CAL-CISO, ...; default: located)"))
-	fs.StringVar(&o.region, "region", "", env("region", "CARBONTRACK_REGION", "cloud region instead of a zone, e.g. gcp:europe-west4"))
+	fs.StringVar(&o.zone, "zone", "", env("zone", zoneEnv, "country or grid zone of the emission factor (FR, DK1, US-CAL-CISO, ...; default: located)"))
+	fs.StringVar(&o.region, "region", "", env("region", regionEnv, "cloud region instead of a zone, e.g. gcp:europe-west4"))
 	fs.Float64Var(&o.intensity, "intensity", 0, env("intensity", "CARBONTRACK_INTENSITY", "fixed emission factor in g CO2e/kWh (overrides --zone, --region and --provider)"))
 	fs.StringVar(&o.provider, "provider", "static", env("provider", "CARBONTRACK_PROVIDER", strings.Join(factor.ProviderNames(), ", ")))
 	fs.StringVar(&o.providerURL, "provider-url", "", env("provider-url", "CARBONTRACK_PROVIDER_URL", "base URL of the live provider's API"))
@@ -87,103 +83,52 @@ func runFlagSet(o *runOptions, stderr io.Writer) (*flag.FlagSet, map[string]stri
 	fs.StringVar(&o.logPrefix, "log-prefix", "", env("log-prefix", "CARBONTRACK_LOG_PREFIX", "prefix of the log file names"))
 	fs.StringVar(&o.sysfsRoot, "sysfs-root", "", env("sysfs-root", power.EnvSysfsRoot, "sysfs root for RAPL"))
 	fs.StringVar(&o.nvmlLib, "nvml-lib", "", env("nvml-lib", power.EnvNVMLLibrary, "path of libnvidia-ml.so.1"))
-	fs.BoolVar(&o.gpuSampling, "gpu-power-sampling", false, env("gpu-power-sampling", "CARBONTRACK_GPU_POWER_SAMPLING", "read GPU power instead of the energy counter"))
+	fs.boolVar(&o.gpuSampling, "gpu-power-sampling", false, env("gpu-power-sampling", "CARBONTRACK_GPU_POWER_SAMPLING", "read GPU power instead of the energy counter"))
 	fs.Float64Var(&o.budgetG, "budget", 0, env("budget", "CARBONTRACK_BUDGET", "emissions budget in grams CO2e (0: none)"))
 	fs.Float64Var(&o.budgetKWh, "budget-kwh", 0, env("budget-kwh", "CARBONTRACK_BUDGET_KWH", "energy budget in kWh, PUE included (0: none)"))
-	fs.BoolVar(&o.enforce, "enforce-budget", false, env("enforce-budget", "CARBONTRACK_ENFORCE_BUDGET", "stop the command when the projection or the consumption passes the budget"))
+	fs.boolVar(&o.enforce, "enforce-budget", false, env("enforce-budget", "CARBONTRACK_ENFORCE_BUDGET", "stop the command when the projection or the consumption passes the budget"))
 	fs.DurationVar(&o.grace, "grace-period", 10*time.Second, env("grace-period", "CARBONTRACK_GRACE_PERIOD", "time between SIGTERM and SIGKILL when carbontrack stops the command"))
-	fs.BoolVar(&o.process, "process", false, env("process", "CARBONTRACK_PROCESS", "measure only the command's process tree: its GPUs and its share of CPU and memory"))
-	fs.BoolVar(&o.quiet, "quiet", false, env("quiet", "CARBONTRACK_QUIET", "print nothing of carbontrack's own but errors and the stopping of the command (--json still prints)"))
-	fs.BoolVar(&o.noStatus, "no-status", false, env("no-status", "CARBONTRACK_NO_STATUS", "no live status line, even on a terminal"))
-	fs.BoolVar(&o.asJSON, "json", false, env("json", "CARBONTRACK_JSON", "write the final report as JSON to stdout, after the command's output (its last lines; --report-file is cleaner for programs)"))
+	fs.boolVar(&o.process, "process", false, env("process", "CARBONTRACK_PROCESS", "measure only the command's process tree: its GPUs and its share of CPU and memory"))
+	fs.boolVar(&o.quiet, "quiet", false, env("quiet", "CARBONTRACK_QUIET", "print nothing of carbontrack's own but errors and the stopping of the command (--json still prints)"))
+	fs.boolVar(&o.noStatus, "no-status", false, env("no-status", "CARBONTRACK_NO_STATUS", "no live status line, even on a terminal"))
+	fs.boolVar(&o.asJSON, "json", false, env("json", "CARBONTRACK_JSON", "write the final report as JSON to stdout, after the command's output (its last lines; --report-file is cleaner for programs)"))
 	fs.StringVar(&o.reportFile, "report-file", "", env("report-file", "CARBONTRACK_REPORT_FILE", "write the final report as JSON to this file"))
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", env("metrics-addr", "CARBONTRACK_METRICS_ADDR", "serve Prometheus metrics on this host:port while the command runs, loopback unless --allow-public (e.g. 127.0.0.1:9464)"))
-	fs.BoolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
+	fs.boolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
 	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric and record, the same on every node of a run (default: SLURM_JOB_ID or TORCHELASTIC_RUN_ID)"))
 	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric and record (default: the host name)"))
 	fs.StringVar(&o.leaseDir, "lease-dir", "", env("lease-dir", tracker.LeaseDirEnv, "directory through which the trackers of this machine share its devices, each counted once (default: carbontrack-leases in the temporary directory; off: no sharing)"))
 	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends and the report is written (one scrape interval lets Prometheus see the totals; Ctrl-C or SIGTERM ends it sooner)"))
-	return fs, twins
-}
-
-// applyEnv sets each flag that has its twin in the environment, except
-// those in onCmdLine: a flag given on the command line wins over its twin.
-// It returns the flags it set.
-func applyEnv(fs *flag.FlagSet, twins map[string]string, onCmdLine map[string]bool) (map[string]bool, error) {
-	var errs []error
-	set := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) {
-		name, ok := twins[f.Name]
-		if !ok || onCmdLine[f.Name] {
-			return
-		}
-		if v := os.Getenv(name); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
-				return
-			}
-			set[f.Name] = true
-		}
-	})
-	return set, errors.Join(errs...)
-}
-
-// flagsSet returns the names of the flags fs has set so far.
-func flagsSet(fs *flag.FlagSet) map[string]bool {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
+	return fs
 }
 
 // parseRunFlags parses run's command line; code is -1 when the command
 // should run.
 func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string, re *regexp.Regexp, code int) {
-	fs, twins := runFlagSet(&o, stderr)
+	fs := runFlagSet(&o, stderr)
+	twins := fs.twins
 	usage := func(format string, a ...any) (runOptions, []string, *regexp.Regexp, int) {
-		fmt.Fprintf(stderr, "carbontrack run: "+format+"\n", a...)
-		return o, nil, nil, 2
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, nil, nil, 0
-		}
-		return o, nil, nil, 2
+		return o, nil, nil, fs.usageError(format, a...)
 	}
 	// The command line first, then the environment for the flags it left
 	// out: each flag knows which layer set it.
-	onCmdLine := flagsSet(fs)
-	fromEnv, err := applyEnv(fs, twins, onCmdLine)
-	if err != nil {
-		return usage("%v", err)
+	argv, code, ok := fs.parse(args, false)
+	if !ok {
+		return o, nil, nil, code
 	}
-	epochsSet := onCmdLine["epochs"] || fromEnv["epochs"]
+	onCmdLine, fromEnv := fs.onCmdLine, fs.fromEnv
+	epochsSet := fs.given("epochs")
 	// --zone and --region name the same thing: one given on the command
-	// line wins over the other's twin; both in one layer are a mistake.
-	if o.zone != "" && o.region != "" && o.intensity == 0 {
-		switch {
-		case onCmdLine["zone"] && onCmdLine["region"]:
-			return usage("give --zone or --region, not both")
-		case fromEnv["zone"] && fromEnv["region"]:
-			return usage("%s and %s are both set: set one", twins["zone"], twins["region"])
-		case onCmdLine["region"]:
-			o.zone = ""
-		default:
-			o.region = ""
-		}
-	}
-	// The zone is checked with the provider (runFactor) before anything
+	// line wins over the other's twin; both in one layer are a mistake. The
+	// zone is checked with the provider (runFactor) before anything
 	// starts; the tracker locates the machine when none is given.
 	if o.intensity == 0 {
-		for _, name := range []string{"zone", "region"} {
-			v := fs.Lookup(name).Value.String()
-			if v == "" {
-				continue
-			}
-			from := "--" + name
-			if !onCmdLine[name] {
-				from = twins[name]
-			}
-			o.location = factor.Location{Zone: strings.TrimSpace(v), Method: factor.LocatedGiven, From: from}
+		loc, ok, err := givenZone(fs)
+		if err != nil {
+			return usage("%v", err)
+		}
+		if ok {
+			o.location = loc
 		}
 	}
 	// --epochs-from and the patterns both say how to read the epochs: the
@@ -210,12 +155,7 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		}
 	}
 	// flagName names a flag in a message, with its twin when that set it.
-	flagName := func(name string) string {
-		if fromEnv[name] {
-			return twins[name] + " (--" + name + ")"
-		}
-		return "--" + name
-	}
+	flagName := fs.what
 	epochFlag := "" // the flag that reads the epochs, if any
 	switch {
 	case o.epochsFrom != "":
@@ -248,10 +188,9 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 			return usage("%s: %v", flagName("epochs-from"), err)
 		}
 	}
-	argv = fs.Args()
 	switch {
 	case len(argv) == 0:
-		return usage("no command given; see carbontrack run --help")
+		return usage("no command given: carbontrack run [flags] -- COMMAND [ARGS...]")
 	case o.epochs < 1:
 		return usage("--epochs must be at least 1, got %d", o.epochs)
 	case epochFlag == "" && epochsSet && o.epochs != 1:
@@ -262,13 +201,13 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 	case epochFlag != "" && !epochsSet:
 		return usage("%s needs --epochs N, the number of epochs the command runs", flagName(epochFlag))
 	case o.interval <= 0:
-		return usage("--interval must be positive, got %v", o.interval)
+		return usage("%s must be positive, got %v", flagName("interval"), o.interval)
 	case o.powerEvery <= 0:
-		return usage("--power-interval must be positive, got %v", o.powerEvery)
+		return usage("%s must be positive, got %v", flagName("power-interval"), o.powerEvery)
 	case o.checkpoint <= 0:
-		return usage("--checkpoint-interval must be positive, got %v", o.checkpoint)
+		return usage("%s must be positive, got %v", flagName("checkpoint-interval"), o.checkpoint)
 	case !(o.pue >= 1 && o.pue <= 5):
-		return usage("--pue must be in [1, 5], got %v", o.pue)
+		return usage("%s must be in [1, 5], got %v", flagName("pue"), o.pue)
 	case o.intensity < 0 || math.IsNaN(o.intensity):
 		return usage("--intensity must not be negative")
 	case o.budgetG < 0 || o.budgetKWh < 0:
@@ -276,13 +215,13 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 	case o.enforce && o.budgetG == 0 && o.budgetKWh == 0:
 		return usage("--enforce-budget needs --budget or --budget-kwh")
 	case o.grace <= 0:
-		return usage("--grace-period must be positive, got %v", o.grace)
+		return usage("%s must be positive, got %v", flagName("grace-period"), o.grace)
 	case o.linger < 0:
 		return usage("--metrics-linger must not be negative")
 	}
 	if o.metricsAddr != "" {
 		if err := promexport.CheckAddr(o.metricsAddr, o.allowPublic); err != nil {
-			return usage("--metrics-addr: %v", err)
+			return usage("%s: %s", flagName("metrics-addr"), cliError("run", err))
 		}
 	}
 	return o, argv, re, -1

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,36 +48,35 @@ Examples:
 Environment: CARBONTRACK_METRICS_ADDR, CARBONTRACK_ALLOW_PUBLIC,
 CARBONTRACK_INTERVAL, CARBONTRACK_RUN_ID, CARBONTRACK_NODE,
 CARBONTRACK_SYSFS_ROOT, CARBONTRACK_NVML_LIBRARY and
-CARBONTRACK_GPU_POWER_SAMPLING set the flags when they are not given.
+CARBONTRACK_GPU_POWER_SAMPLING set the flags when they are not given (a
+flag given wins; booleans: 1/0, true/false, yes/no, on/off).
 
 Flags:
 `
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := newFlagSet("serve", serveHelp, stderr)
-	addr := fs.String("metrics-addr", envOr("CARBONTRACK_METRICS_ADDR", promexport.DefaultAddr),
-		"host:port to serve /metrics on, loopback unless --allow-public (env CARBONTRACK_METRICS_ADDR)")
-	allowPublic := fs.Bool("allow-public", envBool("CARBONTRACK_ALLOW_PUBLIC"),
-		"allow a --metrics-addr that is not loopback: exposes the metrics to the network (env CARBONTRACK_ALLOW_PUBLIC)")
-	interval := fs.Duration("interval", envDuration("CARBONTRACK_INTERVAL", sampler.DefaultInterval),
-		"sampling interval (env CARBONTRACK_INTERVAL)")
-	runID := fs.String("run-id", os.Getenv("CARBONTRACK_RUN_ID"), "add the label run_id to every metric (env CARBONTRACK_RUN_ID)")
-	node := fs.String("node", os.Getenv("CARBONTRACK_NODE"), "add the label node to every metric, such as the host name (env CARBONTRACK_NODE)")
-	sysfsRoot := fs.String("sysfs-root", os.Getenv(power.EnvSysfsRoot), "sysfs root for RAPL (env "+power.EnvSysfsRoot+")")
-	nvmlLib := fs.String("nvml-lib", os.Getenv(power.EnvNVMLLibrary), "path of libnvidia-ml.so.1 (env "+power.EnvNVMLLibrary+")")
-	gpuSampling := fs.Bool("gpu-power-sampling", envBool("CARBONTRACK_GPU_POWER_SAMPLING"),
-		"read GPU power instead of the energy counter (env CARBONTRACK_GPU_POWER_SAMPLING)")
-	if code, ok := parseFlags(fs, args, true); !ok {
+	f := newFlags("serve", serveHelp, stderr)
+	env := f.env
+	addr := f.String("metrics-addr", promexport.DefaultAddr, env("metrics-addr", "CARBONTRACK_METRICS_ADDR",
+		"host:port to serve /metrics on, loopback unless --allow-public"))
+	allowPublic := f.bool("allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC",
+		"allow a --metrics-addr that is not loopback: exposes the metrics to the network"))
+	interval := f.Duration("interval", sampler.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "sampling interval"))
+	runID := f.String("run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "add the label run_id to every metric"))
+	node := f.String("node", "", env("node", "CARBONTRACK_NODE", "add the label node to every metric, such as the host name"))
+	sysfsRoot := f.String("sysfs-root", "", env("sysfs-root", power.EnvSysfsRoot, "sysfs root for RAPL"))
+	nvmlLib := f.String("nvml-lib", "", env("nvml-lib", power.EnvNVMLLibrary, "path of libnvidia-ml.so.1"))
+	gpuSampling := f.bool("gpu-power-sampling", false, env("gpu-power-sampling", "CARBONTRACK_GPU_POWER_SAMPLING",
+		"read GPU power instead of the energy counter"))
+	if code, ok := f.parseNoArgs(args); !ok {
 		return code
 	}
 	if *interval <= 0 {
-		fmt.Fprintln(stderr, "carbontrack serve: --interval must be positive")
-		return 2
+		return f.usageError("%s must be positive, got %v", f.what("interval"), *interval)
 	}
 	// Check the address before discovering anything.
 	if err := promexport.CheckAddr(*addr, *allowPublic); err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
-		return 2
+		return f.usageError("%s: %s", f.what("metrics-addr"), cliError("serve", err))
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []power.Option{power.WithSysfsRoot(*sysfsRoot), power.WithNVMLLibrary(*nvmlLib), power.WithLogger(logger)}
@@ -87,12 +85,12 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	d, err := power.Discover(ctx, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		return 1
 	}
 	defer d.Close()
 	for _, u := range d.Unavailable {
-		fmt.Fprintf(stderr, "carbontrack serve: not measured: %s: %s\n", u.Name, u.Reason())
+		fmt.Fprintf(stderr, "carbontrack serve: not measured: %s: %s\n", u.Name, unavailableReason(u))
 	}
 	if len(d.Sources) == 0 {
 		fmt.Fprintln(stderr, "carbontrack serve: no power source available here (see above; \"carbontrack devices\" says more)")
@@ -101,28 +99,28 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 
 	smp, err := sampler.New(d.Sources, sampler.WithInterval(*interval), sampler.WithLogger(logger))
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		return 2
 	}
 	col, err := promexport.NewSamplerCollector(smp, promexport.WithRunID(*runID), promexport.WithNode(*node))
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		return 2
 	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(col); err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		return 1
 	}
 
 	if err := smp.Start(ctx); err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		return 1
 	}
 	defer smp.Stop()
 	srv, err := promexport.Serve(ctx, *addr, reg, promexport.WithAllowPublic(*allowPublic), promexport.WithLogger(logger))
 	if err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		return 1
 	}
 	names := make([]string, 0, len(d.Sources))
@@ -140,7 +138,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		code = 1 // serving failed; Stop says why
 	}
 	if err := srv.Stop(); err != nil {
-		fmt.Fprintf(stderr, "carbontrack serve: %v\n", err)
+		fmt.Fprintf(stderr, "carbontrack serve: %s\n", cliError("serve", err))
 		code = 1
 	}
 	smp.Stop()

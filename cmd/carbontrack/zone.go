@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -17,41 +17,50 @@ const (
 	regionEnv = "CARBONTRACK_REGION"
 )
 
-// givenZone returns the zone that --zone or --region gives, else their
+// givenZone returns the zone that --zone or --region gives, or their
 // environment twins, with where it came from; ok is false when none gives
-// one. The zone is checked where it is used, with the provider that serves
-// it (a UK postcode is a zone for ukgrid only). set holds the flags given on
-// the command line.
-func givenZone(set map[string]bool, zone, region string) (loc factor.Location, ok bool, err error) {
-	zone, region = strings.TrimSpace(zone), strings.TrimSpace(region)
-	given := func(z, from string) (factor.Location, bool, error) {
-		return factor.Location{Zone: z, Method: factor.LocatedGiven, From: from}, true, nil
+// one (an empty value is none: the machine is located). The zone is checked
+// where it is used, with the provider that serves it (a UK postcode is a
+// zone for ukgrid only). Given on the command line, either wins over the
+// other's twin: the loser is then cleared in f; both in one layer are an
+// error.
+func givenZone(f *cliFlags) (loc factor.Location, ok bool, err error) {
+	zone := strings.TrimSpace(f.Lookup("zone").Value.String())
+	region := strings.TrimSpace(f.Lookup("region").Value.String())
+	if zone != "" && region != "" {
+		switch {
+		case f.onCmdLine["zone"] && f.onCmdLine["region"]:
+			return loc, false, errors.New("give --zone or --region, not both")
+		case f.fromEnv["zone"] && f.fromEnv["region"]:
+			return loc, false, fmt.Errorf("%s and %s are both set: unset one, or give --zone or --region",
+				f.twins["zone"], f.twins["region"])
+		case f.onCmdLine["region"]:
+			zone = ""
+			_ = f.Set("zone", "")
+		default:
+			region = ""
+			_ = f.Set("region", "")
+		}
 	}
-	// An empty value is no value, as for run: the machine is located.
-	set = map[string]bool{"zone": set["zone"] && zone != "", "region": set["region"] && region != ""}
-	envZone, envRegion := strings.TrimSpace(os.Getenv(zoneEnv)), strings.TrimSpace(os.Getenv(regionEnv))
-	switch {
-	case set["zone"] && set["region"]:
-		return loc, false, fmt.Errorf("give --zone or --region, not both")
-	case set["zone"]:
-		return given(zone, "--zone")
-	case set["region"]:
-		return given(region, "--region")
-	case envZone != "" && envRegion != "":
-		return loc, false, fmt.Errorf("%s and %s are both set: unset one, or give --zone or --region", zoneEnv, regionEnv)
-	case envZone != "":
-		return given(envZone, zoneEnv)
-	case envRegion != "":
-		return given(envRegion, regionEnv)
+	name, v := "zone", zone
+	if v == "" {
+		name, v = "region", region
 	}
-	return loc, false, nil
+	if v == "" {
+		return loc, false, nil
+	}
+	from := "--" + name
+	if f.fromEnv[name] {
+		from = f.twins[name]
+	}
+	return factor.Location{Zone: v, Method: factor.LocatedGiven, From: from}, true, nil
 }
 
 // locateZone returns the zone given, or else, unless skip, locates the
 // machine (within factor.DefaultMetadataBudget) and, when w is not nil,
 // warns on it when nothing names a zone.
-func locateZone(ctx context.Context, set map[string]bool, zone, region string, skip bool, w io.Writer, prog string) (factor.Location, error) {
-	loc, ok, err := givenZone(set, zone, region)
+func locateZone(ctx context.Context, f *cliFlags, skip bool, w io.Writer, prog string) (factor.Location, error) {
+	loc, ok, err := givenZone(f)
 	if ok || err != nil || skip {
 		return loc, err
 	}
@@ -88,14 +97,4 @@ func intensityNow(ctx context.Context, p factor.Provider, name string) (factor.I
 	tv.Fallback = fmt.Sprintf("%s: %s; answered by %s", name, plainError(err), tv.Provider)
 	tv.Cause = err
 	return tv, nil
-}
-
-// plainError is err's message without the package prefixes of the library
-// ("tracker: ", "factor: "), which say nothing to a user of the command.
-func plainError(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"tracker: ", "factor: "} {
-		msg = strings.ReplaceAll(msg, p, "")
-	}
-	return msg
 }

@@ -3,7 +3,7 @@ package estimate_test
 import (
 	"fmt"
 
-	"github.com/carbontrack/carbontrack/tracker/estimate"
+	"github.com/carbontrack/carbontrack/estimate"
 )
 
 // The textbook example: 1 kW for 100 hours at PUE 1 on a 500 gCO2e/kWh grid.
