@@ -72,6 +72,7 @@ type options struct {
 	rankSet          bool
 	leaseDir         string
 	leaseSet         bool
+	gpuSampling      bool
 	refresh          time.Duration
 	budgetGrams      float64
 	budgetKWh        float64
@@ -325,3 +326,8 @@ func WithRank(rank, localRank int) Option {
 func WithLeaseDir(dir string) Option {
 	return func(o *options) { o.leaseDir, o.leaseSet = dir, true }
 }
+
+// WithGPUPowerSampling reads power-only GPUs through the driver's power
+// sample buffer where it has one (power.WithGPUPowerSampling). It applies
+// to the devices the tracker discovers.
+func WithGPUPowerSampling() Option { return func(o *options) { o.gpuSampling = true } }

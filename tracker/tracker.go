@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,13 +191,22 @@ const reportWait = time.Second
 const initialEpochs = 16
 
 // New returns a tracker for a run of epochs epochs and starts measuring: it
-// discovers the devices (or takes WithSources), fetches the emission factor
-// once (bounded by 10 s; the world average if that fails), starts the
-// sampler, the factor's refresh goroutine, with a budget the budget
+// checks the zone and sets the emission factor from the zone's table value
+// (without the network: a live provider and the cloud metadata services
+// are asked in the background), discovers the devices (or takes
+// WithSources) and shares them with the machine's other trackers, starts
+// the sampler, the factor's refresh goroutine, with a budget the budget
 // goroutine, and, with WithLogDir, a console or WithStopAndConfirm, the
-// writer. New is the only call that may block on I/O. Memory grows with the
-// epochs run, not with epochs.
+// writer. New is the only call that may block on I/O (device discovery).
+// Memory grows with the epochs run, not with epochs.
 func New(epochs int, opts ...Option) (*Tracker, error) {
+	return NewContext(context.Background(), epochs, opts...)
+}
+
+// NewContext is New with a context that bounds the discovery of the
+// devices (NVML's initialisation can be slow): a done context ends it with
+// the context's error. The context is not kept.
+func NewContext(ctx context.Context, epochs int, opts ...Option) (*Tracker, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
@@ -268,7 +278,10 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 		if o.nvmlLibrary != "" {
 			dopts = append(dopts, power.WithNVMLLibrary(o.nvmlLibrary))
 		}
-		d, err := power.Discover(context.Background(), dopts...)
+		if o.gpuSampling {
+			dopts = append(dopts, power.WithGPUPowerSampling())
+		}
+		d, err := power.Discover(ctx, dopts...)
 		if err != nil {
 			return nil, fmt.Errorf("tracker: %w", err)
 		}
@@ -290,7 +303,14 @@ func New(epochs int, opts ...Option) (*Tracker, error) {
 	}
 	if len(sources) == 0 && len(t.elsewhere) == 0 {
 		t.closeDiscovery()
-		return nil, errors.New("tracker: no power source available (see power.Discover's Unavailable)")
+		var why []string
+		for _, u := range t.unavail {
+			why = append(why, u.Name+": "+u.Reason())
+		}
+		if len(why) == 0 {
+			return nil, errors.New("tracker: no power source given")
+		}
+		return nil, fmt.Errorf("tracker: no power source available here (%s)", strings.Join(why, "; "))
 	}
 	n := len(sources)
 	t.nsrc = n

@@ -9,170 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/carbontrack/carbontrack/factor"
-	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
 )
-
-const runHelp = `Usage: carbontrack run [flags] [--] COMMAND [ARGS...]
-
-Runs COMMAND (directly, never through a shell) and measures the energy and
-carbon emissions of this machine from just before the command starts until
-it exits; with --process, only those of the GPUs its process tree uses and
-of its share of the CPU and memory, from just after it starts (its devices
-are found once its pid is known). Stdin, stdout and stderr pass through
-unchanged; SIGTERM is passed on to the command, and so are SIGINT, SIGQUIT
-and SIGHUP unless they came from the terminal, which sends them to the
-command itself (a third Ctrl-C kills it). carbontrack exits with the
-command's exit code, or 128+N when signal N killed it (127: command not
-found; 126: not executable; 2: bad flags; 1: cannot measure); a Ctrl-C or
-SIGTERM before the command started exits with 130 or 143 without starting
-it.
-
-Known limit: a signal does not say who sent it, so carbontrack guesses. When
-it is in its terminal's foreground process group (run from an interactive
-shell, not in the background), it takes a SIGINT, SIGQUIT or SIGHUP as the
-terminal's, which the command got too, and does not pass it on; a
-"kill -INT <carbontrack's pid>" from elsewhere then does not reach the
-command. Signal the command itself, or use SIGTERM, which is always passed
-on.
-
-If carbontrack itself is killed (SIGKILL, the OOM killer), the command gets
-SIGTERM on Linux, rather than run on unmeasured; --keep-command leaves it
-running. Only the command gets it, not its children: a shell script should
-exec the training.
-
-The whole run is one epoch unless the command's output marks its epochs;
---epochs says how many there are, for the projection printed after the
-first epoch. Each line the command prints (stdout or stderr) is matched as
-a terminal shows it: colours left out, the text after its last carriage
-return. With --epoch-pattern REGEX, a matching line ends an epoch and
-starts the next. With --epoch-start-pattern REGEX, a matching line starts
-an epoch, ending the open one: Keras' "Epoch 1/10" comes when an epoch
-begins, and taken for an end it makes the first epoch a moment. With both,
-starts and ends are taken as printed. The epoch open when the command exits
-is complete if it exited with 0 and a start opened it (or, with ends only,
-if it is the last), interrupted otherwise. --epochs-from NAME reads what a
-trainer prints, progress-bar redraws included (an epoch number redrawn
-counts once):
-{{presets}}
---epochs-from excludes the patterns; given on the command line, either wins
-over the other's environment variable. When the first epoch lasts under 1 %
-of the time from its start to the end of the second, a warning says the
-marks look wrong. When carbontrack reads the command's output (epochs, or
-the status line) the command writes to pipes, not to the terminal: run
-Python with -u (or PYTHONUNBUFFERED=1) so its lines arrive when printed.
-
-On a terminal a status line on stderr shows the elapsed time, the power now
-by component, the energy (kWh, PUE included), the emissions and the
-projection. It is drawn only when the command's last line is complete and is
-erased (\r, ESC[K) before anything else is written, so the command's output
-is never mixed with it; carbontrack's own messages wait (up to a second) for
-the command to finish its line.
-
-At the end, also after Ctrl-C, SIGTERM or a crash of the command, the report
-goes to stderr, the logs are written to --log-dir (carbontracker's log pair,
-JSON lines, emissions.csv and the power series; read them with
-"carbontrack report"), and --json writes the report as JSON to stdout after
-the command's output: its last lines, starting on a line of their own (when
-the command wrote to stdout directly, carbontrack cannot see its last byte
-and always writes a newline first, so an empty line may come before).
---report-file writes it to a file instead, which is what a program should
-read. Its energy_kwh and emissions_g cover the whole command, from start to
-exit; its epochs and the logs cover the epochs, as carbontracker counts.
-With --metrics-addr and --metrics-linger, the endpoint then keeps serving
-the final values, all of the above being written; Ctrl-C or SIGTERM ends
-that wait, and carbontrack exits with the command's code.
-
-The emission factor's zone is --zone (or --region); without one it is
-located: a cloud metadata service (GCP, AWS, Azure), else the system's time
-zone, else the world average with a warning. The report says which. An
-unknown zone ends run before the command starts (exit 2). A live --provider
-is asked in the background: the command starts at once on the zone's table
-value, which stays in use if the provider does not answer.
-
-With --budget or --budget-kwh, a message says when the projection or the
-consumption passes the budget; with --enforce-budget the command is then
-stopped: SIGTERM, then SIGKILL after --grace-period.
-
-Examples:
-  carbontrack run -- python -u train.py --epochs 10
-  carbontrack run --epochs 10 --epoch-pattern '^Epoch [0-9]+ done' --zone DK -- python -u train.py
-  carbontrack run --epochs 10 --epochs-from keras -- python -u fit.py
-  carbontrack run --epochs 5 --epoch-start-pattern '^Epoch [0-9]+/' --epoch-pattern '^val' -- python -u train.py
-  carbontrack run --process --json --log-dir runs/exp1 -- ./train.sh > metrics.txt
-  carbontrack run --budget 500 --enforce-budget --epochs 50 --epoch-pattern 'val_loss' -- python -u fit.py
-  CARBONTRACK_ZONE=FR carbontrack run --quiet --report-file report.json -- make train
-
-Flags:
-`
-
-// runDeps are what run takes from the process, replaceable in tests.
-type runDeps struct {
-	// stdin is given to the command (nil: /dev/null).
-	stdin *os.File
-	// isTerminal says whether w is a terminal; termWidth its width.
-	isTerminal func(w io.Writer) bool
-	termWidth  func(w io.Writer) int
-	// notify and stopNotify are signal.Notify and signal.Stop.
-	notify     func(c chan<- os.Signal, sig ...os.Signal)
-	stopNotify func(c chan<- os.Signal)
-	// foreground says whether this process is in the foreground process
-	// group of its terminal (so a SIGINT came from it to the command too).
-	foreground func() bool
-	// tick is how often the console is refreshed (status line, held
-	// messages); powerEvery how often a power point is logged.
-	tick, powerEvery time.Duration
-}
-
-func defaultRunDeps() runDeps {
-	return runDeps{
-		stdin: os.Stdin,
-		isTerminal: func(w io.Writer) bool {
-			f, ok := w.(*os.File)
-			return ok && term.IsTerminal(int(f.Fd()))
-		},
-		termWidth: func(w io.Writer) int {
-			if f, ok := w.(*os.File); ok {
-				if wd, _, err := term.GetSize(int(f.Fd())); err == nil && wd > 0 {
-					return wd
-				}
-			}
-			return 80
-		},
-		notify:     signal.Notify,
-		stopNotify: signal.Stop,
-		foreground: inForeground,
-		tick:       time.Second,
-		powerEvery: 10 * time.Second, // the counters are read every 10 s
-	}
-}
-
-// inForeground reads /proc/self/stat: the process is in its terminal's
-// foreground group when its pgrp (field 5) is the tpgid (field 8). Off
-// Linux it says false, and every signal is passed on.
-func inForeground() bool {
-	b, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 6 {
-		return false
-	}
-	return f[5] != "-1" && f[2] == f[5]
-}
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runCommand(ctx, args, stdout, stderr, defaultRunDeps())
@@ -292,7 +135,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	cmd.WaitDelay = 2 * time.Second
 
 	budget := make(chan tracker.BudgetEvent, 1)
-	start := func(pid int) (*tracker.Tracker, *power.Discovery, error) {
+	start := func(pid int) (*tracker.Tracker, error) {
 		dctx := ctx
 		if pid > 0 {
 			// The command runs: a signal now is for it (the loop below
@@ -301,13 +144,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		}
 		return startTracker(dctx, &o, fopts, pid, cons, budget)
 	}
-	var (
-		t    *tracker.Tracker
-		disc *power.Discovery
-	)
+	var t *tracker.Tracker
 	if !o.process {
 		// The machine: measure from before the command starts.
-		if t, disc, err = start(0); err != nil {
+		if t, err = start(0); err != nil {
 			cons.finish()
 			if code, ok := interrupted(); ok {
 				return fail(code, notStarted)
@@ -320,7 +160,6 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	if code, ok := interrupted(); ok {
 		if t != nil {
 			t.Stop()
-			_ = disc.Close()
 		}
 		cons.finish()
 		return fail(code, notStarted)
@@ -329,7 +168,6 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	if err != nil {
 		if t != nil {
 			t.Stop()
-			_ = disc.Close()
 		}
 		cons.finish()
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOEXEC) {
@@ -340,7 +178,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	began := time.Now()
 	if o.process {
 		// The process tree: its pid is known only now.
-		if t, disc, err = start(cmd.Process.Pid); err != nil {
+		if t, err = start(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			<-waitc
 			cons.finish()
@@ -358,14 +196,6 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		t.StatusInto(st)
 		return statusLine(st, began, time.Now(), width)
 	})
-
-	plog := newPowerLogger(t, cons)
-	var powerTick <-chan time.Time
-	if plog != nil {
-		tk := time.NewTicker(deps.powerEvery)
-		defer tk.Stop()
-		powerTick = tk.C
-	}
 
 	var (
 		waitErr      error
@@ -438,8 +268,6 @@ loop:
 			killc = nil
 			cons.say(fmt.Sprintf("carbontrack: the command did not stop within %v: SIGKILL\n", o.grace))
 			_ = cmd.Process.Kill()
-		case <-powerTick:
-			plog.sample()
 		}
 	}
 	ended := time.Now()
@@ -470,7 +298,6 @@ loop:
 
 	ep.finish(exitCode == 0)
 	t.Stop()
-	plog.close()
 	cons.finish()
 
 	rep := t.Report()
@@ -480,15 +307,12 @@ loop:
 		budgetPassed = true
 	default:
 	}
-	out := buildRunJSON(argv, exitCode, sig, ended.Sub(began), &rep, &st, disc, o.process)
+	out := buildRunJSON(argv, exitCode, sig, ended.Sub(began), &rep, &st, o.process)
 	out.BudgetExceeded = out.BudgetExceeded || budgetPassed
 	for i := range out.Unavailable {
 		out.Unavailable[i].Reason = plainReason(out.Unavailable[i].Name, out.Unavailable[i].Reason)
 	}
 	out.StoppedByBudget = o.enforce && stopping && strings.HasPrefix(stoppedBy, "budget")
-	if plog != nil && plog.path != "" {
-		out.Files = append(out.Files, plog.path)
-	}
 	if !o.quiet {
 		printRunReport(stderr, &out, &rep)
 	}
@@ -510,7 +334,6 @@ loop:
 	}
 	// Everything is written: now Prometheus may scrape the final values.
 	metrics.stop(o.linger, sigc, lingerDone, stderr, o.quiet)
-	_ = disc.Close()
 	return exitCode
 }
 
@@ -523,22 +346,10 @@ func budgetWhy(ev tracker.BudgetEvent) string {
 		human(ev.Grams), human(ev.KWh), human(ev.BudgetGrams), human(ev.BudgetKWh))
 }
 
-// exitStatus returns the command's exit code: its own, or 128+N when
-// signal N killed it.
-func exitStatus(ps *os.ProcessState) (int, string) {
-	if ps == nil {
-		return 1, ""
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal()), ws.Signal().String()
-	}
-	return ps.ExitCode(), ""
-}
-
 // startTracker discovers the devices (of the process tree pid, if not 0)
 // and starts a tracker on them.
 func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pid int, cons *console,
-	budget chan<- tracker.BudgetEvent) (*tracker.Tracker, *power.Discovery, error) {
+	budget chan<- tracker.BudgetEvent) (*tracker.Tracker, error) {
 	logger := slog.New(slog.NewTextHandler(cons.messages("carbontrack: "), &slog.HandlerOptions{
 		Level: slog.LevelError,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -548,37 +359,12 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 			return a
 		},
 	}))
-	popts := []power.Option{power.WithLogger(logger)}
-	if o.sysfsRoot != "" {
-		popts = append(popts, power.WithSysfsRoot(o.sysfsRoot))
-	}
-	if o.nvmlLib != "" {
-		popts = append(popts, power.WithNVMLLibrary(o.nvmlLib))
-	}
-	if o.gpuSampling {
-		popts = append(popts, power.WithGPUPowerSampling())
-	}
-	if pid > 0 {
-		popts = append(popts, power.WithProcess(pid))
-	}
-	d, err := power.Discover(ctx, popts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(d.Sources) == 0 {
-		_ = d.Close()
-		var why []string
-		for _, u := range d.Unavailable {
-			why = append(why, reasonText(u.Name, u.Reason()))
-		}
-		return nil, nil, fmt.Errorf("no power source available here (%s); \"carbontrack devices\" says more", strings.Join(why, "; "))
-	}
 	verbose := 1
 	if o.quiet {
 		verbose = 0
 	}
 	topts := []tracker.Option{
-		tracker.WithSources(d.Sources), tracker.WithInterval(o.interval), tracker.WithPowerInterval(o.powerEvery),
+		tracker.WithInterval(o.interval), tracker.WithPowerInterval(o.powerEvery),
 		tracker.WithCheckpointInterval(o.checkpoint), tracker.WithPUE(o.pue),
 		tracker.WithConsole(cons.messages("")), tracker.WithVerbose(verbose),
 		tracker.WithLogger(logger), tracker.WithBudgetGrams(o.budgetG), tracker.WithBudgetKWh(o.budgetKWh),
@@ -588,6 +374,10 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 			default:
 			}
 		}),
+		tracker.WithSysfsRoot(o.sysfsRoot), tracker.WithNVMLLibrary(o.nvmlLib),
+	}
+	if o.gpuSampling {
+		topts = append(topts, tracker.WithGPUPowerSampling())
 	}
 	topts = append(topts, fopts...)
 	topts = append(topts, tracker.WithRunID(o.runID), tracker.WithNode(o.node), tracker.WithLeaseDir(o.leaseDir))
@@ -595,12 +385,12 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 		topts = append(topts, tracker.WithProcess(pid))
 	}
 	if o.logDir != "" {
-		topts = append(topts, tracker.WithLogDir(o.logDir), tracker.WithLogPrefix(o.logPrefix))
+		topts = append(topts, tracker.WithLogDir(o.logDir), tracker.WithLogPrefix(o.logPrefix),
+			tracker.WithPowerSeries(true))
 	}
-	t, err := tracker.New(o.epochs, topts...)
+	t, err := tracker.NewContext(ctx, o.epochs, topts...)
 	if err != nil {
-		_ = d.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	// The zone's warning once the location is final (a cloud metadata
 	// service may still name the region); Stop makes it final at the latest.
@@ -610,10 +400,5 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 			fmt.Fprintln(cons.messages("carbontrack: warning: "), w)
 		}
 	})
-	// Report.Unavailable is empty with WithSources: keep discovery's.
-	return t, d, nil
+	return t, nil
 }
-
-// cancelWait is how long run waits, once ctx is done, for the signal that
-// may have ended it.
-const cancelWait = 200 * time.Millisecond

@@ -780,7 +780,6 @@ func fakeTerminalDeps(stderr io.Writer) runDeps {
 	d.isTerminal = func(w io.Writer) bool { return w == stderr }
 	d.termWidth = func(io.Writer) int { return 200 }
 	d.tick = 20 * time.Millisecond
-	d.powerEvery = 50 * time.Millisecond
 	d.notify = func(chan<- os.Signal, ...os.Signal) {}
 	d.stopNotify = func(chan<- os.Signal) {}
 	return d

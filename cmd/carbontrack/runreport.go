@@ -10,79 +10,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
-	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
-// What carbontrack run writes at the end and along the way: the power series,
-// the report for people and --json.
-
-// powerLogger writes the power series beside the tracker's logs: the
-// devices' average power by kind between two samples.
-type powerLogger struct {
-	t     *tracker.Tracker
-	log   *runlog.PowerLog
-	path  string
-	cons  *console
-	st    tracker.Status
-	last  time.Time
-	lastE map[string]power.Joules
-}
-
-// newPowerLogger returns nil when the tracker writes no logs.
-func newPowerLogger(t *tracker.Tracker, cons *console) *powerLogger {
-	for _, f := range t.Report().Files {
-		if base, ok := strings.CutSuffix(f, runlog.SuffixStdLog); ok {
-			path := base + runlog.SuffixPower
-			l, err := runlog.CreatePowerLog(path)
-			if err != nil {
-				cons.say(fmt.Sprintf("carbontrack: %v\n", err))
-				return nil
-			}
-			return &powerLogger{t: t, log: l, path: path, cons: cons, lastE: map[string]power.Joules{}}
-		}
-	}
-	return nil
-}
-
-func (p *powerLogger) sample() {
-	if p == nil {
-		return
-	}
-	p.t.StatusInto(&p.st)
-	from := p.last
-	if from.IsZero() {
-		from = p.st.Start
-	}
-	dt := p.st.Time.Sub(from)
-	if p.st.Time.IsZero() || dt <= 0 {
-		return
-	}
-	e := map[string]power.Joules{}
-	for _, s := range p.st.Sources {
-		e[string(s.Info.Kind)] += s.DeviceEnergy
-	}
-	w := make(map[string]float64, len(e))
-	for k, v := range e {
-		w[k] = float64(max(v-p.lastE[k], 0)) / dt.Seconds()
-	}
-	if err := p.log.Add(runlog.PowerPoint{Time: p.st.Time, Interval: dt, Watts: w}); err != nil {
-		return // reported by close
-	}
-	p.last, p.lastE = p.st.Time, e
-}
-
-// close takes a last sample (after the tracker's Stop) and closes the file.
-func (p *powerLogger) close() {
-	if p == nil {
-		return
-	}
-	p.sample()
-	if err := p.log.Close(); err != nil {
-		p.cons.say(fmt.Sprintf("carbontrack: %v\n", err))
-	}
-}
+// What carbontrack run writes at the end: the report for people and --json.
+// (The power series beside the logs is the tracker's, WithPowerSeries.)
 
 // runJSON is run's report, for --json and --report-file.
 type runJSON struct {
@@ -184,7 +116,7 @@ type predictionJSON struct {
 // buildRunJSON gathers the report from the tracker's Report after Stop:
 // the whole run is the headline, epochs and outside time partition it.
 func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *tracker.Report, st *tracker.Status,
-	d *power.Discovery, process bool) runJSON {
+	process bool) runJSON {
 	out := runJSON{Command: argv, ExitCode: code, Signal: sig, Mode: "machine", DurationS: dur.Seconds(),
 		DeviceKWh: rep.Run.DeviceEnergy.KWh(), FacilityKWh: rep.Run.FacilityEnergy.KWh(), EmissionsG: rep.Run.Grams,
 		PUE: rep.PUE, IntensityGPerKW: float64(rep.MeanIntensity), InEpochs: runTotals(rep.InEpochs),
@@ -214,10 +146,8 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 		}
 		out.Components = append(out.Components, c)
 	}
-	if d != nil {
-		for _, u := range d.Unavailable {
-			out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: u.Reason()})
-		}
+	for _, u := range rep.Unavailable {
+		out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: u.Reason()})
 	}
 	for _, e := range rep.EpochRecords {
 		out.Epochs = append(out.Epochs, runEpochJSON{Epoch: e.N, Start: e.Start.UTC(), End: e.End.UTC(),
