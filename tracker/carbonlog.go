@@ -3,7 +3,6 @@ package tracker
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -34,30 +33,6 @@ const logFileTimeLayout = "2006-01-02T150405Z"
 
 // consolePrefix starts every output-log message, as carbontracker's.
 const consolePrefix = "CarbonTracker: "
-
-// ParseLog reads a carbontracker log pair, the standard log std and the
-// output log out (either may be nil), with the rules of carbontracker's own
-// parser module.
-//
-// Deprecated: use records.ParseLog, which this calls; tracker/runlog reads
-// whole runs (runlog.Read).
-func ParseLog(std, out io.Reader) (*Log, error) { return records.ParseLog(std, out) }
-
-// Log is a parsed carbontracker log pair.
-//
-// Deprecated: use records.Log.
-type Log = records.Log
-
-// ComponentLog is what a carbontracker standard log says of one component.
-//
-// Deprecated: use records.ComponentLog.
-type ComponentLog = records.ComponentLog
-
-// Consumption is a predicted or actual consumption block of a carbontracker
-// output log.
-//
-// Deprecated: use records.Consumption.
-type Consumption = records.Consumption
 
 // timeString formats seconds as carbontracker's convert_to_timestring:
 // "H:MM:SS", or "H:MM:SS.ss" with centiseconds.
@@ -223,6 +198,8 @@ func (c *ctText) say(ev *event, std, out func(at time.Time, msg string)) {
 		c.actual(at, &ev.actual, std, out)
 	case evSay:
 		out(at, ev.text)
+	case evWarn:
+		out(at, "Warning: "+ev.text)
 	case evFinal:
 		c.runBlock(at, ev.report, std, out)
 	}

@@ -97,8 +97,9 @@ type Tracker struct {
 	loc       factor.Location
 	nIntens   int
 	nIErr     int
-	failNoted bool // the provider's first failure is in intens.Fallback
-	frozen    bool // Stop took the final accounting: later ticks are ignored
+	failNoted bool   // the provider's first failure is in intens.Fallback
+	warnNote  string // a warning for the writer to print (the first misuse)
+	frozen    bool   // Stop took the final accounting: later ticks are ignored
 	// Epoch state as called: EpochStart and EpochEnd decide misuse and
 	// monitoring from it at once.
 	open     bool
@@ -449,7 +450,15 @@ func (t *Tracker) EpochStart() {
 func (t *Tracker) misuseUnlock(what string) {
 	t.misuse++
 	count := t.misuse
+	if count == 1 {
+		// Said once on the console and in the output log too, by the
+		// writer: the default logger discards.
+		t.warnNote = what + " ignored (misuse: see Report.Misuse for how often)."
+	}
 	t.mu.Unlock()
+	if count == 1 {
+		t.wakeWriter()
+	}
 	t.logger.Warn("tracker: misuse ignored", "call", what, "count", count)
 }
 

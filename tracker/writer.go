@@ -34,6 +34,7 @@ const (
 	evBudget                      // the budget was passed (budget)
 	evActual                      // the actual consumption is due (actual)
 	evSay                         // a line of WithStopAndConfirm's question (text)
+	evWarn                        // a warning for the console and the output log (text)
 	evCheckpoint                  // the run so far, every checkpoint interval (report, tick)
 	evFinal                       // Stop: the whole run (report, tick)
 )
@@ -54,7 +55,7 @@ type event struct {
 	proj Projection
 	// evStart, evPrediction: the intensity in use, in words.
 	intensity string
-	// evAdvice, evSay.
+	// evAdvice, evSay, evWarn.
 	text string
 	// evBudget.
 	budget BudgetEvent
@@ -290,6 +291,7 @@ type pending struct {
 	budgetSet bool
 	actual    actualMark
 	ckpt      bool
+	warn      string
 }
 
 // catchUp hands out everything new: the epochs not written yet, in
@@ -307,8 +309,8 @@ func (w *writer) catchUp() {
 		if caughtUp {
 			p = pending{projGen: t.projGen, proj: t.proj, first: t.firstProj, firstAt: t.firstAt,
 				hasFirst: !t.firstAt.IsZero(), advice: t.advice, adviceSet: t.adviceSet,
-				budget: t.budgetEv, budgetSet: t.budgetFired, actual: t.actual, ckpt: t.ckptDue}
-			t.ckptDue = false
+				budget: t.budgetEv, budgetSet: t.budgetFired, actual: t.actual, ckpt: t.ckptDue, warn: t.warnNote}
+			t.ckptDue, t.warnNote = false, ""
 		}
 		t.mu.Unlock()
 		w.last = hi
@@ -332,6 +334,9 @@ func (w *writer) catchUp() {
 // the advice, the budget and the actual consumption.
 func (w *writer) rest(p *pending) {
 	t := w.t
+	if p.warn != "" {
+		w.emit(event{kind: evWarn, at: t.opts.now(), text: p.warn})
+	}
 	if p.hasFirst && !w.predDone {
 		w.predDone = true
 		w.emit(event{kind: evPrediction, at: p.firstAt, proj: p.first, intensity: t.intensityLine()})

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/records"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
@@ -158,7 +158,7 @@ func TestRunPyTorchTraining(t *testing.T) {
 	outLog, err := os.Open(strings.TrimSuffix(std[0], runlog.SuffixStdLog) + runlog.SuffixOutputLog)
 	require.NoError(t, err)
 	defer outLog.Close()
-	parsed, err := tracker.ParseLog(stdLog, outLog)
+	parsed, err := records.ParseLog(stdLog, outLog)
 	require.NoError(t, err)
 	assert.Len(t, parsed.EpochDurations, epochs)
 	assert.False(t, parsed.EarlyStop)
