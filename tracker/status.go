@@ -32,6 +32,10 @@ type Status struct {
 	FacilityEnergy power.Joules
 	Grams          float64
 	Power          power.Watts
+	// PowerByKind splits Power by kind of device; Kinds says which kinds
+	// are measured (a kind measured at 0 W is in Kinds).
+	PowerByKind PowerComponents
+	Kinds       KindSet
 	// Intensity is the emission factor in use now.
 	Intensity factor.Intensity
 	// Location is the zone in use and how it was found.
@@ -91,7 +95,68 @@ func (t *Tracker) StatusInto(s *Status) {
 		s.DeviceEnergy += t.cumE[i]
 		s.Grams += t.cumG[i]
 		s.Power += pw
+		s.PowerByKind.add(info.Kind, pw)
+		s.Kinds.add(info.Kind)
 	}
 	s.Sources = srcs
 	s.FacilityEnergy = s.DeviceEnergy * power.Joules(t.opts.pue)
+}
+
+// PowerComponents is a power split by kind of device. It is a plain value.
+type PowerComponents struct {
+	GPU, CPU, DRAM power.Watts
+}
+
+func (c *PowerComponents) add(k power.Kind, w power.Watts) {
+	switch k {
+	case power.KindGPU:
+		c.GPU += w
+	case power.KindCPU:
+		c.CPU += w
+	case power.KindDRAM:
+		c.DRAM += w
+	}
+}
+
+// Of returns the power of kind k (0 for a kind it does not split).
+func (c PowerComponents) Of(k power.Kind) power.Watts {
+	switch k {
+	case power.KindGPU:
+		return c.GPU
+	case power.KindCPU:
+		return c.CPU
+	case power.KindDRAM:
+		return c.DRAM
+	}
+	return 0
+}
+
+// KindSet says which of the kinds GPU, CPU and DRAM are present. It is a
+// plain value.
+type KindSet struct {
+	GPU, CPU, DRAM bool
+}
+
+func (s *KindSet) add(k power.Kind) {
+	switch k {
+	case power.KindGPU:
+		s.GPU = true
+	case power.KindCPU:
+		s.CPU = true
+	case power.KindDRAM:
+		s.DRAM = true
+	}
+}
+
+// Has reports whether kind k is present.
+func (s KindSet) Has(k power.Kind) bool {
+	switch k {
+	case power.KindGPU:
+		return s.GPU
+	case power.KindCPU:
+		return s.CPU
+	case power.KindDRAM:
+		return s.DRAM
+	}
+	return false
 }

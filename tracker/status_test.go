@@ -45,3 +45,20 @@ func TestStatus(t *testing.T) {
 		assert.True(t, st2.HasProjection)
 	})
 }
+
+// The status splits the power by kind, for status lines and scrapes.
+func TestStatusPowerByKind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr, err := tracker.New(1, quiet([]power.Source{gpu("gpu:0", 300), gpu("gpu:1", 100), cpu("cpu:0", 50)})...)
+		require.NoError(t, err)
+		runEpochs(tr, 1, time.Minute)
+		synctest.Wait()
+		st := tr.Status()
+		tr.Stop()
+		assert.InDelta(t, 400, float64(st.PowerByKind.GPU), 1e-6)
+		assert.InDelta(t, 50, float64(st.PowerByKind.CPU), 1e-6)
+		assert.Zero(t, st.PowerByKind.DRAM)
+		assert.Equal(t, tracker.KindSet{GPU: true, CPU: true}, st.Kinds)
+		assert.InDelta(t, float64(st.Power), float64(st.PowerByKind.GPU+st.PowerByKind.CPU), 1e-9)
+	})
+}

@@ -255,6 +255,9 @@ func TestStatusLineFitsTheTerminal(t *testing.T) {
 	}{{power.KindGPU, 1234}, {power.KindCPU, 123}, {power.KindDRAM, 12}} {
 		st.Sources = append(st.Sources, tracker.SourceStatus{Info: power.Info{Kind: s.kind}, Power: s.w})
 	}
+	st.Power = 1234 + 123 + 12
+	st.PowerByKind = tracker.PowerComponents{GPU: 1234, CPU: 123, DRAM: 12}
+	st.Kinds = tracker.KindSet{GPU: true, CPU: true, DRAM: true}
 	full := statusLine(st, began, now, 0)
 	assert.Equal(t, "carbontrack 12:34:56 epoch 12/100 | gpu 1234 W cpu 123 W dram 12 W | 123 Wh 59.4 g CO2e | projected 1234 g", full)
 	assert.Equal(t, full, statusLine(st, began, now, 200), "a wide terminal has it all")
@@ -279,7 +282,7 @@ func TestStatusLineFitsTheTerminal(t *testing.T) {
 		assert.Equal(t, line, c.fit(line), "nothing is cut")
 	}
 	// Without a projection or devices, the short line is untouched.
-	st.HasProjection, st.Sources = false, nil
+	st.HasProjection, st.Sources, st.Kinds, st.Power = false, nil, tracker.KindSet{}, 0
 	assert.Equal(t, "carbontrack 12:34:56 epoch 12/100 | 123 Wh 59.4 g CO2e", statusLine(st, began, now, 80))
 }
 

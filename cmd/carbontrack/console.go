@@ -302,16 +302,11 @@ func (c *console) outPartial() bool {
 // "g", the energy goes, "carbontrack" goes, the epoch goes; elapsed time,
 // emissions and the projection stay to the last.
 func statusLine(st *tracker.Status, began, now time.Time, width int) string {
-	byKind := map[power.Kind]power.Watts{}
-	var total power.Watts
-	for _, s := range st.Sources {
-		byKind[s.Info.Kind] += s.Power
-		total += s.Power
-	}
+	total := st.Power
 	var kinds []string
 	for _, k := range []power.Kind{power.KindGPU, power.KindCPU, power.KindDRAM} {
-		if w, ok := byKind[k]; ok {
-			kinds = append(kinds, fmt.Sprintf("%s %.0f W", k, float64(w)))
+		if st.Kinds.Has(k) {
+			kinds = append(kinds, fmt.Sprintf("%s %.0f W", k, float64(st.PowerByKind.Of(k))))
 		}
 	}
 	epoch := ""
