@@ -107,7 +107,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock sets the clock the sampling goroutine uses (default time.Now).
+// WithClock sets the sampler's clock (default time.Now): the time of every
+// sample and of the schedule of reads. Timers wait the durations it gives,
+// in real time; tests that need time to pass quickly use testing/synctest,
+// whose fake time time.Now follows. The power samples a device timestamps
+// itself (NVML's buffer) are moved from the wall clock onto this one.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithTickFunc calls f after every sample with what it read. f runs on the
@@ -247,7 +251,7 @@ type Sampler struct {
 type private struct {
 	reading  power.Reading
 	period   time.Duration // how often the source is read between events
-	next     time.Time     // when it is due, on the wall clock
+	next     time.Time     // when it is due, on the sampler's clock
 	primed   bool
 	lastE    power.Joules
 	lastT    time.Time   // time of the last integrated point
@@ -440,7 +444,7 @@ func (s *Sampler) untilDue() time.Duration {
 	if next.IsZero() {
 		return time.Hour
 	}
-	return max(time.Until(next), 0)
+	return max(next.Sub(s.opts.now()), 0)
 }
 
 // finalReadTimeout bounds the final reading's context: Stop must not hang on
@@ -498,8 +502,10 @@ func (s *Sampler) slack(p *private) time.Duration {
 func (s *Sampler) sample(ctx context.Context, now time.Time, all bool) {
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
-	wall := time.Now()
-	s.offset = now.Sub(wall)
+	// The schedule follows the sampler's clock (WithClock); the offset maps
+	// the devices' own timestamps, which are wall-clock time, onto it.
+	wall := s.opts.now()
+	s.offset = now.Sub(time.Now())
 	tk := &s.tick
 	tk.Time, tk.Event = now, all
 	for i := range s.priv {
