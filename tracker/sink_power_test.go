@@ -17,10 +17,11 @@ import (
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
-// cliPowerLogger is "carbontrack run"'s power series as cmd/carbontrack
-// writes it (powerLogger, runreport.go): every 10 s and once after Stop,
-// the devices' average power by kind since its previous sample, from
-// Status.
+// cliPowerLogger is the power series as "carbontrack run" wrote it before
+// the tracker did (a logger of its own over Status): every 10 s and once
+// after Stop, the devices' average power by kind since its previous sample.
+// The tracker's series must read the same, so that older runs and newer
+// ones compare.
 type cliPowerLogger struct {
 	t     *tracker.Tracker
 	log   *runlog.PowerLog
