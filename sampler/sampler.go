@@ -107,11 +107,12 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock sets the sampler's clock (default time.Now): the time of every
-// sample and of the schedule of reads. Timers wait the durations it gives,
-// in real time; tests that need time to pass quickly use testing/synctest,
-// whose fake time time.Now follows. The power samples a device timestamps
-// itself (NVML's buffer) are moved from the wall clock onto this one.
+// WithClock sets the clock that stamps the samples (default time.Now). The
+// schedule of reads runs on the process's clock, as its timers do: a clock
+// of the caller's that stops, or jumps at every call, must not stop the
+// reads or make them spin. Tests that need time to pass quickly use
+// testing/synctest, which fakes both. The power samples a device
+// timestamps itself (NVML's buffer) are moved onto this clock.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithTickFunc calls f after every sample with what it read. f runs on the
@@ -251,7 +252,7 @@ type Sampler struct {
 type private struct {
 	reading  power.Reading
 	period   time.Duration // how often the source is read between events
-	next     time.Time     // when it is due, on the sampler's clock
+	next     time.Time     // when it is due, on the process's clock
 	primed   bool
 	lastE    power.Joules
 	lastT    time.Time   // time of the last integrated point
@@ -444,7 +445,7 @@ func (s *Sampler) untilDue() time.Duration {
 	if next.IsZero() {
 		return time.Hour
 	}
-	return max(next.Sub(s.opts.now()), 0)
+	return max(time.Until(next), 0)
 }
 
 // finalReadTimeout bounds the final reading's context: Stop must not hang on
@@ -502,10 +503,12 @@ func (s *Sampler) slack(p *private) time.Duration {
 func (s *Sampler) sample(ctx context.Context, now time.Time, all bool) {
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
-	// The schedule follows the sampler's clock (WithClock); the offset maps
-	// the devices' own timestamps, which are wall-clock time, onto it.
-	wall := s.opts.now()
-	s.offset = now.Sub(time.Now())
+	// The schedule runs on the process's clock, as the timers do (a clock
+	// of the caller's that stops or races would stop the reads or spin);
+	// the offset maps the devices' own timestamps, which are wall-clock
+	// time too, onto the sampler's clock.
+	wall := time.Now()
+	s.offset = now.Sub(wall)
 	tk := &s.tick
 	tk.Time, tk.Event = now, all
 	for i := range s.priv {

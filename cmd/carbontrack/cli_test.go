@@ -170,6 +170,7 @@ func TestRoundJSONNumbers(t *testing.T) {
 		"list":    []float64{1.0000000000000002, 2.5},
 		"nested":  map[string]float64{"w": 120.13999999999999},
 		"pointer": (*float64)(nil),
+		"max":     math.MaxFloat64, // rounds up past the largest float: kept as it is
 	}
 	b, err := json.Marshal(roundedJSON{v})
 	require.NoError(t, err)
@@ -179,6 +180,7 @@ func TestRoundJSONNumbers(t *testing.T) {
 	require.NoError(t, d.Decode(&got), string(b))
 	num := func(k string) string { return got[k].(json.Number).String() }
 	assert.Equal(t, "483.18", num("noise"))
+	assert.Equal(t, "1.7976931348623157e+308", num("max"))
 	assert.Equal(t, "0.3", num("sum"))
 	assert.Equal(t, "-15.33", num("neg"))
 	assert.Equal(t, "1.23456789012346e-9", num("tiny"))

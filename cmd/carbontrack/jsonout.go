@@ -86,7 +86,11 @@ func appendRounded(out, num []byte, isFloat bool) []byte {
 	if err != nil || math.IsInf(f, 0) {
 		return append(out, num...)
 	}
-	f, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'g', jsonDigits, 64), 64)
+	r, err := strconv.ParseFloat(strconv.FormatFloat(f, 'g', jsonDigits, 64), 64)
+	if err != nil || math.IsInf(r, 0) {
+		return append(out, num...) // rounding up past the largest float: keep it as it is
+	}
+	f = r
 	// As encoding/json: no exponent from 1e-6 to 1e21.
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {

@@ -152,7 +152,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			if code, ok := interrupted(); ok {
 				return fail(code, notStarted)
 			}
-			return fail(1, "cannot measure: %s", cliError("run", err))
+			return fail(1, "cannot measure: %s%s", cliError("run", err), devicesHint(err))
 		}
 	}
 	// Ctrl-C while the provider or the devices were asked: the command
@@ -182,7 +182,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			_ = cmd.Process.Kill()
 			<-waitc
 			cons.finish()
-			return fail(1, "cannot measure the command's process tree: %s (the command was killed)", cliError("run", err))
+			return fail(1, "cannot measure the command's process tree: %s (the command was killed)%s", cliError("run", err), devicesHint(err))
 		}
 	}
 	ep.begin(t)
@@ -401,4 +401,13 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 		}
 	})
 	return t, nil
+}
+
+// devicesHint points at "carbontrack devices" when no device could be
+// measured: it says, device by device, why and what fixes it.
+func devicesHint(err error) string {
+	if strings.Contains(err.Error(), "no power source") {
+		return "; \"carbontrack devices\" says more"
+	}
+	return ""
 }

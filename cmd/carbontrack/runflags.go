@@ -72,7 +72,7 @@ func runFlagSet(o *runOptions, stderr io.Writer) *cliFlags {
 		"leave the command running if carbontrack itself is killed (by default it then gets SIGTERM; Linux only)"))
 	fs.DurationVar(&o.interval, "interval", tracker.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "how often energy counters and the CPU/RAM estimates are read between epoch boundaries (boundaries are read when they happen)"))
 	fs.DurationVar(&o.powerEvery, "power-interval", tracker.DefaultPowerInterval, env("power-interval", "CARBONTRACK_POWER_INTERVAL", "how often GPUs without an energy counter are read (above 100ms a load changing at 1 Hz may alias)"))
-	fs.DurationVar(&o.checkpoint, "checkpoint-interval", tracker.DefaultCheckpointInterval, env("checkpoint-interval", "CARBONTRACK_CHECKPOINT_INTERVAL", "how often the run's totals so far are appended to the JSON lines and synced: a kill loses at most this"))
+	fs.DurationVar(&o.checkpoint, "checkpoint-interval", tracker.DefaultCheckpointInterval, env("checkpoint-interval", "CARBONTRACK_CHECKPOINT_INTERVAL", "how often the run's totals so far are appended to the JSON lines and synced (a kill loses at most this), and the power series gets a point"))
 	fs.Float64Var(&o.pue, "pue", tracker.DefaultPUE, env("pue", "CARBONTRACK_PUE", "power usage effectiveness, 1 to 5 (1: measured at the wall)"))
 	fs.StringVar(&o.zone, "zone", "", env("zone", zoneEnv, "country or grid zone of the emission factor (FR, DK1, US-CAL-CISO, ...; default: located)"))
 	fs.StringVar(&o.region, "region", "", env("region", regionEnv, "cloud region instead of a zone, e.g. gcp:europe-west4"))
