@@ -737,3 +737,29 @@ func TestRequestBeforeStart(t *testing.T) {
 		s.Stop()
 	})
 }
+
+// The schedule runs on the process's clock: an injected clock that jumps a
+// second at every call, or never moves, neither makes the reads spin nor
+// stops them.
+func TestInjectedClockDoesNotDriveTheSchedule(t *testing.T) {
+	for name, clock := range map[string]func(*time.Time) func() time.Time{
+		"jumping": func(base *time.Time) func() time.Time {
+			return func() time.Time { *base = base.Add(time.Second); return *base }
+		},
+		"frozen": func(base *time.Time) func() time.Time { return func() time.Time { return *base } },
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				base := time.Now()
+				src := powertest.Constant("cpu:package-0", power.KindCPU, power.MethodCounter, 50, time.Now())
+				s, err := sampler.New([]power.Source{src}, sampler.WithInterval(100*time.Millisecond),
+					sampler.WithClock(clock(&base)))
+				require.NoError(t, err)
+				run(t, s, time.Second)
+				reads := s.Snapshot().Sources[0].Reads
+				assert.GreaterOrEqual(t, reads, 10, "read every 100 ms")
+				assert.LessOrEqual(t, reads, 13, "and no more")
+			})
+		})
+	}
+}
