@@ -1,10 +1,6 @@
 package tracker
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker/records"
 )
@@ -14,12 +10,9 @@ import (
 // interval and a final record at Stop, each starting with whose run it is.
 // The records are tracker/records', which tracker/runlog reads.
 type jsonlSink struct {
-	t     *Tracker
-	f     *os.File
-	w     *bufio.Writer
+	jsonLines
 	who   records.Who
 	whoOK bool // who is made, on the first record
-	dirty bool // written since the last sync
 }
 
 func newJSONLSink(t *Tracker, base string) (opened, error) {
@@ -30,7 +23,7 @@ func newJSONLSink(t *Tracker, base string) (opened, error) {
 	if err != nil {
 		return opened{}, err
 	}
-	return opened{sink: &jsonlSink{t: t, f: f, w: bufio.NewWriter(f)}, files: []string{f.Name()}, checkpoints: true}, nil
+	return opened{sink: &jsonlSink{jsonLines: newJSONLines(t, f)}, files: []string{f.Name()}, checkpoints: true}, nil
 }
 
 func (s *jsonlSink) handle(ev *event) {
@@ -67,31 +60,7 @@ func whoRecord(id Identity) records.Who {
 	return w
 }
 
-func (s *jsonlSink) write(v any) {
-	s.dirty = true
-	b, err := json.Marshal(v)
-	if err == nil {
-		_, err = s.w.Write(append(b, '\n'))
-	}
-	if err != nil {
-		s.t.writeFailed(err)
-	}
-}
-
-// sync flushes and syncs what was written since the last sync.
-func (s *jsonlSink) sync() {
-	if !s.dirty {
-		return
-	}
-	s.dirty = false
-	if err := s.w.Flush(); err != nil {
-		s.t.writeFailed(err)
-		s.w.Reset(s.f)
-	}
-	_ = s.f.Sync()
-}
-
-func (s *jsonlSink) close() { _ = s.f.Close() }
+func (s *jsonlSink) write(v any) { s.jsonLines.write(v) }
 
 func (s *jsonlSink) epoch(n int, r *epochRec, dev []power.Joules) records.Epoch[float64] {
 	t := s.t

@@ -1,9 +1,6 @@
 package tracker
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"time"
 
 	"github.com/carbontrack/carbontrack/power"
@@ -30,12 +27,9 @@ func WithPowerSeries(on bool) Option { return func(o *options) { o.powerSeries =
 // the time between their samples, from the tracker's own per-device
 // energies (Status's), as "carbontrack run" computes it.
 type powerSink struct {
-	t     *Tracker
-	f     *os.File
-	w     *bufio.Writer
+	jsonLines
 	last  time.Time // the latest sample written; zero: from the start
 	lastE map[string]power.Joules
-	dirty bool
 }
 
 func newPowerSink(t *Tracker, base string) (opened, error) {
@@ -46,7 +40,7 @@ func newPowerSink(t *Tracker, base string) (opened, error) {
 	if err != nil {
 		return opened{}, err
 	}
-	s := &powerSink{t: t, f: f, w: bufio.NewWriter(f), lastE: map[string]power.Joules{}}
+	s := &powerSink{jsonLines: newJSONLines(t, f), lastE: map[string]power.Joules{}}
 	return opened{sink: s, files: []string{f.Name()}, checkpoints: true}, nil
 }
 
@@ -75,29 +69,8 @@ func (s *powerSink) sample(at time.Time, sources []SourceReport) {
 	for k, v := range e {
 		w[k] = float64(max(v-s.lastE[k], 0)) / dt.Seconds()
 	}
-	s.dirty = true
-	b, err := json.Marshal(records.Power{Type: records.TypePower, Time: at, IntervalS: dt.Seconds(), PowerW: w})
-	if err == nil {
-		_, err = s.w.Write(append(b, '\n'))
-	}
-	if err != nil {
-		s.t.writeFailed(err)
+	if !s.write(records.Power{Type: records.TypePower, Time: at, IntervalS: dt.Seconds(), PowerW: w}) {
 		return
 	}
 	s.last, s.lastE = at, e
 }
-
-// sync flushes and syncs what was written since the last sync.
-func (s *powerSink) sync() {
-	if !s.dirty {
-		return
-	}
-	s.dirty = false
-	if err := s.w.Flush(); err != nil {
-		s.t.writeFailed(err)
-		s.w.Reset(s.f)
-	}
-	_ = s.f.Sync()
-}
-
-func (s *powerSink) close() { _ = s.f.Close() }
