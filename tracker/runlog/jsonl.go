@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carbontrack/carbontrack/tracker/records"
@@ -139,10 +139,13 @@ func (o *oldTotals) check() error {
 	return checkOld(o.OldEnergyKWh, o.OldGPUEnergyKWh, o.OldCPUEnergyKWh, o.OldDRAMEnergyKWh)
 }
 
-// checkEpochs refuses a negative count of epochs.
+// checkEpochs refuses a negative or absurd count of epochs.
 func checkEpochs(epochs, completed int) error {
 	if epochs < 0 || completed < 0 {
 		return fmt.Errorf("epochs %d, completed_epochs %d: negative", epochs, completed)
+	}
+	if epochs > maxEpoch || completed > maxEpoch {
+		return fmt.Errorf("epochs %d, completed_epochs %d: out of range", epochs, completed)
 	}
 	return nil
 }
@@ -158,7 +161,11 @@ func firstErr(errs ...error) error {
 }
 
 func (l *epochLine) check() error {
-	return firstErr(checkTotals(&l.Totals), l.oldTotals.check())
+	var err error
+	if l.Epoch.Epoch < 0 || l.Epoch.Epoch > maxEpoch {
+		err = fmt.Errorf("epoch %d out of range", l.Epoch.Epoch)
+	}
+	return firstErr(err, checkTotals(&l.Totals), l.oldTotals.check())
 }
 
 func (l *checkpointLine) check() error {
@@ -224,25 +231,70 @@ type cumulative struct {
 }
 
 func readJSONLines(path string, r *Run) error {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
-		return fmt.Errorf("runlog: %w", err)
+		return err
 	}
-	defer f.Close()
+	return parseJSONLines(data, path, r)
+}
+
+// parseJSONLines reads the tracker's JSON lines from their contents; path
+// is the file its errors and notes name.
+func parseJSONLines(data []byte, path string, r *Run) error {
 	r.Format = FormatCarbontrack
 	var (
 		final     *finalLine
 		ckpt      *checkpointLine
 		cums      []cumulative
 		ckptStart time.Time
+		// good counts the records read; bad are the lines skipped.
+		good     int
+		bad      []string
+		firstBad error
 	)
 	kinds := map[string]bool{}
-	err = eachLine(f, func(n int, line []byte) error {
+	err := eachLine(bytes.NewReader(data), func(n int, line []byte) error {
+		err := readRecord(line, r, kinds, &final, &ckpt, &cums, &ckptStart)
+		if err != nil {
+			// A damaged line is skipped: the others are the run.
+			bad = append(bad, fmt.Sprintf("%s:%d: %v", path, n, err))
+			if good == 0 && len(bad) == 1 {
+				firstBad = fmt.Errorf("runlog: %s: line %d: %w", path, n, err)
+			}
+			return nil
+		}
+		good++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("runlog: %s: %w", path, err)
+	}
+	if good == 0 {
+		if firstBad != nil {
+			return firstBad
+		}
+		return fmt.Errorf("runlog: %s: no record", path)
+	}
+	if len(bad) > 0 {
+		const shown = 3
+		note := fmt.Sprintf("%d unreadable line(s) of the JSON lines skipped: %s", len(bad), strings.Join(bad[:min(len(bad), shown)], "; "))
+		if len(bad) > shown {
+			note += "; …"
+		}
+		r.Note = joinNote(r.Note, note)
+	}
+	return finishJSONLines(r, final, ckpt, cums, ckptStart, kinds)
+}
+
+// readRecord reads one line of the JSON lines into r: an epoch, a
+// projection, a checkpoint (the latest in ckpt, its cumulative totals added
+// to cums) or the final record. Lines of other types are ignored.
+func readRecord(line []byte, r *Run, kinds map[string]bool, final **finalLine, ckpt **checkpointLine, cums *[]cumulative, ckptStart *time.Time) error {
+	{
 		var head records.Head
 		if err := json.Unmarshal(line, &head); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return err
 		}
-		r.identify(&head.Who)
 		var err error
 		switch head.Type {
 		case records.TypeEpoch:
@@ -265,23 +317,29 @@ func readJSONLines(path string, r *Run) error {
 			var rec *checkpointLine
 			if rec, err = decode[checkpointLine](line); err == nil {
 				// The latest checkpoint wins: it is the run so far.
-				ckpt = rec
+				*ckpt = rec
 				if ckptStart.IsZero() && !rec.At.IsZero() {
-					ckptStart = rec.At.Add(-seconds(rec.DurationS))
+					*ckptStart = rec.At.Add(-seconds(rec.DurationS))
 				}
-				cums = append(cums, cumulative{offset: seconds(rec.DurationS), kinds: byKind(&rec.Totals, &rec.oldTotals)})
+				*cums = append(*cums, cumulative{offset: seconds(rec.DurationS), kinds: byKind(&rec.Totals, &rec.oldTotals)})
 			}
 		case records.TypeFinal:
-			final, err = decode[finalLine](line)
+			var rec *finalLine
+			if rec, err = decode[finalLine](line); err == nil {
+				*final = rec
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return err
 		}
+		// Identity only from a record read.
+		r.identify(&head.Who)
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("runlog: %s: %w", path, err)
 	}
+}
+
+// finishJSONLines completes a run read from JSON lines.
+func finishJSONLines(r *Run, final *finalLine, ckpt *checkpointLine, cums []cumulative, ckptStart time.Time, kinds map[string]bool) error {
 	sort.SliceStable(r.EpochRecords, func(i, j int) bool { return r.EpochRecords[i].N < r.EpochRecords[j].N })
 	for _, e := range r.EpochRecords {
 		if !e.Interrupted {

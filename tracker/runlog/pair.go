@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,11 +36,7 @@ func readPair(stdPath, outPath string, r *Run) error {
 		if p == "" {
 			return nil, nil
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("runlog: %w", err)
-		}
-		return b, nil
+		return readFile(p)
 	}
 	std, err := read(stdPath)
 	if err != nil {
@@ -204,6 +199,10 @@ func hmsDuration(h, m, s string) (time.Duration, error) {
 	return seconds(sec), nil
 }
 
+// maxEpoch is the largest epoch number read from a log: no training runs a
+// billion epochs; a larger number is a damaged log.
+const maxEpoch = 1_000_000_000
+
 // maxSeconds is the longest duration read from a log: what a
 // time.Duration holds (about 292 years).
 const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
@@ -261,7 +260,10 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 		}
 		if m := reEpoch.FindStringSubmatch(line); m != nil {
 			finish()
-			num, _ := strconv.Atoi(m[1])
+			num, err := strconv.Atoi(m[1])
+			if err != nil || num > maxEpoch {
+				return fmt.Errorf("runlog: %s:%d: epoch number %s out of range", path, n+1, m[1])
+			}
 			cur = &Epoch{N: num, End: stamp, Watts: map[string]float64{}}
 			continue
 		}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -224,28 +226,35 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 	bottom.Y.Min = 0
 	bottom.Legend.Top = true
 	bottom.Add(plotter.NewGrid())
-	maxN, withBars, maxG := 0, 0, 0.0
+	// Bars are placed by the epoch numbers present (from 1), in order: at
+	// their number when they are 1…n, else one after the other, labelled
+	// with their number. The chart's size is the number of epochs logged,
+	// never the largest epoch number.
+	nums := epochNumbers(runs)
+	withBars, maxG := 0, 0.0
 	for _, r := range runs {
 		if len(r.EpochRecords) > 0 {
 			withBars++
 		}
-		for _, e := range r.EpochRecords {
-			maxN = max(maxN, e.N)
-		}
 	}
-	if maxN > 0 {
+	if n := len(nums); n > 0 {
+		pos := make(map[int]int, n)
+		for i, num := range nums {
+			pos[num] = i
+		}
+		contiguous := nums[n-1] == n
 		// Bars of all runs share the width of one epoch.
-		barW := vg.Points(max(2, min(40, 360/float64(maxN*max(withBars, 1)))))
+		barW := vg.Points(max(2, min(40, 360/(float64(n)*float64(max(withBars, 1))))))
 		k := 0
 		for ri, r := range runs {
 			if len(r.EpochRecords) == 0 {
 				continue
 			}
-			vals := make(plotter.Values, maxN)
+			vals := make(plotter.Values, n)
 			for _, e := range r.EpochRecords {
-				if e.N >= 1 && e.N <= maxN {
-					vals[e.N-1] += e.Grams
-					maxG = max(maxG, vals[e.N-1])
+				if i, ok := pos[e.N]; ok {
+					vals[i] += e.Grams
+					maxG = max(maxG, vals[i])
 				}
 			}
 			b, err := plotter.NewBarChart(vals, barW)
@@ -264,14 +273,23 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 				bottom.Legend.Add("g CO2e in the epoch", b)
 			}
 		}
-		bottom.X.Min, bottom.X.Max = 0.5, float64(maxN)+0.5
-		if maxG > 0 {
+		bottom.X.Min, bottom.X.Max = 0.5, float64(n)+0.5
+		if maxG > 0 && !math.IsInf(maxG, 0) {
 			bottom.Y.Max = maxG * headroom(withBars)
 		}
-		if maxN <= 30 {
-			ticks := make([]plot.Tick, 0, maxN)
-			for n := 1; n <= maxN; n++ {
-				ticks = append(ticks, plot.Tick{Value: float64(n), Label: fmt.Sprint(n)})
+		switch {
+		case n <= 30:
+			ticks := make([]plot.Tick, 0, n)
+			for i, num := range nums {
+				ticks = append(ticks, plot.Tick{Value: float64(i + 1), Label: fmt.Sprint(num)})
+			}
+			bottom.X.Tick.Marker = plot.ConstantTicks(ticks)
+		case !contiguous:
+			// About ten labelled ticks, at epochs logged.
+			step := (n + 9) / 10
+			ticks := make([]plot.Tick, 0, 11)
+			for i := 0; i < n; i += step {
+				ticks = append(ticks, plot.Tick{Value: float64(i + 1), Label: fmt.Sprint(nums[i])})
 			}
 			bottom.X.Tick.Marker = plot.ConstantTicks(ticks)
 		}
@@ -279,4 +297,21 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 		bottom.Title.Text += " (no epoch logged)"
 	}
 	return top, bottom, nil
+}
+
+// epochNumbers returns the epoch numbers (from 1) that the runs logged,
+// sorted, each once.
+func epochNumbers(runs []Run) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, r := range runs {
+		for _, e := range r.EpochRecords {
+			if e.N >= 1 && !seen[e.N] {
+				seen[e.N] = true
+				out = append(out, e.N)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

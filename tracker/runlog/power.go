@@ -1,9 +1,11 @@
 package runlog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/carbontrack/carbontrack/tracker/records"
@@ -65,18 +67,25 @@ func (l *PowerLog) Close() error {
 // ReadPower reads a power series written by PowerLog or by a tracker
 // (tracker.WithPowerSeries).
 func ReadPower(path string) ([]PowerPoint, error) {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("runlog: %w", err)
+		return nil, err
 	}
-	defer f.Close()
 	var pts []PowerPoint
-	err = eachLine(f, func(n int, line []byte) error {
+	err = eachLine(bytes.NewReader(data), func(n int, line []byte) error {
 		var rec records.Power
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 		if rec.Type == records.TypePower {
+			if !(rec.IntervalS >= 0 && rec.IntervalS <= maxSeconds) {
+				return fmt.Errorf("line %d: interval_s %v out of range", n, rec.IntervalS)
+			}
+			for k, w := range rec.PowerW {
+				if !(w >= 0) || math.IsInf(w, 0) {
+					return fmt.Errorf("line %d: power_w %s %v: not a power in W", n, k, w)
+				}
+			}
 			pts = append(pts, PowerPoint{Time: rec.Time, Interval: seconds(rec.IntervalS), Watts: rec.PowerW})
 		}
 		return nil

@@ -1,10 +1,8 @@
 package runlog
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -543,10 +541,22 @@ func scan(dir string) ([]*group, error) {
 }
 
 func readGroup(g *group) (Run, error) {
-	r := Run{Name: g.name, Dir: g.dir, Files: g.files(), Rank: -1}
+	fresh := Run{Name: g.name, Dir: g.dir, Files: g.files(), Rank: -1}
+	r := fresh
 	var err error
 	if g.jsonl != "" {
 		err = readJSONLines(g.jsonl, &r)
+		if err != nil && (g.std != "" || g.output != "") {
+			// Empty, unreadable or without a record: its carbontracker
+			// pair, which the tracker writes beside it, has the run.
+			r = fresh
+			if perr := readPair(g.std, g.output, &r); perr == nil {
+				r.Note = joinNote(r.Note, fmt.Sprintf("the JSON lines were not used (%s); the carbontracker log pair was read", plain(err)))
+				err = nil
+			} else {
+				err = errors.Join(err, perr)
+			}
+		}
 	} else {
 		err = readPair(g.std, g.output, &r)
 	}
@@ -554,11 +564,12 @@ func readGroup(g *group) (Run, error) {
 		return Run{}, err
 	}
 	if g.power != "" {
-		pts, err := ReadPower(g.power)
-		if err != nil {
-			return Run{}, err
+		// A power series that cannot be read is left out, not the run.
+		if pts, err := ReadPower(g.power); err != nil {
+			r.Note = joinNote(r.Note, fmt.Sprintf("the power series was not read (%s)", plain(err)))
+		} else {
+			r.Power = pts
 		}
-		r.Power = pts
 	}
 	if r.Start.IsZero() && len(r.Power) > 0 {
 		r.Start = r.Power[0].Time.Add(-r.Power[0].Interval)
@@ -647,12 +658,11 @@ func choose(r *Run) {
 // firstStamp returns the time stamp of the first line of a carbontracker
 // log, zero if it has none.
 func firstStamp(path string) time.Time {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
 		return time.Time{}
 	}
-	defer f.Close()
-	line, _ := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	line, _, _ := strings.Cut(string(data[:min(len(data), 4096)]), "\n")
 	if m := reStamp.FindStringSubmatch(line); m != nil {
 		// Python's logging writes local time.
 		if t, err := time.ParseInLocation(records.LogTimeLayout, m[1], time.Local); err == nil {
@@ -660,6 +670,19 @@ func firstStamp(path string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// joinNote appends b to the note a.
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// plain is err's text without the package's prefix.
+func plain(err error) string {
+	return strings.TrimPrefix(err.Error(), "runlog: ")
 }
 
 // monitored is the number of epochs monitored: those completed, or those

@@ -1,0 +1,164 @@
+package runlog_test
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbontrack/carbontrack/tracker/runlog"
+)
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// A plot is sized by the epochs present, not by the largest epoch
+// number; an absurd epoch number is no allocation.
+func TestPlotHugeEpochNumber(t *testing.T) {
+	for _, n := range []string{"100000000", "4000000000", "99999999999999999999"} {
+		t.Run("pair "+n, func(t *testing.T) {
+			dir := t.TempDir()
+			std := strings.Replace(ctStd, "Epoch 2:", "Epoch "+n+":", 1)
+			write(t, dir, "1.2_x"+runlog.SuffixStdLog, std)
+			write(t, dir, "1.2_x"+runlog.SuffixOutputLog, ctOut)
+			runs, _ := runlog.Read(dir)
+			var err error
+			got := allocated(func() { err = runlog.PlotFile(filepath.Join(dir, "p.png"), runs) })
+			if len(runs) > 0 {
+				require.NoError(t, err)
+			}
+			assert.Less(t, got, uint64(200<<20), "bytes allocated")
+		})
+	}
+	for _, n := range []string{"100000000", "4000000000"} {
+		t.Run("jsonl "+n, func(t *testing.T) {
+			dir := t.TempDir()
+			jl := strings.Replace(killedJSONL, `"epoch":2,`, `"epoch":`+n+`,`, 1)
+			write(t, dir, "1.2_x"+runlog.SuffixJSONLines, jl)
+			runs, _ := runlog.Read(dir)
+			require.NotEmpty(t, runs)
+			var err error
+			got := allocated(func() { err = runlog.PlotFile(filepath.Join(dir, "p.svg"), runs) })
+			require.NoError(t, err)
+			assert.Less(t, got, uint64(200<<20), "bytes allocated")
+		})
+	}
+	// Straight to the plotter: the largest int, several runs.
+	runs := []runlog.Run{
+		{Name: "a", EpochRecords: []runlog.Epoch{{N: 1, Grams: 1, Duration: time.Minute}, {N: 1<<63 - 1, Grams: 2, Duration: time.Minute}}},
+		{Name: "b", EpochRecords: []runlog.Epoch{{N: 1 << 62, Grams: 3, Duration: time.Minute}}},
+	}
+	var buf bytes.Buffer
+	got := allocated(func() { require.NoError(t, runlog.Plot(&buf, "svg", runs)) })
+	assert.Less(t, got, uint64(200<<20))
+}
+
+// A file past the cap is an error naming it.
+func TestReadFileTooLarge(t *testing.T) {
+	defer runlog.SetMaxFileSize(1 << 10)()
+	dir := t.TempDir()
+	p := write(t, dir, "9.9_x"+runlog.SuffixStdLog, strings.Repeat(ctStd, 10))
+	_, err := runlog.Read(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), p)
+	assert.Contains(t, err.Error(), "larger than")
+}
+
+// A garbage line is skipped and noted; an empty or unreadable
+// JSON lines file falls back to the pair.
+func TestReadJSONLinesBadLineSkipped(t *testing.T) {
+	dir := t.TempDir()
+	lines := strings.SplitAfter(killedJSONL, "\n")
+	jl := lines[0] + "garbage\x00{]\n" + lines[1] + lines[2]
+	p := write(t, dir, "7.8_x"+runlog.SuffixJSONLines, jl)
+	write(t, dir, "7.8_x"+runlog.SuffixStdLog, ctStd)
+	write(t, dir, "7.8_x"+runlog.SuffixOutputLog, ctOut)
+	runs, err := runlog.Read(dir)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	r := runs[0]
+	assert.Equal(t, runlog.FormatCarbontrack, r.Format)
+	assert.Len(t, r.EpochRecords, 2)
+	assert.Contains(t, r.Note, p+":2")
+	assert.Contains(t, r.Note, "skipped")
+}
+
+func TestReadJSONLinesFallsBackToPair(t *testing.T) {
+	for name, jl := range map[string]string{"empty": "", "blank": "\n\n", "all garbage": "garbage\n{]\n", "partial line": `{"type":"epo`} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "7.8_x"+runlog.SuffixJSONLines, jl)
+			write(t, dir, "7.8_x"+runlog.SuffixStdLog, ctStd)
+			write(t, dir, "7.8_x"+runlog.SuffixOutputLog, ctOut)
+			runs, err := runlog.Read(dir)
+			require.NoError(t, err)
+			require.Len(t, runs, 1)
+			assert.Equal(t, runlog.FormatCarbontracker, runs[0].Format)
+			assert.Len(t, runs[0].EpochRecords, 2)
+		})
+	}
+	dir := t.TempDir()
+	write(t, dir, "7.8_x"+runlog.SuffixJSONLines, "")
+	_, err := runlog.Read(dir)
+	require.Error(t, err, "an empty JSON lines file without a pair")
+}
+
+// The JSON lines reader checks values as the pair reader does.
+func TestReadJSONLinesValuesCheckedAlike(t *testing.T) {
+	ep := `{"type":"epoch","epoch":1,"start":"2025-03-01T12:00:00Z","end":"2025-03-01T12:10:00Z","duration_s":600,"device_energy_kwh":0.05,"facility_energy_kwh":0.079,"emissions_g":15.8}` + "\n"
+	for _, tc := range []struct{ name, line string }{
+		{"negative projection energy", `{"type":"projection","epochs":10,"duration_s":6000,"facility_energy_kwh":-5,"emissions_g":158}`},
+		{"negative epoch energy", `{"type":"epoch","epoch":2,"duration_s":600,"facility_energy_kwh":-5,"emissions_g":1}`},
+		{"negative final energy", `{"type":"final","epochs":1,"completed_epochs":1,"duration_s":600,"device_energy_kwh":1,"facility_energy_kwh":-5,"emissions_g":1}`},
+		{"overflowing final duration", `{"type":"final","epochs":1,"completed_epochs":1,"duration_s":9223372036.9,"facility_energy_kwh":5,"emissions_g":1}`},
+		{"overflowing checkpoint duration", `{"type":"checkpoint","at":"2025-03-01T12:00:10Z","duration_s":9.3e9,"facility_energy_kwh":0,"emissions_g":0}`},
+		{"old actual negative", `{"type":"final","epochs":1,"completed_epochs":1,"duration_s":600,"facility_energy_kwh":1,"emissions_g":1,"actual_duration_s":1,"actual_facility_energy_kwh":-5,"actual_emissions_g":1}`},
+		{"negative epoch number", `{"type":"epoch","epoch":-3,"duration_s":600,"facility_energy_kwh":1,"emissions_g":1}`},
+		{"absurd epoch number", `{"type":"epoch","epoch":4000000000,"duration_s":600,"facility_energy_kwh":1,"emissions_g":1}`},
+		{"negative power interval", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.line == "" {
+				write(t, dir, "1.2_x"+runlog.SuffixJSONLines, ep)
+				write(t, dir, "1.2_x"+runlog.SuffixPower, `{"type":"power","time":"2025-03-01T12:05:00Z","interval_s":-1e300,"power_w":{"gpu":-290}}`+"\n")
+				runs, err := runlog.Read(dir)
+				require.NoError(t, err, "the run is read without its power series")
+				require.Len(t, runs, 1)
+				assert.Empty(t, runs[0].Power)
+				assert.Contains(t, runs[0].Note, "the power series was not read")
+				return
+			}
+			write(t, dir, "1.2_x"+runlog.SuffixJSONLines, ep+tc.line+"\n")
+			runs, err := runlog.Read(dir)
+			if err != nil {
+				return
+			}
+			require.Len(t, runs, 1)
+			r := runs[0]
+			assert.Contains(t, r.Note, runlog.SuffixJSONLines+":2: ", "the bad line is skipped and noted")
+			for _, c := range []*runlog.Consumption{&r.Used, r.Projection, r.Actual, r.Whole} {
+				if c != nil {
+					assert.GreaterOrEqual(t, c.FacilityKWh, 0.0)
+					assert.GreaterOrEqual(t, c.Duration, time.Duration(0))
+					assert.Less(t, c.Duration, time.Duration(1<<63-1))
+				}
+			}
+			for _, e := range r.EpochRecords {
+				assert.True(t, e.N >= 0 && e.N <= 1e9, fmt.Sprint(e.N))
+			}
+		})
+	}
+}
