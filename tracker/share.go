@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker/internal/lease"
@@ -89,24 +90,46 @@ func (o *options) identity() Identity {
 		if id.LocalSize < 0 {
 			// Set by srun in each task of a step ("4", "4(x2)", "4,2"), not
 			// in a batch script, whose SLURM_LOCALID is 0 whatever follows.
-			id.LocalSize = leadingInt(os.Getenv("SLURM_STEP_TASKS_PER_NODE"))
+			id.LocalSize = slurmTasksHere(os.Getenv("SLURM_STEP_TASKS_PER_NODE"), envInt("SLURM_NODEID"))
 		}
 	}
 	return id
 }
 
-// leadingInt returns the integer s starts with, or -1.
-func leadingInt(s string) int {
-	s = strings.TrimSpace(s)
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
+// slurmTasksHere returns the tasks on node nodeID (the step's node index)
+// of a SLURM per-node list ("4", "4(x2)", "4,2", "2(x3),1"), or -1 when it
+// cannot tell (a list that differs by node and no node index).
+func slurmTasksHere(list string, nodeID int) int {
+	var counts []int
+	for _, part := range strings.Split(strings.TrimSpace(list), ",") {
+		n, rep := part, 1
+		if i := strings.Index(part, "(x"); i > 0 && strings.HasSuffix(part, ")") {
+			r, err := strconv.Atoi(part[i+2 : len(part)-1])
+			if err != nil || r < 1 || r > 1<<16 {
+				return -1
+			}
+			n, rep = part[:i], r
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil || v < 0 {
+			return -1
+		}
+		for range rep {
+			counts = append(counts, v)
+		}
 	}
-	v, err := strconv.Atoi(s[:i])
-	if err != nil {
+	switch {
+	case len(counts) == 0:
 		return -1
+	case nodeID >= 0 && nodeID < len(counts):
+		return counts[nodeID]
 	}
-	return v
+	for _, c := range counts[1:] {
+		if c != counts[0] {
+			return -1
+		}
+	}
+	return counts[0]
 }
 
 // shareKey is the lease of a device: a GPU by its UUID, the CPU and the
@@ -121,7 +144,9 @@ func shareKey(in power.Info) string {
 		}
 		return "gpu-" + in.Name
 	case power.KindCPU, power.KindDRAM:
-		return string(in.Kind)
+		// The machine's own: a lease directory on a file system shared by
+		// several machines must not let one node's tracker hold another's.
+		return string(in.Kind) + "-" + machineID()
 	}
 	return string(in.Kind) + "-" + in.Name
 }
@@ -143,9 +168,13 @@ func (t *Tracker) share(sources []power.Source, useLeases bool) []power.Source {
 	// A rank keeps its own GPU when it is one of several on the machine:
 	// as the launcher says (LOCAL_WORLD_SIZE, an srun step), or as WithRank
 	// does.
-	if id.LocalRank >= 0 && len(gpus) > 1 && (id.LocalSize > 1 || (t.opts.rankSet && id.LocalSize != 1)) {
+	// The other ranks' GPUs are theirs only when every rank sees the same
+	// list: with CUDA_VISIBLE_DEVICES set (often per rank) the leases
+	// alone decide. GPUs beyond the number of ranks are leased too.
+	_, perRank := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+	if id.LocalRank >= 0 && len(gpus) > 1 && !perRank && (id.LocalSize > 1 || (t.opts.rankSet && id.LocalSize != 1)) {
 		for j, i := range gpus {
-			if j != id.LocalRank {
+			if j != id.LocalRank && (id.LocalSize < 0 || j < id.LocalSize) {
 				drop[i] = true
 				t.elsewhere = append(t.elsewhere, Elsewhere{Source: sources[i].Info(), By: fmt.Sprintf("local rank %d", j)})
 			}
@@ -173,7 +202,10 @@ func (t *Tracker) share(sources []power.Source, useLeases bool) []power.Source {
 				ok, holder, err := set.TryAcquire(shareKey(in))
 				switch {
 				case err != nil:
-					t.logger.Warn("tracker: device lease", "source", in.Name, "err", err)
+					// Counted here, as no lease says otherwise; said, as
+					// another tracker may count it too.
+					t.shareNote = fmt.Sprintf("the lease of %s could not be taken (%v): it may be counted twice", in.Name, err)
+					t.logger.Warn("tracker: " + t.shareNote)
 				case !ok:
 					drop[i] = true
 					t.elsewhere = append(t.elsewhere, Elsewhere{Source: in, By: holder.String()})
@@ -230,3 +262,15 @@ func (t *Tracker) sharingLine() string {
 
 // Identity returns the run, machine and rank this tracker belongs to.
 func (t *Tracker) Identity() Identity { return t.id }
+
+// machineID names this boot of this machine: the kernel's boot id, else
+// the host name.
+var machineID = sync.OnceValue(func() string {
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id
+		}
+	}
+	h, _ := os.Hostname()
+	return h
+})

@@ -119,12 +119,29 @@ func TestRanksFromLaunchers(t *testing.T) {
 		{"srun step", map[string]string{"SLURM_PROCID": "5", "SLURM_LOCALID": "1", "SLURM_STEP_TASKS_PER_NODE": "4(x2)"}, 0.2},
 		{"sbatch script", map[string]string{"SLURM_PROCID": "0", "SLURM_LOCALID": "0"}, 1.0},
 		{"open mpi", map[string]string{"OMPI_COMM_WORLD_RANK": "3", "OMPI_COMM_WORLD_LOCAL_RANK": "3", "OMPI_COMM_WORLD_LOCAL_SIZE": "4"}, 0.4},
+		// Two ranks on four GPUs: the two beyond the ranks are leased, here
+		// by the only tracker, not left to ranks that do not exist.
+		{"2 ranks, 4 GPUs", map[string]string{"RANK": "0", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "2"}, 0.1 + 0.3 + 0.4},
+		// srun's per-node list: this node (1) runs 2 tasks, the first runs 4.
+		{"srun uneven nodes", map[string]string{"SLURM_PROCID": "5", "SLURM_LOCALID": "1", "SLURM_NODEID": "1",
+			"SLURM_STEP_TASKS_PER_NODE": "4,2"}, 0.2 + 0.3 + 0.4},
+		{"srun uneven, no node id", map[string]string{"SLURM_PROCID": "5", "SLURM_LOCALID": "1",
+			"SLURM_STEP_TASKS_PER_NODE": "4,2"}, 1.0},
+		// A CUDA_VISIBLE_DEVICES of the rank's own: the leases decide.
+		{"visible devices set", map[string]string{"RANK": "2", "LOCAL_RANK": "2", "LOCAL_WORLD_SIZE": "4",
+			"CUDA_VISIBLE_DEVICES": "0,1,2,3"}, 1.0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range []string{"RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "SLURM_PROCID", "SLURM_LOCALID",
 				"SLURM_STEP_TASKS_PER_NODE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE",
-				"PMI_RANK", "MPI_LOCALRANKID"} {
+				"PMI_RANK", "MPI_LOCALRANKID", "SLURM_NODEID"} {
 				t.Setenv(k, tc.env[k])
+			}
+			if v, ok := tc.env["CUDA_VISIBLE_DEVICES"]; ok {
+				t.Setenv("CUDA_VISIBLE_DEVICES", v)
+			} else {
+				t.Setenv("CUDA_VISIBLE_DEVICES", "")
+				os.Unsetenv("CUDA_VISIBLE_DEVICES")
 			}
 			synctest.Test(t, func(t *testing.T) {
 				tr, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(t.TempDir()))...)

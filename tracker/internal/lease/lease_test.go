@@ -177,7 +177,9 @@ func TestOpenCreatesSharedDir(t *testing.T) {
 }
 
 func TestLeaseFileMode(t *testing.T) {
-	old := syscall.Umask(0o022)
+	// A umask of 077 used to leave files other users' trackers could not
+	// open, so each of them counted the device again.
+	old := syscall.Umask(0o077)
 	t.Cleanup(func() { syscall.Umask(old) })
 	dir := t.TempDir()
 	s := open(t, dir, Holder{})
@@ -187,6 +189,19 @@ func TestLeaseFileMode(t *testing.T) {
 	fi, err := os.Lstat(filepath.Join(dir, "dram.lease"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode())
+}
+
+// A lease directory that is a link is refused: in a world-writable parent
+// another user could point it at files of the caller's.
+func TestOpenRefusesLinkedDir(t *testing.T) {
+	base := t.TempDir()
+	target := filepath.Join(base, "elsewhere")
+	require.NoError(t, os.Mkdir(target, 0o755))
+	link := filepath.Join(base, "leases")
+	require.NoError(t, os.Symlink(target, link))
+	_, err := Open(link, Holder{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "symbolic link")
 }
 
 func TestReadOnlyLeaseFile(t *testing.T) {

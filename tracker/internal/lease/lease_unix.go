@@ -51,9 +51,14 @@ func Open(dir string, me Holder) (*Set, error) {
 			return fail("chmod directory", err)
 		}
 	}
-	fi, err := os.Stat(dir)
+	// Not through a link: in a world-writable parent, another user could
+	// point it at files of the caller's to truncate.
+	fi, err := os.Lstat(dir)
 	if err != nil {
 		return fail("stat directory", err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fail("use directory", errors.New("it is a symbolic link"))
 	}
 	if !fi.IsDir() {
 		return fail("use directory", syscall.ENOTDIR)
@@ -98,6 +103,9 @@ func openFile(path string) (f *os.File, writable bool, err error) {
 	const safe = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
 	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|safe, 0o644)
 	if err == nil {
+		// Readable by every user's trackers whatever the umask: a lease
+		// file they cannot open is a device they cannot share.
+		_ = f.Chmod(0o644)
 		return f, true, nil
 	}
 	if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
