@@ -45,6 +45,15 @@ type Accelerator struct {
 	Verified bool
 	// Source names the datasheet, product page or paper, and what it says.
 	Source string
+	// PeakTFLOPS is the peak dense tensor throughput per device in TFLOPS
+	// (10^12 FLOP/s): BF16, or FP16 for parts without BF16 (V100, T4),
+	// without structured sparsity, from the vendor's datasheet. 0 when no
+	// trustworthy figure was found: the performance model (Job.FLOPs) then
+	// needs Job.PeakTFLOPS.
+	PeakTFLOPS float64
+	// PeakSource names the datasheet or documentation PeakTFLOPS comes from,
+	// and what it says; "" when PeakTFLOPS is 0.
+	PeakSource string
 }
 
 // noise are words dropped when matching names: vendors, product lines and
@@ -94,7 +103,8 @@ type deviceTable struct {
 
 var loadDevices = sync.OnceValues(func() (*deviceTable, error) { return parseDevices(acceleratorsCSV) })
 
-var deviceHeader = []string{"name", "aliases", "kind", "watts", "basis", "mean_watts", "year", "verified", "source"}
+var deviceHeader = []string{"name", "aliases", "kind", "watts", "basis", "mean_watts", "year", "verified", "source",
+	"peak_tflops", "peak_source"}
 
 // parseDevices reads the accelerator table. Two spellings that reach
 // different devices are an error, so a lookup is never ambiguous.
@@ -112,7 +122,7 @@ func parseDevices(data string) (*deviceTable, error) {
 	t := &deviceTable{index: map[string]int{}}
 	for n, row := range rows[1:] {
 		line := n + 2
-		a := Accelerator{Name: row[0], Kind: row[2], Basis: row[4], Source: row[8], Verified: row[7] == "yes"}
+		a := Accelerator{Name: row[0], Kind: row[2], Basis: row[4], Source: row[8], Verified: row[7] == "yes", PeakSource: row[10]}
 		if row[1] != "" {
 			a.Aliases = strings.Split(row[1], "|")
 		}
@@ -123,6 +133,14 @@ func parseDevices(data string) (*deviceTable, error) {
 			if a.MeanWatts, err = strconv.ParseFloat(row[5], 64); err != nil || !(a.MeanWatts > 0) || a.MeanWatts > a.Watts {
 				return nil, fmt.Errorf("estimate: accelerators.csv: row %d (%s): bad mean_watts %q", line, a.Name, row[5])
 			}
+		}
+		if row[9] != "" {
+			if a.PeakTFLOPS, err = strconv.ParseFloat(row[9], 64); err != nil || !(a.PeakTFLOPS > 0) || a.PeakTFLOPS > 1e6 {
+				return nil, fmt.Errorf("estimate: accelerators.csv: row %d (%s): bad peak_tflops %q", line, a.Name, row[9])
+			}
+		}
+		if (a.PeakTFLOPS > 0) != (a.PeakSource != "") {
+			return nil, fmt.Errorf("estimate: accelerators.csv: row %d (%s): peak_tflops and peak_source go together", line, a.Name)
 		}
 		if a.Year, err = strconv.Atoi(row[6]); err != nil {
 			return nil, fmt.Errorf("estimate: accelerators.csv: row %d (%s): bad year %q", line, a.Name, row[6])

@@ -59,6 +59,27 @@ func TestAcceleratorTable(t *testing.T) {
 			assert.Equal(t, w, got[name].Watts, name)
 		}
 	}
+	// Peak dense BF16/FP16 tensor TFLOPS per device, without sparsity
+	// (vendor datasheets; see the table's peak_source). 0: no trustworthy
+	// figure, the performance model asks for it.
+	wantPeak := map[string]float64{
+		"V100 SXM2": 125, "V100 PCIe": 112, "A100 SXM 40GB": 312, "A100 SXM 80GB": 312, "A100 PCIe 40GB": 312,
+		"A100 PCIe 80GB": 312, "H100 SXM": 989, "H100 PCIe": 756, "H100 NVL": 0, "H200 SXM": 989, "H200 NVL": 0,
+		"B200": 2250, "L40S": 0, "L4": 121, "T4": 65, "A10": 125, "TPU v2": 45, "TPU v3": 123, "TPU v4": 275,
+	}
+	assert.Len(t, wantPeak, len(all), "every row's peak is pinned here")
+	for name, p := range wantPeak {
+		if assert.Contains(t, got, name) {
+			a := got[name]
+			assert.Equal(t, p, a.PeakTFLOPS, name)
+			if p > 0 {
+				assert.Contains(t, a.PeakSource, "(", "%s: the peak's source names its year or place", name)
+				assert.Contains(t, a.PeakSource, "TFLOPS", name)
+			} else {
+				assert.Empty(t, a.PeakSource, name)
+			}
+		}
+	}
 	assert.False(t, got["TPU v2"].Verified, "TPU v2's per-chip power could not be confirmed")
 	assert.Equal(t, 220.0, got["TPU v3"].MeanWatts)
 	assert.Equal(t, 170.0, got["TPU v4"].MeanWatts)
@@ -71,29 +92,35 @@ func TestAcceleratorTable(t *testing.T) {
 }
 
 func TestParseDevicesRejects(t *testing.T) {
-	const header = "name,aliases,kind,watts,basis,mean_watts,year,verified,source\n"
+	const header = "name,aliases,kind,watts,basis,mean_watts,year,verified,source,peak_tflops,peak_source\n"
 	for name, data := range map[string]string{
 		"bad header":        "name,watts\nX,1\n",
-		"bad watts":         header + "X,,gpu,lots,TDP,,2020,yes,src\n",
-		"zero watts":        header + "X,,gpu,0,TDP,,2020,yes,src\n",
-		"mean above max":    header + "X,,gpu,100,TDP,200,2020,yes,src\n",
-		"bad year":          header + "X,,gpu,100,TDP,,soon,yes,src\n",
-		"bad verified":      header + "X,,gpu,100,TDP,,2020,maybe,src\n",
-		"unknown kind":      header + "X,,fpga,100,TDP,,2020,yes,src\n",
-		"no source":         header + "X,,gpu,100,TDP,,2020,yes,\n",
-		"ambiguous alias":   header + "X,foo,gpu,100,TDP,,2020,yes,src\nY,foo,gpu,200,TDP,,2020,yes,src\n",
-		"empty alias":       header + "X,--,gpu,100,TDP,,2020,yes,src\n",
+		"bad watts":         header + "X,,gpu,lots,TDP,,2020,yes,src,,\n",
+		"zero watts":        header + "X,,gpu,0,TDP,,2020,yes,src,,\n",
+		"mean above max":    header + "X,,gpu,100,TDP,200,2020,yes,src,,\n",
+		"bad year":          header + "X,,gpu,100,TDP,,soon,yes,src,,\n",
+		"bad verified":      header + "X,,gpu,100,TDP,,2020,maybe,src,,\n",
+		"unknown kind":      header + "X,,fpga,100,TDP,,2020,yes,src,,\n",
+		"no source":         header + "X,,gpu,100,TDP,,2020,yes,,,\n",
+		"ambiguous alias":   header + "X,foo,gpu,100,TDP,,2020,yes,src,,\nY,foo,gpu,200,TDP,,2020,yes,src,,\n",
+		"empty alias":       header + "X,--,gpu,100,TDP,,2020,yes,src,,\n",
 		"too few fields":    header + "X,,gpu,100\n",
-		"name clash, order": header + "A B,,gpu,100,TDP,,2020,yes,src\nB A,,gpu,200,TDP,,2020,yes,src\n",
+		"bad peak":          header + "X,,gpu,100,TDP,,2020,yes,src,fast,peak src\n",
+		"negative peak":     header + "X,,gpu,100,TDP,,2020,yes,src,-5,peak src\n",
+		"peak, no source":   header + "X,,gpu,100,TDP,,2020,yes,src,100,\n",
+		"source, no peak":   header + "X,,gpu,100,TDP,,2020,yes,src,,peak src\n",
+		"name clash, order": header + "A B,,gpu,100,TDP,,2020,yes,src,,\nB A,,gpu,200,TDP,,2020,yes,src,,\n",
 	} {
 		_, err := parseDevices(data)
 		assert.Error(t, err, name)
 	}
-	tab, err := parseDevices(header + "# comment\nX 1,x-one,gpu,100,TDP,,2020,yes,src\n")
+	tab, err := parseDevices(header + "# comment\nX 1,x-one,gpu,100,TDP,,2020,yes,src,50,peak src (2020)\n")
 	require.NoError(t, err)
 	a, ok := tab.find("X-1")
 	assert.True(t, ok)
 	assert.Equal(t, "X 1", a.Name)
+	assert.Equal(t, 50.0, a.PeakTFLOPS)
+	assert.Equal(t, "peak src (2020)", a.PeakSource)
 }
 
 func TestSuggest(t *testing.T) {

@@ -16,6 +16,27 @@ import (
 // arXiv:2104.10350) state it.
 const Formula = "kWh = hours × devices × W per device × PUE / 1000; kgCO2e = kWh × gCO2e/kWh / 1000"
 
+// PerformanceFormula is the performance model: the work and the hardware's
+// throughput give the device-hours, which Formula turns into energy.
+const PerformanceFormula = "device-hours = FLOPs / (peak TFLOPS × 10^12 × MFU × 3600); hours = device-hours / devices"
+
+// DenseTransformerFLOPsPerParamToken is the training compute of a dense
+// transformer per parameter and token: about 2 FLOPs forward and 4 backward,
+// so FLOPs ≈ 6 · N · D for N parameters and D tokens (Kaplan et al. 2020,
+// "Scaling Laws for Neural Language Models", arXiv:2001.08361; Hoffmann et
+// al. 2022). It leaves out attention over the context, activation
+// recomputation and any mixture-of-experts sparsity: give FLOPs for those.
+const DenseTransformerFLOPsPerParamToken = 6
+
+// DefaultMFU is the model-FLOPs utilisation used when Job.MFU is 0: 0.4, the
+// fraction of the peak dense throughput large training runs sustain.
+// Published runs report roughly 0.3 to 0.55: PaLM 540B 46.2 % (Chowdhery et
+// al. 2022, Table 3); Llama 2's GPU-hours (Touvron et al. 2023, Table 2)
+// imply 0.35 to 0.43 with 6·N·D on A100s at 312 TFLOPS (0.41 for 7B); GPT-3's
+// 3.14e23 FLOPs on 10,000 V100s in 14.8 days (Patterson et al. 2021) imply
+// about 0.2 of the V100's 125 TFLOPS. Small or badly tuned jobs run lower.
+const DefaultMFU = 0.4
+
 // DefaultPUE is the power usage effectiveness used when Job.PUE is 0: 1.58,
 // the average annual PUE of data centres worldwide (Uptime Institute Global
 // Data Center Survey 2023; 1.56 in 2024). Hyperscale clouds report about 1.1
@@ -138,7 +159,41 @@ type Job struct {
 	// EmbodiedModel is the amortisation model; the zero value means
 	// DefaultEmbodiedModel. It is used only with Embodied.
 	EmbodiedModel EmbodiedModel
+
+	// The performance model: instead of a duration, the work (FLOPs, or
+	// Params and Tokens) and the hardware's throughput (PeakTFLOPS × MFU)
+	// give the device-hours, per PerformanceFormula. Hours, Days and
+	// DeviceHours must then be 0.
+
+	// FLOPs is the total training compute in floating-point operations
+	// (e.g. 3.14e23 for GPT-3). Exclusive with Params and Tokens.
+	FLOPs float64
+	// Params is the number of parameters of a dense transformer; with
+	// Tokens, the compute is 6 · Params · Tokens
+	// (DenseTransformerFLOPsPerParamToken).
+	Params float64
+	// Tokens is the number of training tokens; it goes with Params.
+	Tokens float64
+	// PeakTFLOPS is the peak dense throughput per device in TFLOPS
+	// (10^12 FLOP/s); 0 means the table's (Accelerator.PeakTFLOPS) for
+	// Device. A device without a figure in the table needs it.
+	PeakTFLOPS float64
+	// MFU is the model-FLOPs utilisation, the fraction of PeakTFLOPS the run
+	// sustains, in (0, 1]; 0 means DefaultMFU.
+	MFU float64
+
+	// OffsetPrice is a price per tonne of CO2e, given by the caller (none is
+	// ever assumed); when set, Result.OffsetCost is what offsetting
+	// Result.TotalKg would cost at it. 0 means no offset line.
+	OffsetPrice float64
+	// Currency is the currency of OffsetPrice, an ISO 4217 code ("EUR",
+	// "usd"); required with OffsetPrice.
+	Currency string
 }
+
+// OffsetCaveat is the sentence that goes with every offset cost.
+const OffsetCaveat = "Offsets do not undo emissions: the CO2e is emitted all the same. " +
+	"Avoiding it comes first: a cleaner zone, fewer or shorter runs."
 
 // Step is one line of the arithmetic: Quantity = Expression = Value Unit. It
 // is a plain value.
@@ -214,6 +269,33 @@ type Result struct {
 	// Notes are caveats for people: defaults taken, upper bounds, figures
 	// that could not be confirmed.
 	Notes []string
+
+	// Performance is true when the device-hours came from the work and the
+	// throughput (Job.FLOPs or Job.Params × Job.Tokens) rather than a
+	// duration; the fields below are then set.
+	Performance bool
+	// FLOPs is the training compute, in FLOPs: Job.FLOPs, or 6 · Params ·
+	// Tokens.
+	FLOPs float64
+	// Params and Tokens are Job's, when the compute came from them; else 0.
+	Params, Tokens float64
+	// PeakTFLOPS is the peak dense throughput per device used, in TFLOPS.
+	PeakTFLOPS float64
+	// PeakSource says where PeakTFLOPS came from: the table row's
+	// PeakSource, or "given".
+	PeakSource string
+	// MFU is the model-FLOPs utilisation used.
+	MFU float64
+	// MFUSource is "given" (Job.MFU) or "default" (DefaultMFU).
+	MFUSource string
+
+	// OffsetCost is what offsetting TotalKg would cost at OffsetPrice, in
+	// OffsetCurrency; 0 unless Job.OffsetPrice was given.
+	OffsetCost float64
+	// OffsetPrice is Job.OffsetPrice, per tonne of CO2e.
+	OffsetPrice float64
+	// OffsetCurrency is Job.Currency, upper-cased; "" without an offset.
+	OffsetCurrency string
 }
 
 // Estimate computes the energy and emissions of job with Formula, and, with
@@ -266,6 +348,12 @@ func Estimate(job Job) (Result, error) {
 	}
 	r.AverageWatts = r.Watts * r.Utilization
 
+	// Performance model: the work and the throughput give the device-hours.
+	perf, err := r.performance(job)
+	if err != nil {
+		return Result{}, err
+	}
+
 	// Duration.
 	given := 0
 	for _, d := range []struct {
@@ -280,8 +368,11 @@ func Estimate(job Job) (Result, error) {
 		}
 	}
 	switch {
+	case perf && given > 0:
+		return bad("give the compute (FLOPs, or parameters and tokens) or a duration, not both: the compute gives the duration")
+	case perf:
 	case given == 0:
-		return bad("no duration: give the hours, the days or the device-hours (GPU-hours) of the run")
+		return bad("no duration: give the hours, the days or the device-hours (GPU-hours) of the run, or its compute (FLOPs)")
 	case given > 1:
 		return bad("give one duration, not several: hours, days or device-hours (hours %v, days %v, device-hours %v)",
 			job.Hours, job.Days, job.DeviceHours)
@@ -290,6 +381,9 @@ func Estimate(job Job) (Result, error) {
 	case job.Days > 0:
 		r.Hours = job.Days * 24
 		r.Steps = append(r.Steps, Step{"hours", FormatNumber(job.Days) + " days × 24 h", r.Hours, "h"})
+	case perf:
+		r.Hours = r.DeviceHours / float64(r.Count)
+		r.Steps = append(r.Steps, Step{"hours", FormatNumber(r.DeviceHours) + " device-h / " + plural(r.Count, "device"), r.Hours, "h"})
 	case job.DeviceHours > 0:
 		r.Hours = job.DeviceHours / float64(r.Count)
 		r.Steps = append(r.Steps, Step{"hours", FormatNumber(job.DeviceHours) + " device-h / " + plural(r.Count, "device"), r.Hours, "h"})
@@ -343,7 +437,9 @@ func Estimate(job Job) (Result, error) {
 	}
 
 	// The arithmetic (Patterson et al. 2021).
-	r.DeviceHours = job.DeviceHours // as given, not rounded through Hours
+	if !perf {
+		r.DeviceHours = job.DeviceHours // as given, not rounded through Hours
+	}
 	if r.DeviceHours == 0 {
 		r.DeviceHours = float64(r.Count) * r.Hours
 	}
@@ -356,7 +452,7 @@ func Estimate(job Job) (Result, error) {
 	}
 	r.Steps = append(r.Steps,
 		Step{"power per device", wattsLabel + " × " + FormatNumber(r.Utilization) + " utilization", r.AverageWatts, "W"})
-	if job.DeviceHours == 0 {
+	if job.DeviceHours == 0 && !perf {
 		r.Steps = append(r.Steps, Step{"device-hours", plural(r.Count, "device") + " × " + FormatNumber(r.Hours) + " h", r.DeviceHours, "device-h"})
 	}
 	r.Steps = append(r.Steps,
@@ -371,8 +467,123 @@ func Estimate(job Job) (Result, error) {
 			return Result{}, err
 		}
 	}
+	if err := r.addOffset(job); err != nil {
+		return Result{}, err
+	}
 	r.notes()
 	return r, nil
+}
+
+// performance applies the performance model when job gives its compute:
+// it sets the compute, throughput and device-hours, with their steps, and
+// reports whether it applied. It runs after the power (Device is known).
+func (r *Result) performance(job Job) (bool, error) {
+	bad := func(format string, args ...any) (bool, error) {
+		return false, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"FLOPs", job.FLOPs}, {"parameters", job.Params}, {"tokens", job.Tokens}, {"peak TFLOPS", job.PeakTFLOPS}, {"MFU", job.MFU}} {
+		if !finite(p.v) || p.v < 0 {
+			return bad("%s must be a positive number, got %v", p.name, p.v)
+		}
+	}
+	if job.FLOPs == 0 && job.Params == 0 && job.Tokens == 0 {
+		if job.PeakTFLOPS > 0 || job.MFU > 0 {
+			return bad("peak TFLOPS and MFU belong to the performance model: give the compute too (FLOPs, or parameters and tokens)")
+		}
+		return false, nil
+	}
+	switch {
+	case job.FLOPs > 0 && (job.Params > 0 || job.Tokens > 0):
+		return bad("give the FLOPs or the parameters and tokens, not both")
+	case job.FLOPs == 0 && (job.Params == 0 || job.Tokens == 0):
+		return bad("the compute 6 · N · D needs both the parameters (N) and the tokens (D), got %v and %v", job.Params, job.Tokens)
+	case job.MFU > 1:
+		return bad("MFU must be a fraction in (0, 1], got %v: it is the share of the peak throughput the run sustains", job.MFU)
+	}
+	r.Performance = true
+	if job.FLOPs > 0 {
+		r.FLOPs = job.FLOPs
+	} else {
+		r.Params, r.Tokens = job.Params, job.Tokens
+		r.FLOPs = DenseTransformerFLOPsPerParamToken * job.Params * job.Tokens
+		r.Steps = append(r.Steps, Step{"compute", "6 × " + FormatNumber(job.Params) + " parameters × " +
+			FormatNumber(job.Tokens) + " tokens", r.FLOPs, "FLOP"})
+		r.Notes = append(r.Notes, "The compute is 6 · N · D, the dense-transformer estimate (Kaplan et al. 2020): "+
+			"6 FLOPs per parameter and token, forward and backward. It leaves out attention over long contexts, "+
+			"recomputation and mixture-of-experts sparsity: give the FLOPs if you know them.")
+	}
+	a := r.Accelerator
+	switch {
+	case job.PeakTFLOPS > 0:
+		if r.Device != "" && a.PeakTFLOPS > 0 && job.PeakTFLOPS != a.PeakTFLOPS {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s TFLOPS per device given; it replaces the table's %s TFLOPS for %s.",
+				FormatNumber(job.PeakTFLOPS), FormatNumber(a.PeakTFLOPS), r.Device))
+		}
+		r.PeakTFLOPS, r.PeakSource = job.PeakTFLOPS, "given"
+	case r.Device != "" && a.PeakTFLOPS > 0:
+		r.PeakTFLOPS, r.PeakSource = a.PeakTFLOPS, a.PeakSource
+	case r.Device != "":
+		return bad("the table has no trustworthy peak throughput for %s: give its peak dense TFLOPS per device "+
+			"(BF16/FP16 tensor, without sparsity, from its datasheet)", r.Device)
+	default:
+		return bad("no peak throughput: name a device from the table or give the peak dense TFLOPS per device")
+	}
+	r.MFU, r.MFUSource = job.MFU, "given"
+	if r.MFU == 0 {
+		r.MFU, r.MFUSource = DefaultMFU, "default"
+		r.Notes = append(r.Notes, "MFU "+FormatNumber(DefaultMFU)+" is a default: published large runs sustain roughly "+
+			"0.3-0.55 of the peak (PaLM 46 %; Llama 2's GPU-hours imply about 0.4). Give the run's MFU if you know it.")
+	}
+	sustained := r.PeakTFLOPS * r.MFU
+	peakLabel := FormatNumber(r.PeakTFLOPS) + " TFLOPS"
+	if r.PeakSource != "given" {
+		peakLabel += " (" + r.Device + ", dense peak)"
+	}
+	r.DeviceHours = r.FLOPs / (r.PeakTFLOPS * 1e12 * r.MFU * 3600)
+	r.Steps = append(r.Steps,
+		Step{"throughput per device", peakLabel + " × " + FormatNumber(r.MFU) + " MFU", sustained, "TFLOPS"},
+		Step{"device-hours", FormatNumber(r.FLOPs) + " FLOP / (" + FormatNumber(sustained) + " TFLOPS × 10^12 × 3,600 s/h)",
+			r.DeviceHours, "device-h"},
+	)
+	return true, nil
+}
+
+// addOffset prices the offsetting of TotalKg at the price the job gives.
+func (r *Result) addOffset(job Job) error {
+	cur := strings.ToUpper(strings.TrimSpace(job.Currency))
+	switch {
+	case !finite(job.OffsetPrice) || job.OffsetPrice < 0:
+		return fmt.Errorf("%w: offset price must be a positive amount per tonne CO2e, got %v", ErrInvalid, job.OffsetPrice)
+	case job.OffsetPrice == 0 && cur != "":
+		return fmt.Errorf("%w: a currency without an offset price: give the price per tonne CO2e too", ErrInvalid)
+	case job.OffsetPrice == 0:
+		return nil
+	case !isCurrency(cur):
+		return fmt.Errorf("%w: the offset price needs its currency, as an ISO 4217 code such as EUR or USD, got %q "+
+			"(none is assumed)", ErrInvalid, clip(job.Currency))
+	}
+	r.OffsetPrice, r.OffsetCurrency = job.OffsetPrice, cur
+	tonnes := r.TotalKg / 1000
+	r.OffsetCost = tonnes * job.OffsetPrice
+	r.Steps = append(r.Steps, Step{"offset cost", FormatNumber(tonnes) + " t × " + FormatNumber(job.OffsetPrice) + " " + cur + "/t",
+		r.OffsetCost, cur})
+	r.Notes = append(r.Notes, OffsetCaveat)
+	return nil
+}
+
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // addEmbodied adds the job's share of the hardware's manufacturing emissions.

@@ -8,17 +8,28 @@ import (
 
 // FormatNumber formats v for the arithmetic: six significant digits (all
 // digits of the integer part), trailing zeros dropped, thousands separated by
-// commas: 1486.464 → "1,486.46", 0.11376 → "0.11376", 100 → "100".
+// commas: 1486.464 → "1,486.46", 0.11376 → "0.11376", 100 → "100". From
+// 10^15 on (training compute in FLOPs) it writes v in scientific notation:
+// 8.4e22 → "8.4e22".
 func FormatNumber(v float64) string { return FormatSig(v, 6) }
 
 // FormatSig formats v with sig significant digits (at least the whole
-// integer part), trailing zeros dropped and thousands separated by commas.
+// integer part), trailing zeros dropped and thousands separated by commas;
+// from 10^15 on, with sig significant digits in scientific notation
+// ("3.14e23").
 func FormatSig(v float64, sig int) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	if v == 0 {
 		return "0"
+	}
+	if math.Abs(v) >= 1e15 {
+		mant, exp, _ := strings.Cut(strconv.FormatFloat(v, 'e', max(sig, 1)-1, 64), "e")
+		if strings.Contains(mant, ".") {
+			mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
+		}
+		return mant + "e" + strings.TrimLeft(strings.TrimPrefix(exp, "+"), "0")
 	}
 	decimals := sig - 1 - int(math.Floor(math.Log10(math.Abs(v))))
 	decimals = min(max(decimals, 0), 15)

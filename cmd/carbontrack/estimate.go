@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,9 +15,10 @@ import (
 )
 
 const estimateHelp = `Usage: carbontrack estimate (--device NAME | --watts W) [--utilization U] [--count N]
-           (--hours H | --days D | --gpu-hours H) [--pue P]
+           (--hours H | --days D | --gpu-hours H |
+            (--flops F | --params N --tokens D) [--peak-tflops T] [--mfu U]) [--pue P]
            [--intensity G | --zone Z | --region R] [--embodied [--embodied-gpu-kg KG] ...]
-           [--compare-zones Z1,Z2,...] [--json]
+           [--offset-price P --currency CUR] [--compare-zones Z1,Z2,...] [--json]
        carbontrack estimate --list-devices [--json]
 
 Estimates the energy and carbon emissions of a training run from its hardware
@@ -37,6 +39,21 @@ training averages below it, so --utilization (default 1) scales it (e.g. 0.7).
 
 Duration: --hours (wall clock), --days (24 h each), or --gpu-hours, the total
 device-hours papers often report: then hours = gpu-hours / count.
+
+Performance model: instead of a duration, give the work and let the
+hardware's throughput give the time. --flops is the total training compute
+in FLOPs (e.g. 3.14e23); --params N --tokens D estimate it as 6 × N × D, the
+dense-transformer rule (Kaplan et al. 2020: 6 FLOPs per parameter and token,
+forward and backward). Then
+
+  device-hours = FLOPs / (peak TFLOPS × 10^12 × MFU × 3600)
+  hours        = device-hours / count
+
+with the peak dense BF16/FP16 tensor throughput per device from the table
+(vendor datasheets, without sparsity; --list-devices shows it) or
+--peak-tflops, and --mfu, the model-FLOPs utilisation, default 0.4:
+published large runs sustain roughly 0.3-0.55 of the peak (PaLM 46 %;
+Llama 2's GPU-hours imply 0.35-0.43 on A100s). The power model follows.
 
 PUE (facility energy / IT energy): default 1.58, the global average data
 centre (Uptime Institute Global Data Center Survey 2023); hyperscale clouds
@@ -60,11 +77,18 @@ Comparing zones: --compare-zones FR,DE,US,gcp:europe-north1 prints the same
 run in each zone, lowest emissions first, with the saving against the FIRST
 zone given. A cleaner grid is the cheapest lever there is.
 
+Offsets: --offset-price P --currency EUR prints what offsetting the total
+emissions would cost at P per tonne CO2e, a price you give: none is assumed.
+Offsets do not undo emissions; avoiding them (a cleaner zone, fewer runs)
+comes first.
+
 Examples:
   carbontrack estimate --watts 1000 --hours 100 --intensity 500 --pue 1
   carbontrack estimate --device h100-sxm --count 8 --days 7 --zone FR --embodied
   carbontrack estimate --device "A100 80GB" --count 64 --gpu-hours 100000 --utilization 0.7 --region gcp:us-central1 --json
   carbontrack estimate --device tpu-v4 --count 256 --days 3 --pue 1.1 --compare-zones US,FR,SE,gcp:europe-north1
+  carbontrack estimate --device a100-80gb --count 1024 --params 7e9 --tokens 2e12 --mfu 0.4 --zone US
+  carbontrack estimate --device h100-sxm --count 64 --flops 1e23 --zone DE --offset-price 80 --currency EUR
   carbontrack estimate --list-devices
 
 Environment: CARBONTRACK_PUE, CARBONTRACK_ZONE and CARBONTRACK_REGION set
@@ -95,6 +119,13 @@ type estimateJSON struct {
 	EmbodiedKg       *float64      `json:"embodied_kg"`
 	TotalKg          float64       `json:"total_kg"`
 	Embodied         *embodiedJSON `json:"embodied,omitempty"`
+	Performance      *perfJSON     `json:"performance,omitempty"`
+	FLOPs            *float64      `json:"flops,omitempty"`
+	PeakTFLOPS       *float64      `json:"peak_tflops,omitempty"`
+	MFU              *float64      `json:"mfu,omitempty"`
+	OffsetCost       *float64      `json:"offset_cost,omitempty"`
+	OffsetCurrency   *string       `json:"offset_currency,omitempty"`
+	OffsetPrice      *float64      `json:"offset_price_per_tonne,omitempty"`
 	Formula          string        `json:"formula"`
 	Steps            []stepJSON    `json:"steps"`
 	Notes            []string      `json:"notes"`
@@ -108,6 +139,16 @@ type embodiedJSON struct {
 	LifetimeYears       float64 `json:"lifetime_years"`
 	LifetimeUtilization float64 `json:"lifetime_utilization"`
 	Source              string  `json:"source"`
+}
+
+// perfJSON is what the performance model rests on, present only with it.
+type perfJSON struct {
+	Params             *float64 `json:"params"`
+	Tokens             *float64 `json:"tokens"`
+	FLOPsSource        string   `json:"flops_source"`
+	PeakTFLOPSSource   string   `json:"peak_tflops_source"`
+	MFUSource          string   `json:"mfu_source"`
+	PerformanceFormula string   `json:"formula"`
 }
 
 type stepJSON struct {
@@ -153,12 +194,18 @@ type deviceJSON struct {
 	Year      int      `json:"year"`
 	Verified  bool     `json:"verified"`
 	Source    string   `json:"source"`
+	// PeakTFLOPS is null where the table has no trustworthy figure.
+	PeakTFLOPS *float64 `json:"peak_tflops"`
+	PeakSource *string  `json:"peak_tflops_source"`
 }
 
 const (
 	sourcePUE      = "Uptime Institute Global Data Center Survey 2023, global average"
 	sourceEmbodied = "Luccioni et al. 2022 (BLOOM): 150 kg per GPU, 2,500 kg per server, 6-year life at 85 % utilisation"
 	sourceFormula  = "Patterson et al. 2021, Carbon Emissions and Large Neural Network Training (arXiv:2104.10350)"
+	source6ND      = "6 × parameters × tokens, the dense-transformer estimate (Kaplan et al. 2020, arXiv:2001.08361)"
+	sourceMFU      = "default; published large runs sustain roughly 0.3-0.55 (PaLM 46.2 %, Chowdhery et al. 2022; " +
+		"Llama 2's GPU-hours imply about 0.4, Touvron et al. 2023)"
 )
 
 func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -181,6 +228,13 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	perServer := f.Int("gpus-per-server", estimate.GPUsPerServer, "GPUs per server; servers = ceil(count / this)")
 	lifeYears := f.Float64("lifetime-years", estimate.LifetimeYears, "years the embodied emissions are spread over")
 	lifeUtil := f.Float64("lifetime-utilization", estimate.LifetimeUtilization, "fraction of the lifetime the hardware is busy, in (0, 1]")
+	flops := f.Float64("flops", 0, "total training compute in FLOPs, e.g. 3.14e23 (instead of a duration)")
+	params := f.Float64("params", 0, "parameters of a dense transformer, with --tokens: compute = 6 × params × tokens")
+	tokens := f.Float64("tokens", 0, "training tokens, with --params")
+	peak := f.Float64("peak-tflops", 0, "peak dense TFLOPS per device (default: the table's for --device)")
+	mfu := f.Float64("mfu", estimate.DefaultMFU, "model-FLOPs utilisation, the fraction of the peak sustained, in (0, 1]")
+	offsetPrice := f.Float64("offset-price", 0, "price per tonne CO2e to cost offsetting the emissions (with --currency); none is assumed")
+	currency := f.String("currency", "", "ISO 4217 currency of --offset-price, e.g. EUR")
 	compare := f.String("compare-zones", "", "comma-separated zones or regions to compare, e.g. FR,DE,US,gcp:europe-north1")
 	asJSON := f.bool("json", false, "print JSON")
 	listDevices := f.bool("list-devices", false, "list the embedded accelerator table and exit")
@@ -208,6 +262,8 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		{"watts", *watts}, {"utilization", *utilization}, {"count", float64(*count)}, {"hours", *hours},
 		{"days", *days}, {"gpu-hours", *gpuHours}, {"pue", *pue}, {"intensity", *intensity},
 		{"gpus-per-server", float64(*perServer)}, {"lifetime-years", *lifeYears}, {"lifetime-utilization", *lifeUtil},
+		{"flops", *flops}, {"params", *params}, {"tokens", *tokens}, {"peak-tflops", *peak}, {"mfu", *mfu},
+		{"offset-price", *offsetPrice},
 	} {
 		if f.given(p.name) && !(p.v > 0) {
 			return usageErr("%s must be greater than 0, got %v", f.what(p.name), p.v)
@@ -225,10 +281,30 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if strings.TrimSpace(*device) == "" && !set["watts"] {
 		return usageErr("give --device NAME or --watts W (carbontrack estimate --list-devices shows the devices)")
 	}
-	if d := given(set, "hours", "days", "gpu-hours"); len(d) == 0 {
-		return usageErr("give the duration: --hours H, --days D or --gpu-hours H (total device-hours)")
-	} else if len(d) > 1 {
+	compute := given(set, "flops", "params", "tokens")
+	d := given(set, "hours", "days", "gpu-hours")
+	switch {
+	case len(compute) > 0 && len(d) > 0:
+		return usageErr("give the duration or the compute, not %s and %s: the compute gives the duration", d[0], compute[0])
+	case set["flops"] && (set["params"] || set["tokens"]):
+		return usageErr("give --flops or --params and --tokens (6 × N × D), not both")
+	case set["params"] != set["tokens"] && !set["flops"]:
+		return usageErr("--params and --tokens go together: the compute is 6 × params × tokens")
+	case len(compute) == 0 && len(d) == 0:
+		return usageErr("give the duration: --hours H, --days D or --gpu-hours H (total device-hours), " +
+			"or the compute: --flops F or --params N --tokens D")
+	case len(d) > 1:
 		return usageErr("give one duration, not %s", strings.Join(d, " and "))
+	case len(compute) == 0 && (set["peak-tflops"] || set["mfu"]):
+		return usageErr("%s belongs to the performance model: give --flops or --params and --tokens", given(set, "peak-tflops", "mfu")[0])
+	}
+	switch {
+	case set["offset-price"] && strings.TrimSpace(*currency) == "":
+		return usageErr("give the currency of --offset-price with --currency (e.g. EUR): none is assumed")
+	case set["currency"] && !set["offset-price"]:
+		return usageErr("--currency goes with --offset-price, the price per tonne CO2e you want costed")
+	case set["offset-price"] && *compare != "":
+		return usageErr("--offset-price applies to one estimate: drop --compare-zones or --offset-price")
 	}
 	if g := given(set, "intensity", "zone", "region"); len(g) > 1 {
 		return usageErr("give one of --intensity, --zone and --region, not %s", strings.Join(g, " and "))
@@ -239,6 +315,11 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	job := estimate.Job{
 		Device: *device, Count: *count, Utilization: *utilization,
 		Hours: *hours, Days: *days, DeviceHours: *gpuHours,
+		FLOPs: *flops, Params: *params, Tokens: *tokens, PeakTFLOPS: *peak,
+		OffsetPrice: *offsetPrice, Currency: *currency,
+	}
+	if set["mfu"] {
+		job.MFU = *mfu
 	}
 	if set["watts"] {
 		job.Watts = *watts
@@ -370,6 +451,24 @@ func estimateDoc(r estimate.Result) estimateJSON {
 		out.Embodied = &embodiedJSON{GPUKg: m.GPUKg, ServerKg: m.ServerKg, GPUsPerServer: m.GPUsPerServer, Servers: r.Servers,
 			LifetimeYears: m.LifetimeYears, LifetimeUtilization: m.LifetimeUtilization, Source: src}
 	}
+	if r.Performance {
+		fl, pk, u := r.FLOPs, r.PeakTFLOPS, r.MFU
+		out.FLOPs, out.PeakTFLOPS, out.MFU = &fl, &pk, &u
+		p := &perfJSON{FLOPsSource: "given", PeakTFLOPSSource: r.PeakSource, MFUSource: "given",
+			PerformanceFormula: estimate.PerformanceFormula}
+		if r.Params > 0 {
+			n, d := r.Params, r.Tokens
+			p.Params, p.Tokens, p.FLOPsSource = &n, &d, source6ND
+		}
+		if r.MFUSource == "default" {
+			p.MFUSource = sourceMFU
+		}
+		out.Performance = p
+	}
+	if r.OffsetCurrency != "" {
+		c, cur, price := r.OffsetCost, r.OffsetCurrency, r.OffsetPrice
+		out.OffsetCost, out.OffsetCurrency, out.OffsetPrice = &c, &cur, &price
+	}
 	for _, s := range r.Steps {
 		out.Steps = append(out.Steps, stepJSON{s.Quantity, s.Expression, s.Value, s.Unit})
 	}
@@ -407,6 +506,9 @@ func jobLine(r estimate.Result, job estimate.Job) string {
 		s += fmt.Sprintf(" (%s days)", estimate.FormatNumber(job.Days))
 	case job.DeviceHours > 0:
 		s += fmt.Sprintf(" (%s device-h)", estimate.FormatNumber(job.DeviceHours))
+	case r.Performance:
+		s += fmt.Sprintf(" (%s device-h: %s FLOP at %s TFLOPS × MFU %s)", estimate.FormatNumber(r.DeviceHours),
+			estimate.FormatSig(r.FLOPs, 3), estimate.FormatNumber(r.PeakTFLOPS), estimate.FormatNumber(r.MFU))
 	}
 	if r.Utilization != 1 {
 		s += ", utilization " + estimate.FormatNumber(r.Utilization)
@@ -444,9 +546,21 @@ func printEstimate(w io.Writer, r estimate.Result, job estimate.Job, loc factor.
 		fmt.Fprintf(tw, "embodied\t%s CO2e\tmanufacturing, amortised\n", estimate.FormatMass(r.EmbodiedKg))
 		fmt.Fprintf(tw, "total\t%s CO2e\n", estimate.FormatMass(r.TotalKg))
 	}
+	if r.OffsetCurrency != "" {
+		fmt.Fprintf(tw, "offset\t%s %s\tat %s %s per tonne CO2e (price given)\n", estimate.FormatSig(r.OffsetCost, 3),
+			r.OffsetCurrency, estimate.FormatNumber(r.OffsetPrice), r.OffsetCurrency)
+	}
 	_ = tw.Flush()
+	if r.OffsetCurrency != "" {
+		fmt.Fprintf(w, "%s\n", estimate.OffsetCaveat)
+	}
 
-	fmt.Fprintf(w, "\nArithmetic (Patterson et al. 2021: kWh = hours × devices × W per device × PUE / 1000):\n")
+	if r.Performance {
+		fmt.Fprintf(w, "\nArithmetic (performance model: %s;\nthen Patterson et al. 2021: kWh = hours × devices × W per device × PUE / 1000):\n",
+			estimate.PerformanceFormula)
+	} else {
+		fmt.Fprintf(w, "\nArithmetic (Patterson et al. 2021: kWh = hours × devices × W per device × PUE / 1000):\n")
+	}
 	tw = tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	for _, s := range r.Steps {
 		fmt.Fprintf(tw, "  %s\t= %s\t= %s %s\n", s.Quantity, s.Expression, estimate.FormatNumber(s.Value), s.Unit)
@@ -455,6 +569,23 @@ func printEstimate(w io.Writer, r estimate.Result, job estimate.Job, loc factor.
 
 	fmt.Fprintf(w, "\nSources:\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if r.Performance {
+		if r.Params > 0 {
+			fmt.Fprintf(tw, "  compute\t%s FLOP: %s\n", estimate.FormatNumber(r.FLOPs), source6ND)
+		} else {
+			fmt.Fprintf(tw, "  compute\t%s FLOP: given\n", estimate.FormatNumber(r.FLOPs))
+		}
+		if r.PeakSource == "given" {
+			fmt.Fprintf(tw, "  peak\t%s TFLOPS per device: given\n", estimate.FormatNumber(r.PeakTFLOPS))
+		} else {
+			fmt.Fprintf(tw, "  peak\t%s %s TFLOPS: %s\n", r.Device, estimate.FormatNumber(r.PeakTFLOPS), r.PeakSource)
+		}
+		if r.MFUSource == "default" {
+			fmt.Fprintf(tw, "  MFU\t%s: %s\n", estimate.FormatNumber(r.MFU), sourceMFU)
+		} else {
+			fmt.Fprintf(tw, "  MFU\t%s: given\n", estimate.FormatNumber(r.MFU))
+		}
+	}
 	if r.WattsSource == "given" {
 		fmt.Fprintf(tw, "  power\t%s W per device: given\n", estimate.FormatNumber(r.Watts))
 	} else {
@@ -479,9 +610,13 @@ func printEstimate(w io.Writer, r estimate.Result, job estimate.Job, loc factor.
 				estimate.FormatNumber(r.Embodied.LifetimeYears), estimate.FormatNumber(r.Embodied.LifetimeUtilization))
 		}
 	}
+	if r.OffsetCurrency != "" {
+		fmt.Fprintf(tw, "  offset price\t%s %s per tonne CO2e: given\n", estimate.FormatNumber(r.OffsetPrice), r.OffsetCurrency)
+	}
 	fmt.Fprintf(tw, "  formula\t%s\n", sourceFormula)
 	_ = tw.Flush()
-	printNotes(w, r.Notes)
+	// The offset caveat stands under the offset line already.
+	printNotes(w, slices.DeleteFunc(slices.Clone(r.Notes), func(n string) bool { return n == estimate.OffsetCaveat }))
 }
 
 func printNotes(w io.Writer, notes []string) {
@@ -550,12 +685,16 @@ func printDeviceTable(stdout, stderr io.Writer, asJSON bool) int {
 				m := a.MeanWatts
 				d.MeanWatts = &m
 			}
+			if a.PeakTFLOPS > 0 {
+				p, ps := a.PeakTFLOPS, a.PeakSource
+				d.PeakTFLOPS, d.PeakSource = &p, &ps
+			}
 			out = append(out, d)
 		}
 		return writeJSON(stdout, stderr, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "NAME\tKIND\tWATTS\tBASIS\tYEAR\tALSO MATCHES\n")
+	fmt.Fprintf(tw, "NAME\tKIND\tWATTS\tBASIS\tPEAK TFLOPS\tYEAR\tALSO MATCHES\n")
 	for _, a := range all {
 		name := a.Name
 		if !a.Verified {
@@ -565,14 +704,24 @@ func printDeviceTable(stdout, stderr io.Writer, asJSON bool) int {
 		if len(aliases) > 3 {
 			aliases = aliases[:3]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", name, a.Kind, estimate.FormatNumber(a.Watts), a.Basis, a.Year, strings.Join(aliases, ", "))
+		pk := "-"
+		if a.PeakTFLOPS > 0 {
+			pk = estimate.FormatNumber(a.PeakTFLOPS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", name, a.Kind, estimate.FormatNumber(a.Watts), a.Basis, pk, a.Year,
+			strings.Join(aliases, ", "))
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\nSources:\n")
 	for _, a := range all {
 		fmt.Fprintf(stdout, "  %s: %s\n", a.Name, a.Source)
+		if a.PeakTFLOPS > 0 {
+			fmt.Fprintf(stdout, "  %s peak: %s\n", a.Name, a.PeakSource)
+		}
 	}
 	fmt.Fprintf(stdout, "\n(*) not confirmed against a primary source: give --watts if you know better.\n"+
+		"PEAK TFLOPS: dense BF16/FP16 tensor throughput per device, without sparsity; - where no trustworthy figure was\n"+
+		"found: give --peak-tflops for the performance model (--flops, --params/--tokens).\n"+
 		"Names match case-insensitively, ignoring punctuation and word order (a100-80gb, \"NVIDIA A100-SXM4-80GB\").\n")
 	return 0
 }

@@ -77,6 +77,16 @@ func TestEstimateGolden(t *testing.T) {
 		{"compare.txt", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--compare-zones", "FR,DE,US,gcp:europe-north1"}},
 		{"compare_embodied.txt", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--embodied", "--compare-zones", "DE,FR,US,gcp:europe-north1"}},
 		{"compare.json", []string{"--device", "h100-sxm", "--count", "8", "--days", "7", "--compare-zones", "FR,DE,US,gcp:europe-north1", "--json"}},
+		// The performance model: Llama 2 7B (2 T tokens on A100-80GB, 184,320 GPU-hours
+		// per Touvron et al. 2023) at the MFU those hours imply.
+		{"llama2_7b_params_tokens.txt", []string{"--device", "a100-80gb", "--count", "1024", "--params", "7e9", "--tokens", "2e12",
+			"--mfu", "0.4057", "--pue", "1.1", "--zone", "US"}},
+		{"llama2_7b_params_tokens.json", []string{"--device", "a100-80gb", "--count", "1024", "--params", "7e9", "--tokens", "2e12",
+			"--mfu", "0.4057", "--pue", "1.1", "--zone", "US", "--json"}},
+		{"flops_default_mfu_offset.txt", []string{"--device", "h100-sxm", "--count", "64", "--flops", "1e23", "--zone", "DE",
+			"--offset-price", "80", "--currency", "EUR"}},
+		{"flops_default_mfu_offset.json", []string{"--device", "h100-sxm", "--count", "64", "--flops", "1e23", "--zone", "DE",
+			"--offset-price", "80", "--currency", "EUR", "--json"}},
 		{"list_devices.txt", []string{"--list-devices"}},
 		{"list_devices.json", []string{"--list-devices", "--json"}},
 	}
@@ -189,6 +199,21 @@ func TestEstimateUsageErrors(t *testing.T) {
 		{"compare with zone", []string{"--watts", "100", "--hours", "3", "--zone", "FR", "--compare-zones", "FR,DE"}, "--compare-zones sets the zones"},
 		{"compare empty zone", []string{"--watts", "100", "--hours", "3", "--compare-zones", "FR,,DE"}, "zone 2 of the comparison is empty"},
 		{"compare unknown zone", []string{"--watts", "100", "--hours", "3", "--compare-zones", "FR,Atlantis"}, "Atlantis"},
+		{"compute and duration", []string{"--device", "h100", "--flops", "1e21", "--hours", "3"}, "give the duration or the compute, not --hours and --flops"},
+		{"flops and params", []string{"--device", "h100", "--flops", "1e21", "--params", "1e9", "--tokens", "1e10"}, "not both"},
+		{"params alone", []string{"--device", "h100", "--params", "1e9"}, "--params and --tokens go together"},
+		{"mfu without compute", []string{"--device", "h100", "--hours", "3", "--mfu", "0.5"}, "--mfu belongs to the performance model"},
+		{"peak without compute", []string{"--device", "h100", "--hours", "3", "--peak-tflops", "900"}, "--peak-tflops belongs to the performance model"},
+		{"zero mfu", []string{"--device", "h100", "--flops", "1e21", "--mfu", "0"}, "--mfu must be greater than 0"},
+		{"mfu above 1", []string{"--device", "h100", "--flops", "1e21", "--mfu", "1.2"}, "MFU must be a fraction in (0, 1]"},
+		{"negative flops", []string{"--device", "h100", "--flops", "-1"}, "--flops must be greater than 0"},
+		{"device without a peak", []string{"--device", "h100 nvl", "--flops", "1e21"}, "no trustworthy peak throughput for H100 NVL: give its peak dense TFLOPS"},
+		{"watts without a peak", []string{"--watts", "300", "--flops", "1e21"}, "no peak throughput"},
+		{"offset without currency", []string{"--watts", "100", "--hours", "3", "--offset-price", "80"}, "none is assumed"},
+		{"currency without offset", []string{"--watts", "100", "--hours", "3", "--currency", "EUR"}, "--currency goes with --offset-price"},
+		{"bad currency", []string{"--watts", "100", "--hours", "3", "--offset-price", "80", "--currency", "euros"}, "ISO 4217"},
+		{"zero offset price", []string{"--watts", "100", "--hours", "3", "--offset-price", "0", "--currency", "EUR"}, "--offset-price must be greater than 0"},
+		{"offset and compare", []string{"--watts", "100", "--hours", "3", "--offset-price", "80", "--currency", "EUR", "--compare-zones", "FR,DE"}, "--offset-price applies to one estimate"},
 		{"positional argument", []string{"A100", "--hours", "3"}, `unexpected argument "A100"`},
 		{"bad flag", []string{"--wats", "3"}, "flag provided but not defined"},
 	}
@@ -203,11 +228,67 @@ func TestEstimateUsageErrors(t *testing.T) {
 	}
 }
 
+// The performance model's JSON carries the compute, the peak, the MFU and the
+// device-hours they give; Llama 2 70B's 1,720,320 A100 GPU-hours (Touvron et
+// al. 2023, Table 2) come back within 0.1 % at the MFU they imply, 0.4347.
+func TestEstimatePerformanceJSON(t *testing.T) {
+	estimateEnv(t)
+	code, out, stderr := runCLI(t, "estimate", "--device", "A100 80GB", "--count", "2000", "--params", "70e9", "--tokens", "2e12",
+		"--mfu", "0.4347", "--intensity", "400", "--pue", "1.1", "--json")
+	require.Equal(t, 0, code, stderr)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw), out)
+	assert.Equal(t, 8.4e23, raw["flops"])
+	assert.Equal(t, 312.0, raw["peak_tflops"])
+	assert.Equal(t, 0.4347, raw["mfu"])
+	assert.InDelta(t, 1720320, raw["device_hours"], 1720320*0.001)
+	for _, k := range []string{"energy_kwh", "emissions_kg", "performance"} {
+		assert.Contains(t, raw, k)
+	}
+	assert.NotContains(t, raw, "offset_cost", "only with --offset-price")
+	perf := raw["performance"].(map[string]any)
+	assert.Equal(t, 70e9, perf["params"])
+	assert.Contains(t, perf["flops_source"], "Kaplan et al. 2020")
+	assert.Contains(t, perf["peak_tflops_source"], "NVIDIA A100")
+	assert.Equal(t, "given", perf["mfu_source"])
+
+	// The power model's documents are unchanged: no performance keys.
+	code, out, stderr = runCLI(t, "estimate", "--watts", "1000", "--hours", "100", "--intensity", "500", "--pue", "1", "--json")
+	require.Equal(t, 0, code, stderr)
+	raw = map[string]any{}
+	require.NoError(t, json.Unmarshal([]byte(out), &raw), out)
+	for _, k := range []string{"flops", "peak_tflops", "mfu", "performance", "offset_cost", "offset_currency"} {
+		assert.NotContains(t, raw, k)
+	}
+}
+
+// Offsets: the user's price, never a default, and the caveat.
+func TestEstimateOffset(t *testing.T) {
+	estimateEnv(t)
+	code, out, stderr := runCLI(t, "estimate", "--watts", "1000", "--hours", "100", "--intensity", "500", "--pue", "1",
+		"--offset-price", "80", "--currency", "eur", "--json")
+	require.Equal(t, 0, code, stderr)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw), out)
+	assert.Equal(t, 4.0, raw["offset_cost"], "50 kg = 0.05 t at 80 EUR/t")
+	assert.Equal(t, "EUR", raw["offset_currency"])
+	assert.Contains(t, raw["notes"], "Offsets do not undo emissions: the CO2e is emitted all the same. "+
+		"Avoiding it comes first: a cleaner zone, fewer or shorter runs.")
+
+	code, out, stderr = runCLI(t, "estimate", "--watts", "1000", "--hours", "100", "--intensity", "500", "--pue", "1",
+		"--offset-price", "80", "--currency", "EUR")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "offset     4 EUR")
+	assert.Contains(t, out, "at 80 EUR per tonne CO2e (price given)")
+	assert.Contains(t, out, "Offsets do not undo emissions")
+}
+
 func TestEstimateHelp(t *testing.T) {
 	code, _, stderr := runCLI(t, "estimate", "--help")
 	assert.Equal(t, 0, code)
 	for _, s := range []string{"Examples:", "Uptime Institute Global Data Center Survey 2023", "Patterson et al. 2021",
-		"Luccioni et al. 2022", "--compare-zones", "CARBONTRACK_PUE", "-list-devices"} {
+		"Luccioni et al. 2022", "--compare-zones", "CARBONTRACK_PUE", "-list-devices",
+		"--peak-tflops", "--mfu", "6 × N × D", "Kaplan et al. 2020", "--offset-price", "none is assumed", "do not undo"} {
 		assert.Contains(t, stderr, s)
 	}
 	code, out, _ := runCLI(t, "help")

@@ -1,0 +1,216 @@
+package estimate
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// impliedMFU is the utilisation a published run implies: its compute over
+// what the devices could do at peak in the device-hours it took.
+func impliedMFU(flops, deviceHours, peakTFLOPS float64) float64 {
+	return flops / (deviceHours * 3600 * peakTFLOPS * 1e12)
+}
+
+// Llama 2 (Touvron et al. 2023, "Llama 2: Open Foundation and Fine-Tuned Chat
+// Models", arXiv:2307.09288, Table 2): every size pretrained on 2.0 T tokens
+// on A100-80GB GPUs, with the GPU-hours below. With 6·N·D at the A100's
+// 312 TFLOPS (BF16 dense) they imply an MFU of
+//
+//	 7B:   184,320 GPU-h → 0.4057
+//	13B:   368,640 GPU-h → 0.3768
+//	34B: 1,038,336 GPU-h → 0.3498
+//	70B: 1,720,320 GPU-h → 0.4347
+//
+// (N is the nominal size; the exact counts, e.g. 6.74 B for 7B, would give a
+// little less.) The estimator with that MFU must give the GPU-hours back
+// within 0.1 %.
+func TestPerformanceLlama2(t *testing.T) {
+	cases := []struct {
+		name     string
+		params   float64
+		gpuHours float64
+		mfu      float64 // implied, to 4 decimals
+	}{
+		{"7B", 7e9, 184320, 0.4057},
+		{"13B", 13e9, 368640, 0.3768},
+		{"34B", 34e9, 1038336, 0.3498},
+		{"70B", 70e9, 1720320, 0.4347},
+	}
+	const tokens = 2e12
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mfu := impliedMFU(6*c.params*tokens, c.gpuHours, 312)
+			assert.InDelta(t, c.mfu, mfu, 5e-5, "implied MFU")
+			assert.True(t, mfu > 0.3 && mfu < 0.55, "within the published range DefaultMFU rests on")
+
+			r, err := Estimate(Job{Device: "A100 80GB", Count: 2048, Params: c.params, Tokens: tokens, MFU: c.mfu,
+				PUE: 1.1, Intensity: 400})
+			require.NoError(t, err)
+			assert.True(t, r.Performance)
+			assert.Equal(t, 312.0, r.PeakTFLOPS, "A100 BF16 dense, from the table")
+			assert.Equal(t, 6*c.params*tokens, r.FLOPs)
+			assert.InDelta(t, c.gpuHours, r.DeviceHours, c.gpuHours*0.001, "GPU-hours reproduced within 0.1 %")
+			assert.InDelta(t, r.DeviceHours/2048, r.Hours, 1e-9)
+			// Then the power model as for a duration: 400 W × 1.1 PUE.
+			assert.InDelta(t, r.DeviceHours*400/1000*1.1, r.EnergyKWh, 1e-6*r.EnergyKWh)
+		})
+	}
+}
+
+// GPT-3 (Patterson et al. 2021, "Carbon Emissions and Large Neural Network
+// Training", arXiv:2104.10350, Table 4): 3.14e23 FLOPs on 10,000 V100 GPUs
+// in 14.8 days, i.e. 3,552,000 GPU-hours. Against the V100's 125 TFLOPS (FP16
+// tensor) that is a utilisation of 3.14e23 / (3,552,000 × 3,600 × 125e12)
+// ≈ 0.196: half the 0.4 default, as one would expect of a 2020 run on V100s.
+func TestPerformanceGPT3(t *testing.T) {
+	const flops, gpus, days = 3.14e23, 10000, 14.8
+	mfu := impliedMFU(flops, gpus*days*24, 125)
+	assert.InDelta(t, 0.1964, mfu, 5e-5)
+
+	r, err := Estimate(Job{Device: "v100", Count: gpus, FLOPs: flops, MFU: 0.1964, PUE: 1.1, Intensity: 429})
+	require.NoError(t, err)
+	assert.Equal(t, 125.0, r.PeakTFLOPS)
+	assert.Equal(t, "V100 SXM2", r.Device)
+	assert.InDelta(t, days, r.Hours/24, days*0.001, "14.8 days reproduced within 0.1 %")
+}
+
+// A case whose every number is exact: 3.6e20 FLOPs at 1,000 TFLOPS and MFU 1
+// is 100 device-hours; at 1,000 W, PUE 1 and 500 g/kWh, 100 kWh and 50 kg.
+func TestPerformanceExact(t *testing.T) {
+	for name, job := range map[string]Job{
+		"flops":           {FLOPs: 3.6e20},
+		"params × tokens": {Params: 1e9, Tokens: 6e10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			job.Watts, job.PeakTFLOPS, job.MFU, job.PUE, job.Intensity = 1000, 1000, 1, 1, 500
+			r, err := Estimate(job)
+			require.NoError(t, err)
+			assert.Equal(t, 3.6e20, r.FLOPs)
+			assert.Equal(t, 100.0, r.DeviceHours)
+			assert.Equal(t, 100.0, r.Hours)
+			assert.Equal(t, 100.0, r.EnergyKWh)
+			assert.Equal(t, 50.0, r.EmissionsKg)
+			assert.Equal(t, "given", r.PeakSource)
+			var steps []string
+			for _, s := range r.Steps {
+				steps = append(steps, s.String())
+			}
+			want := []string{
+				"throughput per device = 1,000 TFLOPS × 1 MFU = 1,000 TFLOPS",
+				"device-hours = 3.6e20 FLOP / (1,000 TFLOPS × 10^12 × 3,600 s/h) = 100 device-h",
+				"hours = 100 device-h / 1 device = 100 h",
+				"power per device = 1,000 W × 1 utilization = 1,000 W",
+				"IT energy = 100 device-h × 1,000 W / 1000 = 100 kWh",
+				"energy = 100 kWh × 1 PUE = 100 kWh",
+				"emissions = 100 kWh × 500 gCO2e/kWh / 1000 = 50 kg",
+			}
+			if job.Params > 0 {
+				want = append([]string{"compute = 6 × 1,000,000,000 parameters × 60,000,000,000 tokens = 3.6e20 FLOP"}, want...)
+				require.NotEmpty(t, r.Notes)
+				assert.Contains(t, r.Notes[0], "6 · N · D, the dense-transformer estimate")
+			} else {
+				assert.Empty(t, r.Notes, "nothing was defaulted")
+			}
+			assert.Equal(t, want, steps)
+		})
+	}
+}
+
+func TestPerformanceDefaults(t *testing.T) {
+	r, err := Estimate(Job{Device: "h100-sxm", Count: 8, FLOPs: 1e21, Zone: "FR"})
+	require.NoError(t, err)
+	assert.Equal(t, DefaultMFU, r.MFU)
+	assert.Equal(t, 989.0, r.PeakTFLOPS)
+	assert.Contains(t, r.PeakSource, "NVIDIA H100")
+	assert.InDelta(t, 1e21/(989e12*0.4*3600), r.DeviceHours, 1e-9)
+	assert.InDelta(t, r.DeviceHours/8, r.Hours, 1e-12)
+	assert.Contains(t, strings.Join(r.Notes, "\n"), "MFU 0.4 is a default")
+	assert.Contains(t, r.Steps[0].String(), "989 TFLOPS (H100 SXM, dense peak) × 0.4 MFU")
+
+	// A given peak replaces the table's, with a note; on a row without a
+	// figure it is what makes the estimate possible.
+	r, err = Estimate(Job{Device: "h100", FLOPs: 1e21, PeakTFLOPS: 900, Intensity: 100})
+	require.NoError(t, err)
+	assert.Equal(t, 900.0, r.PeakTFLOPS)
+	assert.Contains(t, strings.Join(r.Notes, "\n"), "replaces the table's 989 TFLOPS")
+	r, err = Estimate(Job{Device: "H100 NVL", FLOPs: 1e21, PeakTFLOPS: 835, MFU: 0.5, Intensity: 100})
+	require.NoError(t, err)
+	assert.Equal(t, "given", r.PeakSource)
+
+	// Comparing zones works on the performance model too.
+	c, err := CompareZones(Job{Device: "tpu v4", Count: 256, FLOPs: 1e22}, []string{"US", "FR"})
+	require.NoError(t, err)
+	assert.InDelta(t, 1e22/(275e12*0.4*3600), c.Result.DeviceHours, 1e-9)
+}
+
+func TestPerformanceErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		job     Job
+		message string
+	}{
+		{"no peak in the table", Job{Device: "H100 NVL", FLOPs: 1e21}, "no trustworthy peak throughput for H100 NVL: give its peak dense TFLOPS"},
+		{"no peak with watts alone", Job{Watts: 300, FLOPs: 1e21}, "no peak throughput: name a device"},
+		{"flops and params", Job{Device: "h100", FLOPs: 1e21, Params: 1e9, Tokens: 1e10}, "not both"},
+		{"params without tokens", Job{Device: "h100", Params: 1e9}, "needs both the parameters (N) and the tokens (D)"},
+		{"tokens without params", Job{Device: "h100", Tokens: 1e9}, "needs both"},
+		{"compute and hours", Job{Device: "h100", FLOPs: 1e21, Hours: 3}, "or a duration, not both"},
+		{"compute and device-hours", Job{Device: "h100", FLOPs: 1e21, DeviceHours: 3}, "not both"},
+		{"MFU above 1", Job{Device: "h100", FLOPs: 1e21, MFU: 1.5}, "MFU must be a fraction in (0, 1]"},
+		{"negative MFU", Job{Device: "h100", FLOPs: 1e21, MFU: -0.1}, "MFU must be a positive number"},
+		{"NaN FLOPs", Job{Device: "h100", FLOPs: math.NaN()}, "FLOPs must be a positive number"},
+		{"infinite peak", Job{Device: "h100", FLOPs: 1, PeakTFLOPS: math.Inf(1)}, "peak TFLOPS must be"},
+		{"MFU without compute", Job{Device: "h100", Hours: 1, MFU: 0.5}, "give the compute too"},
+		{"peak without compute", Job{Device: "h100", Hours: 1, PeakTFLOPS: 900}, "give the compute too"},
+		{"offset without currency", Job{Watts: 5, Hours: 1, OffsetPrice: 80}, "needs its currency"},
+		{"offset with a bad currency", Job{Watts: 5, Hours: 1, OffsetPrice: 80, Currency: "euros"}, "ISO 4217"},
+		{"currency without price", Job{Watts: 5, Hours: 1, Currency: "EUR"}, "without an offset price"},
+		{"negative offset price", Job{Watts: 5, Hours: 1, OffsetPrice: -1, Currency: "EUR"}, "offset price must be"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Estimate(c.job)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrInvalid), "%v", err)
+			assert.Contains(t, err.Error(), c.message)
+		})
+	}
+}
+
+// Offsets: the user's price per tonne times the total (embodied included),
+// with the caveat; no price or currency is ever assumed.
+func TestOffset(t *testing.T) {
+	r, err := Estimate(Job{Watts: 1000, Hours: 100, Intensity: 500, PUE: 1, OffsetPrice: 80, Currency: "eur"})
+	require.NoError(t, err)
+	assert.Equal(t, 4.0, r.OffsetCost, "50 kg = 0.05 t × 80")
+	assert.Equal(t, "EUR", r.OffsetCurrency)
+	assert.Equal(t, 80.0, r.OffsetPrice)
+	assert.Equal(t, "offset cost = 0.05 t × 80 EUR/t = 4 EUR", r.Steps[len(r.Steps)-1].String())
+	assert.Equal(t, []string{OffsetCaveat}, r.Notes)
+	assert.Contains(t, OffsetCaveat, "do not undo")
+
+	r, err = Estimate(Job{Watts: 1000, Hours: 100, Intensity: 500, PUE: 1, Embodied: true, OffsetPrice: 10, Currency: "USD"})
+	require.NoError(t, err)
+	assert.InDelta(t, r.TotalKg/1000*10, r.OffsetCost, 1e-12)
+	assert.Greater(t, r.TotalKg, r.EmissionsKg)
+
+	r, err = Estimate(Job{Watts: 1000, Hours: 100, Intensity: 500})
+	require.NoError(t, err)
+	assert.Zero(t, r.OffsetCost)
+	assert.Empty(t, r.OffsetCurrency)
+}
+
+func TestFormatScientific(t *testing.T) {
+	for v, want := range map[float64]string{
+		8.4e22: "8.4e22", 3.14e23: "3.14e23", 1e15: "1e15", -2.5e18: "-2.5e18", 1.23456789e20: "1.23457e20",
+		999999999999999: "999,999,999,999,999",
+	} {
+		assert.Equal(t, want, FormatNumber(v), "%v", v)
+	}
+	assert.Equal(t, "1.2e21", FormatSig(1.23e21, 2))
+}
