@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +20,8 @@ const estimateHelp = `Usage: carbontrack estimate (--device NAME | --watts W) [-
            (--hours H | --days D | --gpu-hours H |
             (--flops F | --params N --tokens D) [--peak-tflops T] [--mfu U]) [--pue P]
            [--intensity G | --zone Z | --region R] [--embodied [--embodied-gpu-kg KG] ...]
-           [--offset-price P --currency CUR] [--compare-zones Z1,Z2,...] [--json]
+           [--offset-price P --currency CUR] [--compare-zones Z1,Z2,...]
+           [--candidate 'NAME: KEY=VALUE ...' ...] [--json]
        carbontrack estimate --list-devices [--json]
 
 Estimates the energy and carbon emissions of a training run from its hardware
@@ -77,6 +80,17 @@ Comparing zones: --compare-zones FR,DE,US,gcp:europe-north1 prints the same
 run in each zone, lowest emissions first, with the saving against the FIRST
 zone given. A cleaner grid is the cheapest lever there is.
 
+Model selection: --candidate 'NAME: KEY=VALUE ...', repeated, compares
+several configurations side by side, lowest emissions first, with the saving
+against the FIRST candidate given. Each candidate starts from the flags given
+outside --candidate and overrides them; the keys are those flags' names:
+device, count, watts, utilization, hours, days, gpu-hours, flops, params,
+tokens, mfu, peak-tflops, zone, region, intensity, pue. Quote a value with
+spaces: device="H100 SXM". A duration key replaces the shared duration and
+compute, flops the shared duration and params/tokens, params or tokens the
+shared duration and flops; zone, region and intensity replace the shared
+location; device drops the shared --watts and --peak-tflops.
+
 Offsets: --offset-price P --currency EUR prints what offsetting the total
 emissions would cost at P per tonne CO2e, a price you give: none is assumed.
 Offsets do not undo emissions; avoiding them (a cleaner zone, fewer runs)
@@ -89,6 +103,8 @@ Examples:
   carbontrack estimate --device tpu-v4 --count 256 --days 3 --pue 1.1 --compare-zones US,FR,SE,gcp:europe-north1
   carbontrack estimate --device a100-80gb --count 1024 --params 7e9 --tokens 2e12 --mfu 0.4 --zone US
   carbontrack estimate --device h100-sxm --count 64 --flops 1e23 --zone DE --offset-price 80 --currency EUR
+  carbontrack estimate --tokens 2e12 --device "A100 80GB" --count 1024 --zone US \
+      --candidate '7B: params=7e9' --candidate '13B: params=13e9' --candidate '7B in FR: params=7e9 zone=FR'
   carbontrack estimate --list-devices
 
 Environment: CARBONTRACK_PUE, CARBONTRACK_ZONE and CARBONTRACK_REGION set
@@ -236,6 +252,8 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	offsetPrice := f.Float64("offset-price", 0, "price per tonne CO2e to cost offsetting the emissions (with --currency); none is assumed")
 	currency := f.String("currency", "", "ISO 4217 currency of --offset-price, e.g. EUR")
 	compare := f.String("compare-zones", "", "comma-separated zones or regions to compare, e.g. FR,DE,US,gcp:europe-north1")
+	var cands candidateFlags
+	f.Var(&cands, "candidate", "a configuration to compare, 'NAME: KEY=VALUE ...' (keys: the flags' names), repeatable")
 	asJSON := f.bool("json", false, "print JSON")
 	listDevices := f.bool("list-devices", false, "list the embedded accelerator table and exit")
 	rest, code, ok := f.parse(args, false)
@@ -278,7 +296,14 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 
-	if strings.TrimSpace(*device) == "" && !set["watts"] {
+	selecting := len(cands) > 0
+	switch {
+	case selecting && *compare != "":
+		return usageErr("give --candidate or --compare-zones, not both: a candidate names its zone with zone=Z")
+	case selecting && set["offset-price"]:
+		return usageErr("--offset-price applies to one estimate: drop --candidate or --offset-price")
+	}
+	if strings.TrimSpace(*device) == "" && !set["watts"] && !selecting {
 		return usageErr("give --device NAME or --watts W (carbontrack estimate --list-devices shows the devices)")
 	}
 	compute := given(set, "flops", "params", "tokens")
@@ -288,14 +313,14 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return usageErr("give the duration or the compute, not %s and %s: the compute gives the duration", d[0], compute[0])
 	case set["flops"] && (set["params"] || set["tokens"]):
 		return usageErr("give --flops or --params and --tokens (6 × N × D), not both")
-	case set["params"] != set["tokens"] && !set["flops"]:
+	case set["params"] != set["tokens"] && !set["flops"] && !selecting:
 		return usageErr("--params and --tokens go together: the compute is 6 × params × tokens")
-	case len(compute) == 0 && len(d) == 0:
+	case len(compute) == 0 && len(d) == 0 && !selecting:
 		return usageErr("give the duration: --hours H, --days D or --gpu-hours H (total device-hours), " +
 			"or the compute: --flops F or --params N --tokens D")
 	case len(d) > 1:
 		return usageErr("give one duration, not %s", strings.Join(d, " and "))
-	case len(compute) == 0 && (set["peak-tflops"] || set["mfu"]):
+	case len(compute) == 0 && (set["peak-tflops"] || set["mfu"]) && !selecting:
 		return usageErr("%s belongs to the performance model: give --flops or --params and --tokens", given(set, "peak-tflops", "mfu")[0])
 	}
 	switch {
@@ -367,6 +392,25 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 
+	if selecting {
+		list := make([]estimate.Candidate, 0, len(cands))
+		for _, c := range cands {
+			j, err := c.apply(job)
+			if err != nil {
+				return usageErr("--candidate %q: %s", clipArg(c.name), err)
+			}
+			list = append(list, estimate.Candidate{Name: c.name, Job: j})
+		}
+		c, err := estimate.CompareJobs(list)
+		if err != nil {
+			return fail(err)
+		}
+		if *asJSON {
+			return writeJSON(stdout, stderr, candidatesDoc(c))
+		}
+		printCandidates(stdout, c)
+		return 0
+	}
 	if *compare != "" {
 		c, err := estimate.CompareZones(job, strings.Split(*compare, ","))
 		if err != nil {
@@ -724,4 +768,300 @@ func printDeviceTable(stdout, stderr io.Writer, asJSON bool) int {
 		"found: give --peak-tflops for the performance model (--flops, --params/--tokens).\n"+
 		"Names match case-insensitively, ignoring punctuation and word order (a100-80gb, \"NVIDIA A100-SXM4-80GB\").\n")
 	return 0
+}
+
+// candidateKeys are the keys of --candidate, the names of the flags they
+// override.
+var candidateKeys = []string{"device", "count", "watts", "utilization", "hours", "days", "gpu-hours", "flops", "params",
+	"tokens", "mfu", "peak-tflops", "zone", "region", "intensity", "pue"}
+
+// candidateSpec is one --candidate: a name and its KEY=VALUE overrides.
+type candidateSpec struct {
+	name string
+	vals map[string]string
+}
+
+// candidateFlags is the repeatable --candidate flag.
+type candidateFlags []candidateSpec
+
+func (c *candidateFlags) String() string { return "" }
+
+// Set parses 'NAME: KEY=VALUE ...': the name is what comes before the first
+// colon; the pairs are separated by spaces, a value may be quoted with
+// double or single quotes.
+func (c *candidateFlags) Set(s string) error {
+	name, rest, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	switch {
+	case !ok:
+		return fmt.Errorf("want 'NAME: KEY=VALUE ...', e.g. '7B: params=7e9', got %q", clipArg(s))
+	case name == "":
+		return fmt.Errorf("a candidate needs a name before the colon ('7B: params=7e9'), got %q", clipArg(s))
+	}
+	for _, o := range *c {
+		if o.name == name {
+			return fmt.Errorf("candidate %q is given twice: names must differ", clipArg(name))
+		}
+	}
+	fields, err := splitQuoted(rest)
+	if err != nil {
+		return fmt.Errorf("candidate %q: %v", clipArg(name), err)
+	}
+	spec := candidateSpec{name: name, vals: map[string]string{}}
+	for _, fld := range fields {
+		k, v, ok := strings.Cut(fld, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		switch {
+		case !ok || v == "":
+			return fmt.Errorf("candidate %q: want KEY=VALUE, got %q", clipArg(name), clipArg(fld))
+		case !slices.Contains(candidateKeys, k):
+			return fmt.Errorf("candidate %q: unknown key %q: the keys are %s", clipArg(name), clipArg(k), strings.Join(candidateKeys, ", "))
+		case spec.vals[k] != "":
+			return fmt.Errorf("candidate %q: %s given twice", clipArg(name), k)
+		}
+		spec.vals[k] = v
+	}
+	*c = append(*c, spec)
+	return nil
+}
+
+// splitQuoted splits s at spaces outside double or single quotes, dropping
+// the quotes.
+func splitQuoted(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	var quote rune
+	in := false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unclosed quote %c", quote)
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
+
+// apply returns shared with the candidate's overrides; a bad value is an
+// error naming the key.
+func (c candidateSpec) apply(shared estimate.Job) (estimate.Job, error) {
+	j := shared
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := c.vals[k]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	if g := slices.DeleteFunc([]string{"zone", "region", "intensity"}, func(k string) bool { return !has(k) }); len(g) > 1 {
+		return j, fmt.Errorf("give one of zone, region and intensity, not %s", strings.Join(g, " and "))
+	}
+	// What a key replaces among the shared flags.
+	if has("hours", "days", "gpu-hours") {
+		j.Hours, j.Days, j.DeviceHours, j.FLOPs, j.Params, j.Tokens = 0, 0, 0, 0, 0, 0
+		if !has("mfu", "peak-tflops") {
+			j.MFU, j.PeakTFLOPS = 0, 0
+		}
+	}
+	if has("flops") {
+		j.Hours, j.Days, j.DeviceHours, j.Params, j.Tokens = 0, 0, 0, 0, 0
+	}
+	if has("params", "tokens") {
+		j.Hours, j.Days, j.DeviceHours, j.FLOPs = 0, 0, 0, 0
+	}
+	if has("zone", "region", "intensity") {
+		j.Zone, j.Intensity = "", 0
+	}
+	if has("device") {
+		if !has("watts") {
+			j.Watts = 0
+		}
+		if !has("peak-tflops") {
+			j.PeakTFLOPS = 0
+		}
+	}
+	for _, k := range candidateKeys {
+		v, ok := c.vals[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "device":
+			j.Device = v
+			continue
+		case "zone", "region":
+			if err := factor.CheckZone(v); err != nil {
+				return j, fmt.Errorf("%s=%s: %s", k, clipArg(v), plainError(err))
+			}
+			j.Zone = v
+			continue
+		case "count":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return j, fmt.Errorf("count must be a whole number greater than 0, got %q", clipArg(v))
+			}
+			j.Count = n
+			continue
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(x > 0) || math.IsInf(x, 0) {
+			return j, fmt.Errorf("%s must be a number greater than 0, got %q", k, clipArg(v))
+		}
+		switch k {
+		case "watts":
+			j.Watts = x
+		case "utilization":
+			j.Utilization = x
+		case "hours":
+			j.Hours = x
+		case "days":
+			j.Days = x
+		case "gpu-hours":
+			j.DeviceHours = x
+		case "flops":
+			j.FLOPs = x
+		case "params":
+			j.Params = x
+		case "tokens":
+			j.Tokens = x
+		case "mfu":
+			j.MFU = x
+		case "peak-tflops":
+			j.PeakTFLOPS = x
+		case "intensity":
+			j.Intensity = factor.GramsPerKWh(x)
+		case "pue":
+			j.PUE = x
+		}
+	}
+	return j, nil
+}
+
+// candidatesJSON is the --json document of --candidate.
+type candidatesJSON struct {
+	Baseline   string          `json:"baseline"`
+	Candidates []candidateJSON `json:"candidates"`
+	Notes      []string        `json:"notes"`
+}
+
+type candidateJSON struct {
+	Name             string   `json:"name"`
+	Device           *string  `json:"device"`
+	Watts            float64  `json:"watts"`
+	Utilization      float64  `json:"utilization"`
+	Count            int      `json:"count"`
+	Hours            float64  `json:"hours"`
+	DeviceHours      float64  `json:"device_hours"`
+	FLOPs            *float64 `json:"flops"`
+	Params           *float64 `json:"params"`
+	Tokens           *float64 `json:"tokens"`
+	PeakTFLOPS       *float64 `json:"peak_tflops"`
+	MFU              *float64 `json:"mfu"`
+	PUE              float64  `json:"pue"`
+	IntensityGPerKWh float64  `json:"intensity_g_per_kwh"`
+	Zone             *string  `json:"zone"`
+	IntensitySource  string   `json:"intensity_source"`
+	EnergyKWh        float64  `json:"energy_kwh"`
+	EmissionsKg      float64  `json:"emissions_kg"`
+	EmbodiedKg       *float64 `json:"embodied_kg"`
+	TotalKg          float64  `json:"total_kg"`
+	SavingKg         float64  `json:"saving_kg"`
+	SavingPct        float64  `json:"saving_pct"`
+}
+
+func optFloat(v float64) *float64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+func candidatesDoc(c estimate.JobComparison) candidatesJSON {
+	out := candidatesJSON{Baseline: c.Baseline, Candidates: []candidateJSON{}, Notes: candidateNotes(c)}
+	for _, e := range c.Candidates {
+		r := e.Result
+		d := candidateJSON{Name: e.Name, Device: optString(r.Device), Watts: r.Watts, Utilization: r.Utilization,
+			Count: r.Count, Hours: r.Hours, DeviceHours: r.DeviceHours, FLOPs: optFloat(r.FLOPs), Params: optFloat(r.Params),
+			Tokens: optFloat(r.Tokens), PeakTFLOPS: optFloat(r.PeakTFLOPS), MFU: optFloat(r.MFU), PUE: r.PUE,
+			IntensityGPerKWh: float64(r.Intensity.Value), Zone: optString(r.Intensity.Zone), IntensitySource: r.Intensity.Source,
+			EnergyKWh: r.EnergyKWh, EmissionsKg: r.EmissionsKg, TotalKg: r.TotalKg, SavingKg: e.SavingKg, SavingPct: e.SavingPercent}
+		if r.Embodied != nil {
+			d.EmbodiedKg = &r.EmbodiedKg
+		}
+		out.Candidates = append(out.Candidates, d)
+	}
+	return out
+}
+
+// candidateNotes is every candidate's notes, each once, in the table's
+// order.
+func candidateNotes(c estimate.JobComparison) []string {
+	var notes []string
+	seen := map[string]bool{}
+	for _, e := range c.Candidates {
+		for _, n := range e.Result.Notes {
+			if !seen[n] {
+				seen[n] = true
+				notes = append(notes, n)
+			}
+		}
+	}
+	return nonNil(notes)
+}
+
+func printCandidates(w io.Writer, c estimate.JobComparison) {
+	embodied := false
+	for _, e := range c.Candidates {
+		embodied = embodied || e.Result.Embodied != nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := "NAME\tDEVICE-H\tENERGY\tEMISSIONS"
+	if embodied {
+		header += "\tTOTAL"
+	}
+	fmt.Fprintf(tw, "%s\tSAVING vs %s\n", header, c.Baseline)
+	for _, e := range c.Candidates {
+		r := e.Result
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", e.Name, estimate.FormatSig(r.DeviceHours, 3), estimate.FormatEnergy(r.EnergyKWh),
+			estimate.FormatMass(r.EmissionsKg))
+		if embodied {
+			line += "\t" + estimate.FormatMass(r.TotalKg)
+		}
+		saving := "baseline"
+		if e.Name != c.Baseline {
+			saving = fmt.Sprintf("%s (%s %%)", signed(estimate.FormatMass(e.SavingKg)), signed(estimate.FormatSig(e.SavingPercent, 3)))
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", line, saving)
+	}
+	_ = tw.Flush()
+	what := "emissions"
+	if embodied {
+		what = "total (embodied included)"
+	}
+	fmt.Fprintf(w, "\nLowest %s first. SAVING is against %s, the first candidate given: negative means more than %s.\n\n",
+		what, c.Baseline, c.Baseline)
+	fmt.Fprintf(w, "Candidates:\n")
+	for _, e := range c.Candidates {
+		fmt.Fprintf(w, "  %s: %s, %s\n", e.Name, jobLine(e.Result, e.Job), intensityLabel(e.Result.Intensity))
+	}
+	printNotes(w, candidateNotes(c))
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,6 +88,9 @@ func TestEstimateGolden(t *testing.T) {
 			"--offset-price", "80", "--currency", "EUR"}},
 		{"flops_default_mfu_offset.json", []string{"--device", "h100-sxm", "--count", "64", "--flops", "1e23", "--zone", "DE",
 			"--offset-price", "80", "--currency", "EUR", "--json"}},
+		// Model selection: Llama-2-like 7B and 13B, and the 7B in France.
+		{"candidates.txt", candidateArgs},
+		{"candidates.json", append(slices.Clone(candidateArgs), "--json")},
 		{"list_devices.txt", []string{"--list-devices"}},
 		{"list_devices.json", []string{"--list-devices", "--json"}},
 	}
@@ -214,6 +218,22 @@ func TestEstimateUsageErrors(t *testing.T) {
 		{"bad currency", []string{"--watts", "100", "--hours", "3", "--offset-price", "80", "--currency", "euros"}, "ISO 4217"},
 		{"zero offset price", []string{"--watts", "100", "--hours", "3", "--offset-price", "0", "--currency", "EUR"}, "--offset-price must be greater than 0"},
 		{"offset and compare", []string{"--watts", "100", "--hours", "3", "--offset-price", "80", "--currency", "EUR", "--compare-zones", "FR,DE"}, "--offset-price applies to one estimate"},
+		{"candidate and compare", []string{"--watts", "100", "--hours", "3", "--compare-zones", "FR,DE", "--candidate", "a: hours=2"}, "not both"},
+		{"candidate and offset", []string{"--watts", "100", "--hours", "3", "--offset-price", "80", "--currency", "EUR", "--candidate", "a: hours=2"}, "drop --candidate or --offset-price"},
+		{"candidate without name", []string{"--watts", "100", "--hours", "3", "--candidate", ": hours=2"}, "needs a name"},
+		{"candidate without colon", []string{"--watts", "100", "--hours", "3", "--candidate", "hours=2"}, "NAME: KEY=VALUE"},
+		{"candidate bad key", []string{"--watts", "100", "--hours", "3", "--candidate", "a: gpus=2"}, `unknown key "gpus"`},
+		{"candidate key twice", []string{"--watts", "100", "--hours", "3", "--candidate", "a: hours=2 hours=3"}, "hours given twice"},
+		{"candidate no value", []string{"--watts", "100", "--hours", "3", "--candidate", "a: hours"}, "want KEY=VALUE"},
+		{"candidate bad value", []string{"--watts", "100", "--hours", "3", "--candidate", "a: hours=long"}, `hours must be a number greater than 0, got "long"`},
+		{"candidate zero value", []string{"--watts", "100", "--hours", "3", "--candidate", "a: pue=0"}, "pue must be a number greater than 0"},
+		{"candidate bad count", []string{"--watts", "100", "--hours", "3", "--candidate", "a: count=1.5"}, "count must be a whole number"},
+		{"candidate bad zone", []string{"--watts", "100", "--hours", "3", "--candidate", "a: zone=Atlantis"}, "Atlantis"},
+		{"candidate zone and intensity", []string{"--watts", "100", "--hours", "3", "--candidate", "a: zone=FR intensity=50"}, "not zone and intensity"},
+		{"candidate unclosed quote", []string{"--watts", "100", "--hours", "3", "--candidate", `a: device="H100`}, "unclosed quote"},
+		{"candidate twice", []string{"--watts", "100", "--hours", "3", "--candidate", "a: hours=2", "--candidate", "a: hours=3"}, `candidate "a" is given twice`},
+		{"candidate invalid job", []string{"--watts", "100", "--candidate", "a: hours=2", "--candidate", "b: count=4"}, `candidate "b": no duration`},
+		{"candidate unknown device", []string{"--hours", "3", "--candidate", "a: device=rtx4090"}, `candidate "a"`},
 		{"positional argument", []string{"A100", "--hours", "3"}, `unexpected argument "A100"`},
 		{"bad flag", []string{"--wats", "3"}, "flag provided but not defined"},
 	}
@@ -226,6 +246,47 @@ func TestEstimateUsageErrors(t *testing.T) {
 			assert.Contains(t, stderr, c.msg)
 		})
 	}
+}
+
+var candidateArgs = []string{"--tokens", "2e12", "--device", "A100 80GB", "--count", "1024", "--zone", "US",
+	"--candidate", "7B: params=7e9", "--candidate", "13B: params=13e9", "--candidate", "7B in FR: params=7e9 zone=FR"}
+
+// Model selection: each candidate starts from the shared flags; 13B costs
+// 13/7 of 7B at the same MFU; the 7B in France saves against the first.
+func TestEstimateCandidatesJSON(t *testing.T) {
+	estimateEnv(t)
+	code, out, stderr := runCLI(t, append([]string{"estimate"}, append(slices.Clone(candidateArgs), "--json")...)...)
+	require.Equal(t, 0, code, stderr)
+	var doc candidatesJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	assert.Equal(t, "7B", doc.Baseline)
+	require.Len(t, doc.Candidates, 3)
+	inFR, small, big := doc.Candidates[0], doc.Candidates[1], doc.Candidates[2]
+	assert.Equal(t, []string{"7B in FR", "7B", "13B"}, []string{inFR.Name, small.Name, big.Name})
+	assert.InEpsilon(t, 13.0/7, big.TotalKg/small.TotalKg, 1e-12)
+	assert.InEpsilon(t, 13.0/7, big.DeviceHours/small.DeviceHours, 1e-12)
+	assert.Equal(t, 1024, big.Count)
+	require.NotNil(t, big.Tokens)
+	assert.Equal(t, 2e12, *big.Tokens, "shared flag")
+	assert.Equal(t, 13e9, *big.Params, "the candidate's")
+	assert.Equal(t, "FR", *inFR.Zone)
+	assert.Equal(t, "US", *small.Zone)
+	assert.Zero(t, small.SavingKg)
+	assert.InDelta(t, small.TotalKg-inFR.TotalKg, inFR.SavingKg, 1e-9)
+	assert.InDelta(t, (1-13.0/7)*100, big.SavingPct, 1e-9)
+	assert.Nil(t, big.EmbodiedKg)
+
+	// Overrides: a duration replaces the shared compute (and MFU); a device
+	// drops the shared watts; quoted values keep their spaces; --embodied
+	// applies to every candidate.
+	code, out, stderr = runCLI(t, "estimate", "--watts", "500", "--count", "8", "--flops", "1e21", "--peak-tflops", "100",
+		"--mfu", "0.5", "--intensity", "100", "--pue", "1", "--embodied",
+		"--candidate", "given: ", "--candidate", `timed: hours=10 device="H100 SXM" region=gcp:europe-north1`)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "TOTAL")
+	assert.Contains(t, out, "timed: 8 × H100 SXM, 10 h, PUE 1, 39.32 gCO2e/kWh (gcp:europe-north1, 2024)")
+	// 1e21 / (100e12 × 0.5 × 3600) = 5,555.56 device-h.
+	assert.Contains(t, out, "given: 8 × 500 W, 694.444 h (5,555.56 device-h")
 }
 
 // The performance model's JSON carries the compute, the peak, the MFU and the
@@ -288,7 +349,7 @@ func TestEstimateHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	for _, s := range []string{"Examples:", "Uptime Institute Global Data Center Survey 2023", "Patterson et al. 2021",
 		"Luccioni et al. 2022", "--compare-zones", "CARBONTRACK_PUE", "-list-devices",
-		"--peak-tflops", "--mfu", "6 × N × D", "Kaplan et al. 2020", "--offset-price", "none is assumed", "do not undo"} {
+		"--peak-tflops", "--mfu", "6 × N × D", "Kaplan et al. 2020", "--offset-price", "none is assumed", "do not undo", "--candidate", "Model selection"} {
 		assert.Contains(t, stderr, s)
 	}
 	code, out, _ := runCLI(t, "help")
