@@ -551,23 +551,36 @@ func (r *Result) performance(job Job) (bool, error) {
 	return true, nil
 }
 
+// OffsetCost returns what offsetting kg of CO2e costs at price per tonne,
+// in currency (an ISO 4217 code, returned upper-case). No price or currency
+// is ever assumed: a price without a currency, or the other way round, is
+// ErrInvalid; no price (0) and no currency is a zero cost and "". Say
+// OffsetCaveat with every cost.
+func OffsetCost(kg, price float64, currency string) (cost float64, cur string, err error) {
+	cur = strings.ToUpper(strings.TrimSpace(currency))
+	switch {
+	case !finite(price) || price < 0:
+		return 0, "", fmt.Errorf("%w: offset price must be a positive amount per tonne CO2e, got %v", ErrInvalid, price)
+	case price == 0 && cur != "":
+		return 0, "", fmt.Errorf("%w: a currency without an offset price: give the price per tonne CO2e too", ErrInvalid)
+	case price == 0:
+		return 0, "", nil
+	case !isCurrency(cur):
+		return 0, "", fmt.Errorf("%w: the offset price needs its currency, as an ISO 4217 code such as EUR or USD, got %q "+
+			"(none is assumed)", ErrInvalid, clip(currency))
+	}
+	return kg / 1000 * price, cur, nil
+}
+
 // addOffset prices the offsetting of TotalKg at the price the job gives.
 func (r *Result) addOffset(job Job) error {
-	cur := strings.ToUpper(strings.TrimSpace(job.Currency))
-	switch {
-	case !finite(job.OffsetPrice) || job.OffsetPrice < 0:
-		return fmt.Errorf("%w: offset price must be a positive amount per tonne CO2e, got %v", ErrInvalid, job.OffsetPrice)
-	case job.OffsetPrice == 0 && cur != "":
-		return fmt.Errorf("%w: a currency without an offset price: give the price per tonne CO2e too", ErrInvalid)
-	case job.OffsetPrice == 0:
-		return nil
-	case !isCurrency(cur):
-		return fmt.Errorf("%w: the offset price needs its currency, as an ISO 4217 code such as EUR or USD, got %q "+
-			"(none is assumed)", ErrInvalid, clip(job.Currency))
+	cost, cur, err := OffsetCost(r.TotalKg, job.OffsetPrice, job.Currency)
+	if err != nil || cur == "" {
+		return err
 	}
 	r.OffsetPrice, r.OffsetCurrency = job.OffsetPrice, cur
 	tonnes := r.TotalKg / 1000
-	r.OffsetCost = tonnes * job.OffsetPrice
+	r.OffsetCost = cost
 	r.Steps = append(r.Steps, Step{"offset cost", FormatNumber(tonnes) + " t × " + FormatNumber(job.OffsetPrice) + " " + cur + "/t",
 		r.OffsetCost, cur})
 	r.Notes = append(r.Notes, OffsetCaveat)

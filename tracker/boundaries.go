@@ -155,7 +155,7 @@ func (t *Tracker) gramsLocked(d power.Joules, from, to time.Time) float64 {
 // tmpE/tmpG; from WithEpochsBeforePred epochs on it remakes the projection
 // and checks the budget against it. It says whether the budget fired.
 func (t *Tracker) closeEndLocked(m mark) bool {
-	n := t.closeEpochLocked(m.at, m.interrupted)
+	n := t.closeEpochLocked(m.at, m.interrupted, m.work)
 	if m.interrupted {
 		return false
 	}
@@ -250,9 +250,10 @@ func (t *Tracker) wakeWaitersLocked(all bool) {
 }
 
 // closeEpochLocked records the open epoch, ending at now, from tmpE/tmpG,
-// and returns the number of epochs recorded.
-func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool) int {
-	r := epochRec{start: t.openStart.Sub(t.start), end: now.Sub(t.start), interrupted: interrupted}
+// with its work (EpochEndWork; 0 for none), and returns the number of
+// epochs recorded.
+func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool, work float64) int {
+	r := epochRec{start: t.openStart.Sub(t.start), end: now.Sub(t.start), interrupted: interrupted, work: work}
 	if len(t.recs) == cap(t.recs) {
 		// Double: the amortised cost per epoch stays low however long the
 		// run (append grows large slices by 1.25 only).
@@ -274,6 +275,16 @@ func (t *Tracker) closeEpochLocked(now time.Time, interrupted bool) int {
 	t.sumK.CPU += r.byKind.CPU
 	t.sumK.DRAM += r.byKind.DRAM
 	t.sumG += r.grams
+	if work > 0 {
+		t.work += work
+		t.workN++
+		t.workT.Duration += r.duration()
+		t.workT.DeviceEnergy += r.energy
+		t.workT.ByKind.GPU += r.byKind.GPU
+		t.workT.ByKind.CPU += r.byKind.CPU
+		t.workT.ByKind.DRAM += r.byKind.DRAM
+		t.workT.Grams += r.grams
+	}
 	if !interrupted {
 		t.completed++
 		t.compD += r.duration()

@@ -264,4 +264,54 @@ func (c *ctText) runBlock(at time.Time, r *Report, std, out func(time.Time, stri
 		timeString(r.OutsideEpochs.Duration.Seconds(), true), r.PUE, plain(float64(r.MeanIntensity), 2))
 	out(at, msg)
 	std(at, msg)
+	if line := PerWorkLine(r); line != "" {
+		out(at, line)
+	}
+}
+
+// PerWorkLine says the energy and emissions per million units of work over
+// the epochs with work: "Per million tokens: 0.12 kWh, 45.6 g CO2e (over 3
+// epochs, 12,000,000 tokens)." Empty without work. The energy is facility
+// energy, PUE included.
+func PerWorkLine(r *Report) string {
+	if r.Work <= 0 {
+		return ""
+	}
+	unit := r.WorkUnit
+	if unit == "" {
+		unit = "units"
+	}
+	return fmt.Sprintf("Per million %s: %s kWh, %s g CO2e (over %d epoch(s), %s %s).", unit,
+		sig(r.FacilityKWhPerMillionWork()), sig(r.GramsPerMillionWork()), r.WorkEpochs, grouped(r.Work), unit)
+}
+
+// sig formats v with 3 significant digits at least, never in exponent form
+// for the values a run gives.
+func sig(v float64) string {
+	switch a := math.Abs(v); {
+	case a == 0:
+		return "0"
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// grouped formats v with thousands separators when it is whole or at least
+// 1,000 (then rounded): 12,000,000; else with 6 significant digits.
+func grouped(v float64) string {
+	if v != math.Trunc(v) && v < 1000 {
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

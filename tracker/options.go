@@ -89,6 +89,7 @@ type options struct {
 	checkpoint       time.Duration
 	jsonl, csv       bool
 	powerSeries      bool // sink_power.go
+	workUnit         string
 }
 
 func defaultOptions() options {
@@ -331,3 +332,10 @@ func WithLeaseDir(dir string) Option {
 // sample buffer where it has one (power.WithGPUPowerSampling). It applies
 // to the devices the tracker discovers.
 func WithGPUPowerSampling() Option { return func(o *options) { o.gpuSampling = true } }
+
+// WithWorkUnit names the unit of the work that EpochEndWork reports, in the
+// plural ("tokens", "samples", "images"): the Report (Report.WorkUnit), the
+// JSON lines' final record and the output log's per-unit line say it.
+// Default: "units" in the output log, empty elsewhere. It only names the
+// unit; EpochEndWork records the work, with or without it.
+func WithWorkUnit(unit string) Option { return func(o *options) { o.workUnit = unit } }

@@ -87,6 +87,9 @@ type Epoch struct {
 	Intensity factor.GramsPerKWh
 	// Interrupted is true for an epoch still open when Stop was called.
 	Interrupted bool
+	// Work is the work the epoch did, as EpochEndWork reported it (0: none
+	// reported), in Report.WorkUnit.
+	Work float64
 }
 
 // Projection is the predicted consumption of the whole run.
@@ -231,7 +234,44 @@ type Report struct {
 	BudgetExceeded, StoppedByUser bool
 	// Files are the files written.
 	Files []string
+	// Work is the work of the epochs (EpochEndWork), summed, in WorkUnit
+	// (WithWorkUnit; empty when not named); WorkEpochs counts the epochs
+	// with work and WorkTotals are their totals, the energy and emissions
+	// that the per-unit figures (FacilityKWhPerWork, GramsPerWork and their
+	// per-million twins) divide: facility energy, PUE included, of those
+	// epochs only. Epochs without work and the energy outside epochs are
+	// not divided (Run and OutsideEpochs hold them).
+	Work       float64
+	WorkUnit   string
+	WorkEpochs int
+	WorkTotals Totals
 }
+
+// FacilityKWhPerWork returns the facility energy in kWh (PUE included) per
+// unit of work, over the epochs with work (WorkTotals); 0 without work.
+func (r *Report) FacilityKWhPerWork() float64 {
+	if r.Work <= 0 {
+		return 0
+	}
+	return r.WorkTotals.FacilityEnergy.KWh() / r.Work
+}
+
+// GramsPerWork returns the grams CO2e (PUE included) per unit of work, over
+// the epochs with work (WorkTotals); 0 without work.
+func (r *Report) GramsPerWork() float64 {
+	if r.Work <= 0 {
+		return 0
+	}
+	return r.WorkTotals.Grams / r.Work
+}
+
+// FacilityKWhPerMillionWork is FacilityKWhPerWork per million units (kWh
+// per million tokens).
+func (r *Report) FacilityKWhPerMillionWork() float64 { return r.FacilityKWhPerWork() * 1e6 }
+
+// GramsPerMillionWork is GramsPerWork per million units (g CO2e per
+// million tokens).
+func (r *Report) GramsPerMillionWork() float64 { return r.GramsPerWork() * 1e6 }
 
 // projStats accumulates the completed epochs for the projection in constant
 // memory and time per epoch, so that it can be remade at every EpochEnd

@@ -68,7 +68,7 @@ func (s *jsonlSink) epoch(n int, r *epochRec, dev []power.Joules) records.Epoch[
 		Totals: records.Totals[float64]{DurationS: r.duration().Seconds(), DeviceEnergyKWh: r.energy.KWh(),
 			FacilityEnergyKWh: r.energy.KWh() * t.opts.pue, GPUEnergyKWh: r.byKind.GPU.KWh(), CPUEnergyKWh: r.byKind.CPU.KWh(),
 			DRAMEnergyKWh: r.byKind.DRAM.KWh(), EmissionsG: r.grams},
-		PUE: t.opts.pue, Interrupted: r.interrupted}
+		PUE: t.opts.pue, Interrupted: r.interrupted, Work: r.work}
 	if j.FacilityEnergyKWh > 0 {
 		j.IntensityGPerKWh = r.grams / j.FacilityEnergyKWh
 	}
@@ -99,6 +99,10 @@ func finalRecord(h records.Head, r *Report) records.Final[float64] {
 		IntensityFallback: r.Intensity.Fallback, IntensityZoneFrom: r.Location.From, PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar,
 		Misuse: r.Misuse, Dropped: r.Dropped, BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser,
 		StopTimeouts: r.StopTimeouts, SharingNote: r.SharingNote}
+	if r.Work > 0 {
+		f.Work, f.WorkUnit, f.WorkEpochs = r.Work, r.WorkUnit, r.WorkEpochs
+		f.FacilityEnergyKWhPerMillionWork, f.EmissionsGPerMillionWork = r.FacilityKWhPerMillionWork(), r.GramsPerMillionWork()
+	}
 	for _, e := range r.Elsewhere {
 		f.MeasuredElsewhere = append(f.MeasuredElsewhere, records.Elsewhere{Name: e.Source.Name, Kind: string(e.Source.Kind), By: e.By})
 	}

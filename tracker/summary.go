@@ -46,7 +46,7 @@ func (t *Tracker) Report() Report {
 		rec := &recs[i]
 		e := Epoch{N: i + 1, Start: t.start.Add(rec.start), End: t.start.Add(rec.end), Duration: rec.duration(),
 			DeviceEnergy: rec.energy, ByKind: rec.byKind, FacilityEnergy: rec.energy * power.Joules(r.PUE),
-			Grams: rec.grams, Interrupted: rec.interrupted, Devices: devE[i*n : (i+1)*n : (i+1)*n]}
+			Grams: rec.grams, Interrupted: rec.interrupted, Work: rec.work, Devices: devE[i*n : (i+1)*n : (i+1)*n]}
 		if fe := e.FacilityEnergy.KWh(); fe > 0 {
 			e.Intensity = factor.GramsPerKWh(rec.grams / fe)
 		}
@@ -72,7 +72,9 @@ func (t *Tracker) summaryLocked() Report {
 		BudgetExceeded: t.budgetFired, StoppedByUser: t.userStop,
 		Unavailable: slices.Clone(t.unavail),
 		Files:       slices.Clone(t.files),
+		Work:        t.work, WorkUnit: t.opts.workUnit, WorkEpochs: t.workN, WorkTotals: t.workT,
 	}
+	r.WorkTotals.FacilityEnergy = r.WorkTotals.DeviceEnergy * pue
 	if n := len(t.recs); n > 0 {
 		r.End = t.start.Add(t.recs[n-1].end)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -30,6 +31,7 @@ type epochRec struct {
 	byKind      Components
 	grams       float64
 	interrupted bool
+	work        float64 // EpochEndWork's work; 0 for none
 }
 
 // duration returns the epoch's duration.
@@ -135,6 +137,9 @@ type Tracker struct {
 	compE      power.Joules
 	compK      Components
 	compG      float64
+	work       float64 // the epochs' work (EpochEndWork), summed
+	workN      int     // the epochs with work
+	workT      Totals  // their totals, FacilityEnergy left to the Report
 	devE       []power.Joules
 	tmpE       []power.Joules
 	tmpG       []float64
@@ -172,7 +177,8 @@ type Tracker struct {
 type mark struct {
 	at          time.Time
 	end         bool
-	interrupted bool // an end made by Stop
+	interrupted bool    // an end made by Stop
+	work        float64 // the work of the epoch it ends (EpochEndWork)
 }
 
 // actualMark says that the actual consumption is to be written, at at.
@@ -469,7 +475,24 @@ func (t *Tracker) misuseUnlock(what string) {
 // blocks on the writer and does no I/O, except that with WithStopAndConfirm
 // it asks its question after the first projection and waits for the
 // answer.
-func (t *Tracker) EpochEnd() {
+func (t *Tracker) EpochEnd() { t.epochEnd(0, false) }
+
+// EpochEndWork is EpochEnd that also records the work the epoch did, in the
+// unit of WithWorkUnit (samples, tokens, ...): the Report then gives energy
+// and emissions per unit of work (Report.FacilityKWhPerMillionWork,
+// Report.GramsPerMillionWork), over the epochs that have work. Like
+// EpochEnd it allocates nothing and does no I/O. Negative or non-finite
+// work is misuse (logged, counted in Report.Misuse): the epoch still ends,
+// without work; so does an epoch ended with work 0.
+func (t *Tracker) EpochEndWork(work float64) {
+	bad := work < 0 || math.IsNaN(work) || math.IsInf(work, 0)
+	if bad {
+		work = 0
+	}
+	t.epochEnd(work, bad)
+}
+
+func (t *Tracker) epochEnd(work float64, badWork bool) {
 	now := t.lockNow()
 	var what string
 	switch {
@@ -490,9 +513,13 @@ func (t *Tracker) EpochEnd() {
 	if t.ended == t.monitor {
 		t.monitoring = false
 	}
-	t.markLocked(mark{at: now, end: true})
+	t.markLocked(mark{at: now, end: true, work: work})
 	first := t.ended == t.predAt
-	t.mu.Unlock()
+	if badWork {
+		t.misuseUnlock("EpochEndWork's negative or non-finite work")
+	} else {
+		t.mu.Unlock()
+	}
 	t.smp.Request()
 	if first && t.opts.confirm != nil {
 		// The question follows the projection, which needs this epoch read.

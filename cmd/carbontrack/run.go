@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/tracker"
 )
@@ -185,7 +186,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			return fail(1, "cannot measure the command's process tree: %s (the command was killed)%s", cliError("run", err), devicesHint(err))
 		}
 	}
-	ep.begin(t)
+	ep.begin(withWork(t, o.workPerEpoch))
 	metrics := startMetrics(ctx, &o, t, cons)
 	stopTick := cons.run(deps.tick, func(st *tracker.Status) string {
 		// Counters are read every --interval; the status line asks for a
@@ -308,6 +309,9 @@ loop:
 	default:
 	}
 	out := buildRunJSON(argv, exitCode, sig, ended.Sub(began), &rep, &st, o.process)
+	if cost, cur, err := estimate.OffsetCost(out.EmissionsG/1000, o.offsetPrice, o.currency); err == nil && cur != "" {
+		out.OffsetCost, out.OffsetCurrency, out.OffsetPricePerTonne = cost, cur, o.offsetPrice
+	}
 	out.BudgetExceeded = out.BudgetExceeded || budgetPassed
 	for i := range out.Unavailable {
 		out.Unavailable[i].Reason = plainReason(out.Unavailable[i].Name, out.Unavailable[i].Reason)
@@ -376,6 +380,9 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 		}),
 		tracker.WithSysfsRoot(o.sysfsRoot), tracker.WithNVMLLibrary(o.nvmlLib),
 	}
+	if o.workUnit != "" {
+		topts = append(topts, tracker.WithWorkUnit(o.workUnit))
+	}
 	if o.gpuSampling {
 		topts = append(topts, tracker.WithGPUPowerSampling())
 	}
@@ -410,4 +417,21 @@ func devicesHint(err error) string {
 		return "; \"carbontrack devices\" says more"
 	}
 	return ""
+}
+
+// workMarker ends each epoch with a fixed work (--work-per-epoch).
+type workMarker struct {
+	*tracker.Tracker
+	work float64
+}
+
+func (w workMarker) EpochEnd() { w.EpochEndWork(w.work) }
+
+// withWork returns what the epoch counter drives: t, or t ending each epoch
+// with work when work is given.
+func withWork(t *tracker.Tracker, work float64) epochMarker {
+	if work > 0 {
+		return workMarker{Tracker: t, work: work}
+	}
+	return t
 }

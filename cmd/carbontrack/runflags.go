@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
@@ -54,6 +55,14 @@ type runOptions struct {
 	runID, node  string
 	leaseDir     string
 	linger       time.Duration
+	// offsetPrice and currency price the offsetting of the emissions
+	// (none assumed).
+	offsetPrice float64
+	currency    string
+	// workPerEpoch is the work each epoch does (0: none given), in
+	// workUnit: each epoch end reports it (EpochEndWork).
+	workPerEpoch float64
+	workUnit     string
 }
 
 // runFlagSet declares run's flags into o. Each flag has an environment
@@ -99,6 +108,13 @@ func runFlagSet(o *runOptions, stderr io.Writer) *cliFlags {
 	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric and record (default: the host name)"))
 	fs.StringVar(&o.leaseDir, "lease-dir", "", env("lease-dir", tracker.LeaseDirEnv, "directory through which the trackers of this machine share its devices, each counted once (default: carbontrack-leases in the temporary directory; off: no sharing)"))
 	fs.DurationVar(&o.linger, "metrics-linger", 0, env("metrics-linger", "CARBONTRACK_METRICS_LINGER", "keep serving the final metrics this long after the command ends and the report is written (one scrape interval lets Prometheus see the totals; Ctrl-C or SIGTERM ends it sooner)"))
+	fs.Float64Var(&o.offsetPrice, "offset-price", 0, env("offset-price", "CARBONTRACK_OFFSET_PRICE",
+		"price per tonne CO2e to cost offsetting the run's emissions (with --currency); none is assumed"))
+	fs.StringVar(&o.currency, "currency", "", env("currency", "CARBONTRACK_CURRENCY", "ISO 4217 currency of --offset-price, e.g. EUR"))
+	fs.Float64Var(&o.workPerEpoch, "work-per-epoch", 0, env("work-per-epoch", "CARBONTRACK_WORK_PER_EPOCH",
+		"work each epoch does, in --work-unit (e.g. 4e6 tokens): the report and logs then give kWh and g CO2e per million units (0: none)"))
+	fs.StringVar(&o.workUnit, "work-unit", "", env("work-unit", "CARBONTRACK_WORK_UNIT",
+		"unit of --work-per-epoch, plural (tokens, samples, images; default: units)"))
 	return fs
 }
 
@@ -218,6 +234,10 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		return usage("%s must be positive, got %v", flagName("grace-period"), o.grace)
 	case o.linger < 0:
 		return usage("--metrics-linger must not be negative")
+	case offsetErr(o) != nil:
+		return usage("%s", plainError(offsetErr(o)))
+	case !(o.workPerEpoch >= 0) || math.IsInf(o.workPerEpoch, 0):
+		return usage("%s must be a finite number, at least 0, got %v", flagName("work-per-epoch"), o.workPerEpoch)
 	}
 	if o.metricsAddr != "" {
 		if err := promexport.CheckAddr(o.metricsAddr, o.allowPublic); err != nil {
@@ -225,4 +245,10 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		}
 	}
 	return o, argv, re, -1
+}
+
+// offsetErr checks --offset-price and --currency as the estimator does.
+func offsetErr(o runOptions) error {
+	_, _, err := estimate.OffsetCost(0, o.offsetPrice, o.currency)
+	return err
 }

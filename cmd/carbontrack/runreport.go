@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/tracker"
 )
 
@@ -38,18 +39,37 @@ type runJSON struct {
 	// it counts (not in this report); SharingNote why the machine may be
 	// counted twice.
 	MeasuredElsewhere []elsewhereJSON `json:"measured_elsewhere"`
-	SharingNote       string          `json:"sharing_note,omitempty"`
-	RunID             string          `json:"run_id,omitempty"`
-	Node              string          `json:"node,omitempty"`
-	Rank              *int            `json:"rank,omitempty"`
-	EpochsPlanned     int             `json:"epochs_planned"`
-	EpochsCompleted   int             `json:"epochs_completed"`
-	Interrupted       bool            `json:"interrupted"`
-	Epochs            []runEpochJSON  `json:"epochs"`
-	Prediction        *predictionJSON `json:"prediction"`
-	BudgetExceeded    bool            `json:"budget_exceeded"`
-	StoppedByBudget   bool            `json:"stopped_by_budget"`
-	Files             []string        `json:"files"`
+	// OffsetCost is what offsetting EmissionsG costs at the price given
+	// (--offset-price, --currency); absent without a price.
+	OffsetCost          float64         `json:"offset_cost,omitempty"`
+	OffsetCurrency      string          `json:"offset_currency,omitempty"`
+	OffsetPricePerTonne float64         `json:"offset_price_per_tonne,omitempty"`
+	SharingNote         string          `json:"sharing_note,omitempty"`
+	RunID               string          `json:"run_id,omitempty"`
+	Node                string          `json:"node,omitempty"`
+	Rank                *int            `json:"rank,omitempty"`
+	EpochsPlanned       int             `json:"epochs_planned"`
+	EpochsCompleted     int             `json:"epochs_completed"`
+	Interrupted         bool            `json:"interrupted"`
+	Epochs              []runEpochJSON  `json:"epochs"`
+	Prediction          *predictionJSON `json:"prediction"`
+	BudgetExceeded      bool            `json:"budget_exceeded"`
+	StoppedByBudget     bool            `json:"stopped_by_budget"`
+	Files               []string        `json:"files"`
+	// Work is the epochs' work (--work-per-epoch), in WorkUnit;
+	// PerMillionWork divides the energy and emissions of the epochs with
+	// work by it. Left out without work.
+	Work           float64             `json:"work,omitempty"`
+	WorkUnit       string              `json:"work_unit,omitempty"`
+	PerMillionWork *perMillionWorkJSON `json:"per_million_work,omitempty"`
+}
+
+// perMillionWorkJSON is the energy (facility, PUE included) and emissions
+// per million units of work, over Epochs epochs with work.
+type perMillionWorkJSON struct {
+	FacilityKWh float64 `json:"facility_energy_kwh"`
+	EmissionsG  float64 `json:"emissions_g"`
+	Epochs      int     `json:"epochs"`
 }
 
 type elsewhereJSON struct {
@@ -100,6 +120,7 @@ type runEpochJSON struct {
 	EmissionsG       float64   `json:"emissions_g"`
 	IntensityGPerKWh float64   `json:"intensity_g_per_kwh"`
 	Interrupted      bool      `json:"interrupted"`
+	Work             float64   `json:"work,omitempty"`
 }
 
 type predictionJSON struct {
@@ -152,7 +173,15 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 	for _, e := range rep.EpochRecords {
 		out.Epochs = append(out.Epochs, runEpochJSON{Epoch: e.N, Start: e.Start.UTC(), End: e.End.UTC(),
 			DurationS: e.Duration.Seconds(), DeviceKWh: e.DeviceEnergy.KWh(), FacilityKWh: e.FacilityEnergy.KWh(), EmissionsG: e.Grams,
-			IntensityGPerKWh: float64(e.Intensity), Interrupted: e.Interrupted})
+			IntensityGPerKWh: float64(e.Intensity), Interrupted: e.Interrupted, Work: e.Work})
+	}
+	if rep.Work > 0 {
+		out.Work, out.WorkUnit = rep.Work, rep.WorkUnit
+		if out.WorkUnit == "" {
+			out.WorkUnit = "units"
+		}
+		out.PerMillionWork = &perMillionWorkJSON{FacilityKWh: rep.FacilityKWhPerMillionWork(),
+			EmissionsG: rep.GramsPerMillionWork(), Epochs: rep.WorkEpochs}
 	}
 	if p := rep.Projection; p != nil {
 		out.Prediction = &predictionJSON{Epochs: p.Epochs, KnownEpochs: p.Known, DurationS: p.Duration.Seconds(),
@@ -195,6 +224,13 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 		}
 		fmt.Fprintf(w, "outside epochs %s g, %s kWh (%s)\n", human(out.OutsideEpochs.EmissionsG),
 			human(out.OutsideEpochs.FacilityKWh), clock(fromSeconds(out.OutsideEpochs.DurationS)))
+	}
+	if line := tracker.PerWorkLine(rep); line != "" {
+		fmt.Fprintf(w, "  efficiency: %s\n", line)
+	}
+	if out.OffsetCurrency != "" {
+		fmt.Fprintf(w, "  offset:     %s %s at %s %s per tonne CO2e (price given). %s\n", human(out.OffsetCost),
+			out.OffsetCurrency, human(out.OffsetPricePerTonne), out.OffsetCurrency, estimate.OffsetCaveat)
 	}
 	if p := out.Prediction; p != nil && out.EpochsCompleted < p.Epochs {
 		fmt.Fprintf(w, "  projection: %s g CO2e, %s kWh for %d epochs (from %d)\n", human(p.EmissionsG), human(p.FacilityKWh), p.Epochs, p.KnownEpochs)

@@ -65,6 +65,9 @@ type Epoch[N Num] struct {
 	PUE              float64  `json:"pue"`
 	Interrupted      bool     `json:"interrupted"`
 	Devices          []Device `json:"devices"`
+	// Work is the work the epoch did (EpochEndWork), in the final record's
+	// WorkUnit; left out when none was reported.
+	Work float64 `json:"work,omitempty"`
 }
 
 // Projection is written each time the projection for all Epochs epochs is
@@ -123,6 +126,15 @@ type Final[N Num] struct {
 	// tracker counted; SharingNote why devices may be counted twice.
 	MeasuredElsewhere []Elsewhere `json:"measured_elsewhere,omitempty"`
 	SharingNote       string      `json:"sharing_note,omitempty"`
+	// Work is the epochs' work (EpochEndWork) summed, in WorkUnit, over
+	// WorkEpochs epochs; the per-million figures divide those epochs'
+	// facility energy (PUE included) and emissions by it. All are left out
+	// when no work was reported.
+	Work                            float64 `json:"work,omitempty"`
+	WorkUnit                        string  `json:"work_unit,omitempty"`
+	WorkEpochs                      int     `json:"work_epochs,omitempty"`
+	FacilityEnergyKWhPerMillionWork float64 `json:"facility_energy_kwh_per_million_work,omitempty"`
+	EmissionsGPerMillionWork        float64 `json:"emissions_g_per_million_work,omitempty"`
 }
 
 // Elsewhere is a device of the machine that another tracker counted, and
