@@ -208,6 +208,11 @@ func (c *ctText) say(ev *event, std, out func(at time.Time, msg string)) {
 // componentsLine names the devices of each kind, as carbontracker's parser
 // reads them.
 func (c *ctText) componentsLine() string {
+	if len(c.t.infos) == 0 {
+		// Every device is counted by another tracker of the machine (the
+		// sharing line that follows says which).
+		return "No components are measured by this tracker."
+	}
 	parts := []string{"The following components were found:"}
 	for _, k := range c.kinds {
 		var devs []string

@@ -1,6 +1,7 @@
 package tracker_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,4 +153,25 @@ func TestRanksFromLaunchers(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A tracker left with no device of its own says so, rather than listing
+// none.
+func TestNoComponentsSaid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		a, err := tracker.New(1, quiet(node(), tracker.WithLeaseDir(dir), tracker.WithRank(-1, -1))...)
+		require.NoError(t, err)
+		var console bytes.Buffer
+		b, err := tracker.New(1, tracker.WithSources(node()), tracker.WithConsole(&console), tracker.WithPUE(1),
+			tracker.WithFixedIntensity(100), tracker.WithLeaseDir(dir), tracker.WithRank(-1, -1))
+		require.NoError(t, err)
+		runEpochs(b, 1, time.Minute)
+		b.Stop()
+		a.Stop()
+		out := console.String()
+		assert.Contains(t, out, "No components are measured by this tracker.")
+		assert.Contains(t, out, "Not counted here, counted by another tracker on this machine: gpu:0")
+		assert.NotContains(t, out, "The following components were found:")
+	})
 }
