@@ -90,6 +90,7 @@ type options struct {
 	jsonl, csv       bool
 	powerSeries      bool // sink_power.go
 	workUnit         string
+	label            string // label.go
 }
 
 func defaultOptions() options {

@@ -200,6 +200,12 @@ type Report struct {
 	Intensities, IntensityErrors int
 	// Identity is the run, machine and rank this tracker belongs to.
 	Identity Identity
+	// Label names the run for people (WithRunLabel; "carbontrack run" gives
+	// the command line); empty when none was given.
+	Label string
+	// Scope is what was measured: ScopeMachine, the machine's devices, or
+	// ScopeProcess, the share of a process tree (WithProcess).
+	Scope string
 	// Elsewhere are the devices of the machine that other trackers count
 	// (WithLeaseDir, WithRank); this report does not include them.
 	Elsewhere []Elsewhere

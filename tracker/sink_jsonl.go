@@ -96,7 +96,8 @@ func finalRecord(h records.Head, r *Report) records.Final[float64] {
 	f := records.Final[float64]{Head: h, Totals: totalsRecord(r.Run), Epochs: r.Epochs, CompletedEpochs: r.Completed,
 		Interrupted: r.Interrupted, InEpochs: &in, Actual: &act, OutsideEpochs: &out,
 		IntensityGPerKWh: float64(r.MeanIntensity), IntensityZone: r.Intensity.Zone, IntensityProvider: r.Intensity.Provider,
-		IntensityFallback: r.Intensity.Fallback, IntensityZoneFrom: r.Location.From, PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar,
+		IntensityFallback: r.Intensity.Fallback, IntensityZoneFrom: r.Location.From,
+		IntensitySource: r.Intensity.Source, IntensityYear: r.Intensity.Year, Label: r.Label, Scope: r.Scope, PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar,
 		Misuse: r.Misuse, Dropped: r.Dropped, BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser,
 		StopTimeouts: r.StopTimeouts, SharingNote: r.SharingNote}
 	if r.Work > 0 {

@@ -67,7 +67,7 @@ func (t *Tracker) summaryLocked() Report {
 		Actual: Totals{Duration: t.compD, DeviceEnergy: t.compE, ByKind: t.compK, FacilityEnergy: t.compE * pue,
 			Grams: t.compG},
 		Intensity: t.intens, Intensities: t.nIntens, IntensityErrors: t.nIErr, Location: t.loc,
-		Identity: t.id, Elsewhere: slices.Clone(t.elsewhere), SharingNote: t.shareNote,
+		Identity: t.id, Label: t.opts.label, Scope: scopeOf(&t.opts), Elsewhere: slices.Clone(t.elsewhere), SharingNote: t.shareNote,
 		Misuse: t.misuse, Dropped: t.dropped, WriteErrors: t.writeErrs, StopTimeouts: slices.Clone(t.timeouts),
 		BudgetExceeded: t.budgetFired, StoppedByUser: t.userStop,
 		Unavailable: slices.Clone(t.unavail),

@@ -89,6 +89,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	if err != nil {
 		return fail(2, "%s", cliError("run", err))
 	}
+	fopts = append(fopts, tracker.WithRunLabel(shellQuote(argv)))
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		switch {

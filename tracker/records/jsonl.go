@@ -115,13 +115,22 @@ type Final[N Num] struct {
 	IntensityProvider string     `json:"intensity_provider"`
 	IntensityFallback string     `json:"intensity_fallback,omitempty"`
 	IntensityZoneFrom string     `json:"intensity_zone_from,omitempty"`
-	PUE               float64    `json:"pue"`
-	CarKm             float64    `json:"car_km"`
-	Misuse            int        `json:"misuse"`
-	Dropped           int        `json:"dropped_records"`
-	BudgetExceeded    bool       `json:"budget_exceeded"`
-	StoppedByUser     bool       `json:"stopped_by_user"`
-	StopTimeouts      []string   `json:"stop_timeouts,omitempty"`
+	// IntensitySource is the intensity data's attribution and
+	// IntensityYear the year an annual average describes (left out for
+	// live values).
+	IntensitySource string `json:"intensity_source,omitempty"`
+	IntensityYear   int    `json:"intensity_year,omitempty"`
+	// Label names the run for people (the command line of "carbontrack
+	// run"); Scope is "machine" or "process" (a process tree's share).
+	Label          string   `json:"label,omitempty"`
+	Scope          string   `json:"scope,omitempty"`
+	PUE            float64  `json:"pue"`
+	CarKm          float64  `json:"car_km"`
+	Misuse         int      `json:"misuse"`
+	Dropped        int      `json:"dropped_records"`
+	BudgetExceeded bool     `json:"budget_exceeded"`
+	StoppedByUser  bool     `json:"stopped_by_user"`
+	StopTimeouts   []string `json:"stop_timeouts,omitempty"`
 	// MeasuredElsewhere are the devices of the machine that another
 	// tracker counted; SharingNote why devices may be counted twice.
 	MeasuredElsewhere []Elsewhere `json:"measured_elsewhere,omitempty"`

@@ -174,12 +174,13 @@ func (l *checkpointLine) check() error {
 
 func checkProjection(p *records.Projection) error {
 	return firstErr(checkTotals(&totals{DurationS: p.DurationS, FacilityEnergyKWh: p.FacilityEnergyKWh, EmissionsG: p.EmissionsG}),
-		checkEpochs(p.Epochs, 0))
+		checkEpochs(p.Epochs, 0), checkOld(&p.EmissionsLowG, &p.EmissionsHighG))
 }
 
 func (l *finalLine) check() error {
 	err := firstErr(checkTotals(&l.Totals, l.InEpochs, l.Actual, l.OutsideEpochs), l.oldTotals.check(),
-		checkOld(l.RunEnergyKWh, l.ActualDurationS, l.ActualFacilityEnergyKWh, l.ActualEmissionsG))
+		checkOld(l.RunEnergyKWh, l.ActualDurationS, l.ActualFacilityEnergyKWh, l.ActualEmissionsG),
+		checkOld(&l.IntensityGPerKWh, &l.Work))
 	if err == nil && l.ActualDurationS != nil && !(*l.ActualDurationS <= maxSeconds) {
 		err = fmt.Errorf("actual_duration_s %v out of range", *l.ActualDurationS)
 	}
@@ -311,6 +312,7 @@ func readRecord(line []byte, r *Run, kinds map[string]bool, final **finalLine, c
 				// The latest projection wins.
 				r.Projection = &Consumption{Epochs: p.Epochs, Duration: seconds(p.DurationS),
 					FacilityKWh: p.FacilityEnergyKWh, Grams: p.EmissionsG}
+				r.ProjectionLowG, r.ProjectionHighG = p.EmissionsLowG, p.EmissionsHighG
 				r.Epochs = p.Epochs
 			}
 		case records.TypeCheckpoint:
@@ -394,6 +396,7 @@ func (r *Run) readEpoch(rec *epochLine, kinds map[string]bool) {
 	}
 	for _, d := range rec.Devices {
 		kinds[d.Kind] = true
+		r.addDevice(d)
 		if _, ok := e.Watts[d.Kind]; !ok && d.Kind != "" {
 			e.Watts[d.Kind] = 0
 		}
@@ -402,6 +405,16 @@ func (r *Run) readEpoch(rec *epochLine, kinds map[string]bool) {
 		r.PUE = rec.PUE
 	}
 	r.EpochRecords = append(r.EpochRecords, e)
+}
+
+// addDevice adds a device of an epoch record the first time it is seen.
+func (r *Run) addDevice(d records.Device) {
+	for _, have := range r.Devices {
+		if have.Name == d.Name && have.Kind == d.Kind {
+			return
+		}
+	}
+	r.Devices = append(r.Devices, Device{Name: d.Name, Kind: d.Kind, Model: d.Device, Method: d.Method})
 }
 
 // identify takes the run id, node and rank from the first record that has
@@ -426,6 +439,11 @@ func (r *Run) readFinal(final *finalLine) {
 		r.MeasuredElsewhere = append(r.MeasuredElsewhere, Elsewhere{Name: e.Name, Kind: e.Kind, By: e.By})
 	}
 	r.SharingNote = final.SharingNote
+	r.Label, r.Scope = final.Label, final.Scope
+	r.Intensity, r.Zone, r.ZoneFrom = final.IntensityGPerKWh, final.IntensityZone, final.IntensityZoneFrom
+	r.IntensityProvider, r.IntensitySource = final.IntensityProvider, final.IntensitySource
+	r.IntensityYear, r.IntensityFallback = final.IntensityYear, final.IntensityFallback
+	r.Work, r.WorkUnit = final.Work, final.WorkUnit
 	r.Epochs = final.Epochs
 	r.Completed = final.CompletedEpochs
 	r.Interrupted = final.Interrupted

@@ -207,6 +207,43 @@ type Run struct {
 	// and did not count: the same files reached again, or a copy of them
 	// (see Read).
 	Duplicates []Duplicate
+
+	// The rest is known from carbontrack's JSON lines only (zero values
+	// otherwise; older logs lack some).
+
+	// Label names the run for people (the command line of "carbontrack
+	// run"); Scope is "machine", or "process" for a process tree's share
+	// of the devices (tracker.ScopeMachine, tracker.ScopeProcess).
+	Label, Scope string
+	// Devices are the devices measured, in the order the epochs list them.
+	Devices []Device
+	// Intensity is the run's mean intensity in gCO2e/kWh (its grams over
+	// its facility energy); Zone, ZoneFrom, IntensityProvider,
+	// IntensitySource, IntensityYear and IntensityFallback say where it
+	// came from (factor.Intensity, factor.Location), from the final record.
+	Intensity                                          float64
+	Zone, ZoneFrom, IntensityProvider, IntensitySource string
+	IntensityFallback                                  string
+	IntensityYear                                      int
+	// ProjectionLowG and ProjectionHighG bound the latest projection's
+	// emissions (a 95 % interval; equal to it when the epochs known give
+	// no spread); 0 without a projection.
+	ProjectionLowG, ProjectionHighG float64
+	// Work is the epochs' work in WorkUnit ("tokens"), from the final
+	// record; 0 when none was reported.
+	Work     float64
+	WorkUnit string
+}
+
+// Device is a device a run measured, and how.
+type Device struct {
+	// Name is the tracker's name for it ("gpu:0", "cpu:estimate"), Kind
+	// its component ("gpu", "cpu", "dram"), Model what it is ("NVIDIA
+	// H100 80GB HBM3").
+	Name, Kind, Model string
+	// Method is how its energy was read: "counter", "sampled",
+	// "estimated" (power.Method).
+	Method string
 }
 
 // Elsewhere is a device of a run's machine that another tracker counted.
