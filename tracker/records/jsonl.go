@@ -161,9 +161,15 @@ type Elsewhere struct {
 // the devices' average power in W (before PUE) by kind ("gpu", "cpu",
 // "dram") over the IntervalS seconds that end at Time. The power series
 // has no identity: it shares its base name with the run's other files.
+//
+// A point that merges several readings (a long run's series, bounded in
+// size) also gives the lowest and highest power of its readings by kind;
+// they are left out when the point is one reading.
 type Power struct {
 	Type      string             `json:"type"`
 	Time      time.Time          `json:"time"`
 	IntervalS float64            `json:"interval_s"`
 	PowerW    map[string]float64 `json:"power_w"`
+	MinPowerW map[string]float64 `json:"min_power_w,omitempty"`
+	MaxPowerW map[string]float64 `json:"max_power_w,omitempty"`
 }

@@ -41,7 +41,8 @@ func (l *PowerLog) Add(p PowerPoint) error {
 	if l.err != nil {
 		return l.err
 	}
-	b, err := json.Marshal(records.Power{Type: records.TypePower, Time: p.Time, IntervalS: p.Interval.Seconds(), PowerW: p.Watts})
+	b, err := json.Marshal(records.Power{Type: records.TypePower, Time: p.Time, IntervalS: p.Interval.Seconds(), PowerW: p.Watts,
+		MinPowerW: p.Min, MaxPowerW: p.Max})
 	if err == nil {
 		_, err = l.f.Write(append(b, '\n'))
 	}
@@ -81,12 +82,15 @@ func ReadPower(path string) ([]PowerPoint, error) {
 			if !(rec.IntervalS >= 0 && rec.IntervalS <= maxSeconds) {
 				return fmt.Errorf("line %d: interval_s %v out of range", n, rec.IntervalS)
 			}
-			for k, w := range rec.PowerW {
-				if !(w >= 0) || math.IsInf(w, 0) {
-					return fmt.Errorf("line %d: power_w %s %v: not a power in W", n, k, w)
+			for name, m := range map[string]map[string]float64{"power_w": rec.PowerW, "min_power_w": rec.MinPowerW, "max_power_w": rec.MaxPowerW} {
+				for k, w := range m {
+					if !(w >= 0) || math.IsInf(w, 0) {
+						return fmt.Errorf("line %d: %s %s %v: not a power in W", n, name, k, w)
+					}
 				}
 			}
-			pts = append(pts, PowerPoint{Time: rec.Time, Interval: seconds(rec.IntervalS), Watts: rec.PowerW})
+			pts = append(pts, PowerPoint{Time: rec.Time, Interval: seconds(rec.IntervalS), Watts: rec.PowerW,
+				Min: rec.MinPowerW, Max: rec.MaxPowerW})
 		}
 		return nil
 	})
@@ -94,4 +98,56 @@ func ReadPower(path string) ([]PowerPoint, error) {
 		return nil, fmt.Errorf("runlog: %s: %w", path, err)
 	}
 	return pts, nil
+}
+
+// Downsample merges consecutive points of a power series into at most n
+// points (n >= 1), for a chart or a bounded file: each merged point ends
+// when its last point ends, covers their intervals, and gives by component
+// the mean power over them (weighted by interval: the energy is kept) and
+// the lowest and highest power of the points merged (their Min and Max
+// where they have them). A series of n points or fewer is returned as is.
+func Downsample(pts []PowerPoint, n int) []PowerPoint {
+	if n < 1 || len(pts) <= n {
+		return pts
+	}
+	out := make([]PowerPoint, 0, n)
+	for b := 0; b < n; b++ {
+		lo, hi := b*len(pts)/n, (b+1)*len(pts)/n
+		out = append(out, merge(pts[lo:hi]))
+	}
+	return out
+}
+
+// merge merges consecutive points into one (see Downsample).
+func merge(pts []PowerPoint) PowerPoint {
+	last := pts[len(pts)-1]
+	m := PowerPoint{Time: last.Time, Watts: map[string]float64{}, Min: map[string]float64{}, Max: map[string]float64{}}
+	joules := map[string]float64{}
+	for _, p := range pts {
+		m.Interval += p.Interval
+		for k, w := range p.Watts {
+			joules[k] += w * p.Interval.Seconds()
+			lo, hi := w, w
+			if v, ok := p.Min[k]; ok {
+				lo = v
+			}
+			if v, ok := p.Max[k]; ok {
+				hi = v
+			}
+			if v, ok := m.Min[k]; !ok || lo < v {
+				m.Min[k] = lo
+			}
+			if v, ok := m.Max[k]; !ok || hi > v {
+				m.Max[k] = hi
+			}
+		}
+	}
+	for k, j := range joules {
+		if s := m.Interval.Seconds(); s > 0 {
+			m.Watts[k] = j / s
+		} else {
+			m.Watts[k] = (m.Min[k] + m.Max[k]) / 2
+		}
+	}
+	return m
 }

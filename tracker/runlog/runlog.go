@@ -122,10 +122,15 @@ type Epoch struct {
 
 // PowerPoint is the devices' average power (before PUE) by component over
 // the Interval that ends at Time.
+//
+// Min and Max are the lowest and highest power by component of the
+// readings the point merges (Downsample, or a series written so); nil when
+// the point is one reading, whose Watts are both.
 type PowerPoint struct {
 	Time     time.Time
 	Interval time.Duration
 	Watts    map[string]float64
+	Min, Max map[string]float64
 }
 
 // Run is one training run: one tracker, or one carbontracker instance.

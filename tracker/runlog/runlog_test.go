@@ -718,3 +718,38 @@ func TestReadJSONLinesImpossibleValues(t *testing.T) {
 		})
 	}
 }
+
+// Downsample keeps the energy of each component and the extremes of the
+// points it merges, in at most n points.
+func TestDownsample(t *testing.T) {
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var pts []runlog.PowerPoint
+	for i := 1; i <= 10; i++ {
+		w := map[string]float64{"gpu": float64(100 * i)}
+		p := runlog.PowerPoint{Time: t0.Add(time.Duration(i) * time.Second), Interval: time.Second, Watts: w}
+		if i == 3 {
+			p.Min, p.Max = map[string]float64{"gpu": 5}, map[string]float64{"gpu": 900}
+		}
+		pts = append(pts, p)
+	}
+	assert.Equal(t, pts, runlog.Downsample(pts, 10), "already small enough")
+	assert.Equal(t, pts, runlog.Downsample(pts, 0))
+	got := runlog.Downsample(pts, 3)
+	require.Len(t, got, 3)
+	var joules float64
+	var span time.Duration
+	for _, p := range got {
+		joules += p.Watts["gpu"] * p.Interval.Seconds()
+		span += p.Interval
+	}
+	assert.InDelta(t, 5500.0, joules, 1e-9, "the energy is kept")
+	assert.Equal(t, 10*time.Second, span)
+	assert.Equal(t, t0.Add(3*time.Second), got[0].Time, "a bucket ends where its last point ends")
+	assert.Equal(t, 5.0, got[0].Min["gpu"], "a point's own minimum")
+	assert.Equal(t, 900.0, got[0].Max["gpu"])
+	assert.InDelta(t, 200.0, got[0].Watts["gpu"], 1e-9)
+	assert.Equal(t, 400.0, got[1].Min["gpu"])
+	assert.Equal(t, 600.0, got[1].Max["gpu"])
+	assert.Equal(t, t0.Add(10*time.Second), got[2].Time)
+	assert.Equal(t, 1000.0, got[2].Max["gpu"])
+}
