@@ -184,6 +184,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	plotPath := f.String("plot", "", env("plot", "CARBONTRACK_PLOT", "draw power over time and emissions per epoch into FILE (.png or .svg)"))
 	asJSON := f.bool("json", false, env("json", "CARBONTRACK_JSON", "print JSON instead of tables"))
 	perEpoch := f.bool("per-epoch", false, env("per-epoch", "CARBONTRACK_PER_EPOCH", "also print a table of each run's epochs"))
+	format := f.String("format", "table", env("format", "CARBONTRACK_REPORT_FORMAT",
+		"table (the tables below), or a paragraph per run and for the total to paste into a paper: text, markdown or latex"))
+	htmlPath := f.String("html", "", env("html", "CARBONTRACK_HTML", "also write a self-contained HTML report (summary, charts, sources) into FILE"))
 	// Flags may follow the directories.
 	dirs, code, ok := f.parse(args, true)
 	if !ok {
@@ -199,6 +202,17 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			return f.usageError("--plot %q%s: the file must end in .png or .svg", *plotPath, from)
 		}
+	}
+	switch *format {
+	case "table", "text", "markdown", "latex":
+	default:
+		return f.usageError("%s %q: use table, text, markdown or latex", f.what("format"), *format)
+	}
+	if *asJSON && *format != "table" {
+		return f.usageError("--json and %s %q: choose one", f.what("format"), *format)
+	}
+	if *htmlPath != "" && !strings.EqualFold(filepath.Ext(*htmlPath), ".html") && !strings.EqualFold(filepath.Ext(*htmlPath), ".htm") {
+		return f.usageError("%s %q: the file must end in .html", f.what("html"), *htmlPath)
 	}
 	if len(dirs) == 0 {
 		dirs = []string{defaultLogDir()}
@@ -221,8 +235,20 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "carbontrack report: %v\n", err)
 			return 1
 		}
+	} else if *format != "table" {
+		if err := writeSummary(stdout, *format, runs, total); err != nil {
+			fmt.Fprintf(stderr, "carbontrack report: %s\n", plainError(err))
+			return 1
+		}
 	} else {
 		printReport(stdout, runs, total, *perEpoch, len(dirs) > 1)
+	}
+	if *htmlPath != "" {
+		if err := writeHTML(*htmlPath, runs, total); err != nil {
+			fmt.Fprintf(stderr, "carbontrack report: %s\n", plainError(err))
+			return 1
+		}
+		fmt.Fprintf(stderr, "carbontrack report: HTML report written to %s\n", *htmlPath)
 	}
 	if *plotPath != "" {
 		if err := runlog.PlotFile(*plotPath, runs); err != nil {
