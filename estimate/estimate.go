@@ -32,9 +32,11 @@ const DenseTransformerFLOPsPerParamToken = 6
 // fraction of the peak dense throughput large training runs sustain.
 // Published runs report roughly 0.3 to 0.55: PaLM 540B 46.2 % (Chowdhery et
 // al. 2022, Table 3); Llama 2's GPU-hours (Touvron et al. 2023, Table 2)
-// imply 0.35 to 0.43 with 6·N·D on A100s at 312 TFLOPS (0.41 for 7B); GPT-3's
-// 3.14e23 FLOPs on 10,000 V100s in 14.8 days (Patterson et al. 2021) imply
-// about 0.2 of the V100's 125 TFLOPS. Small or badly tuned jobs run lower.
+// imply 0.35 to 0.43 with 6·N·D on A100s at 312 TFLOPS (0.41 for 7B); the
+// runs of Patterson et al. 2021 (Table 4) imply 0.28 to 0.39 on TPU v3 (T5,
+// Meena, GShard-600B, Switch Transformer) and, for GPT-3's 3.14e23 FLOPs on
+// 10,000 V100s in 14.8 days, about 0.2 of the V100's 125 TFLOPS. Small or
+// badly tuned jobs run lower.
 const DefaultMFU = 0.4
 
 // DefaultPUE is the power usage effectiveness used when Job.PUE is 0: 1.58,

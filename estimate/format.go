@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -85,4 +86,28 @@ func FormatMass(kg float64) string {
 	default:
 		return FormatSig(kg*1000, 3) + " g"
 	}
+}
+
+// countSuffixes are the abbreviations ParseCount takes, as model cards and
+// papers write sizes and token counts ("7B parameters", "2T tokens").
+var countSuffixes = map[byte]float64{'k': 1e3, 'm': 1e6, 'b': 1e9, 't': 1e12}
+
+// ParseCount parses a count of parameters, tokens or FLOPs: a number
+// ("7e9", "3.14e23", "7000000000", with or without "_" or "," between
+// digit groups), or one followed by K (thousand), M (million), B (billion)
+// or T (trillion), in either case: "7B" is 7e9, "2T" 2e12, "1.5k" 1500.
+// It returns an error that shows the accepted forms.
+func ParseCount(s string) (float64, error) {
+	t := strings.NewReplacer("_", "", ",", "").Replace(strings.TrimSpace(s))
+	mult := 1.0
+	if n := len(t); n > 1 {
+		if m, ok := countSuffixes[t[n-1]|0x20]; ok {
+			mult, t = m, t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsInf(v*mult, 0) || math.IsNaN(v) || mult != 1 && strings.ContainsAny(t, "eEpPxX") {
+		return 0, fmt.Errorf("%q is not a count: write 7e9, 7000000000 or 7B (K, M, B, T: thousand to trillion)", s)
+	}
+	return v * mult, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,9 +42,11 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	perServer := f.Int("gpus-per-server", estimate.GPUsPerServer, "GPUs per server; servers = ceil(count / this)")
 	lifeYears := f.Float64("lifetime-years", estimate.LifetimeYears, "years the embodied emissions are spread over")
 	lifeUtil := f.Float64("lifetime-utilization", estimate.LifetimeUtilization, "fraction of the lifetime the hardware is busy, in (0, 1]")
-	flops := f.Float64("flops", 0, "total training compute in FLOPs, e.g. 3.14e23 (instead of a duration)")
-	params := f.Float64("params", 0, "parameters of a dense transformer, with --tokens: compute = 6 × params × tokens")
-	tokens := f.Float64("tokens", 0, "training tokens, with --params")
+	var flopsV, paramsV, tokensV countValue
+	f.Var(&flopsV, "flops", "total training compute in FLOPs, e.g. 3.14e23 (instead of a duration)")
+	f.Var(&paramsV, "params", "parameters of a dense transformer, e.g. 7B or 7e9, with --tokens: compute = 6 × params × tokens")
+	f.Var(&tokensV, "tokens", "training tokens, e.g. 2T or 2e12, with --params")
+	flops, params, tokens := (*float64)(&flopsV), (*float64)(&paramsV), (*float64)(&tokensV)
 	peak := f.Float64("peak-tflops", 0, "peak dense TFLOPS per device (default: the table's for --device)")
 	mfu := f.Float64("mfu", estimate.DefaultMFU, "model-FLOPs utilisation, the fraction of the peak sustained, in (0, 1]")
 	offsetPrice := f.Float64("offset-price", 0, "price per tonne CO2e to cost offsetting the emissions (with --currency); none is assumed")
@@ -241,4 +244,17 @@ func given(set map[string]bool, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// countValue is a flag of a count of parameters, tokens or FLOPs, taken as
+// estimate.ParseCount does: 7e9, 7000000000 or 7B.
+type countValue float64
+
+func (c *countValue) String() string { return strconv.FormatFloat(float64(*c), 'g', -1, 64) }
+
+// Set parses s with estimate.ParseCount.
+func (c *countValue) Set(s string) error {
+	v, err := estimate.ParseCount(s)
+	*c = countValue(v)
+	return err
 }

@@ -168,6 +168,9 @@ func (c candidateSpec) apply(shared estimate.Job) (estimate.Job, error) {
 			continue
 		}
 		x, err := strconv.ParseFloat(v, 64)
+		if k == "flops" || k == "params" || k == "tokens" {
+			x, err = estimate.ParseCount(v)
+		}
 		if err != nil || !(x > 0) || math.IsInf(x, 0) {
 			return j, fmt.Errorf("%s must be a number greater than 0, got %q", k, clipArg(v))
 		}

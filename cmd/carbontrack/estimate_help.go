@@ -32,7 +32,7 @@ Performance model: instead of a duration, give the work and let the
 hardware's throughput give the time. --flops is the total training compute
 in FLOPs (e.g. 3.14e23); --params N --tokens D estimate it as 6 × N × D, the
 dense-transformer rule (Kaplan et al. 2020: 6 FLOPs per parameter and token,
-forward and backward). Then
+forward and backward); counts take K, M, B and T (--params 7B --tokens 2T). Then
 
   device-hours = FLOPs / (peak TFLOPS × 10^12 × MFU × 3600)
   hours        = device-hours / count
@@ -86,7 +86,7 @@ Examples:
   carbontrack estimate --device h100-sxm --count 8 --days 7 --zone FR --embodied
   carbontrack estimate --device "A100 80GB" --count 64 --gpu-hours 100000 --utilization 0.7 --region gcp:us-central1 --json
   carbontrack estimate --device tpu-v4 --count 256 --days 3 --pue 1.1 --compare-zones US,FR,SE,gcp:europe-north1
-  carbontrack estimate --device a100-80gb --count 1024 --params 7e9 --tokens 2e12 --mfu 0.4 --zone US
+  carbontrack estimate --device a100-80gb --count 1024 --params 7B --tokens 2T --mfu 0.4 --zone US
   carbontrack estimate --device h100-sxm --count 64 --flops 1e23 --zone DE --offset-price 80 --currency EUR
   carbontrack estimate --tokens 2e12 --device "A100 80GB" --count 1024 --zone US \
       --candidate '7B: params=7e9' --candidate '13B: params=13e9' --candidate '7B in FR: params=7e9 zone=FR'

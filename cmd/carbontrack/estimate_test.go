@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -355,4 +356,26 @@ func TestEstimateHelp(t *testing.T) {
 	code, out, _ := runCLI(t, "help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "estimate")
+}
+
+// Sizes as model cards write them: 7B parameters, 2T tokens, on the command
+// line and in a candidate; a bad one is a one-line usage error.
+func TestEstimateCountAbbreviations(t *testing.T) {
+	code, long, errOut := runCLI(t, "estimate", "--json", "--device", "a100", "--params", "7e9", "--tokens", "2e12", "--intensity", "100")
+	require.Equal(t, 0, code, errOut)
+	code, short, errOut := runCLI(t, "estimate", "--json", "--device", "a100", "--params", "7B", "--tokens", "2t", "--intensity", "100")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, long, short)
+	assert.Contains(t, short, `"flops": 8.4e+22`)
+
+	code, out, errOut := runCLI(t, "estimate", "--device", "a100", "--tokens", "2T", "--intensity", "100",
+		"--candidate", "a: params=7B", "--candidate", "b: params=7000000000")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `(?m)^b +186,966 `, out)
+	assert.Regexp(t, `(?m)^a +186,966 `, out)
+
+	code, _, errOut = runCLI(t, "estimate", "--device", "a100", "--params", "7 billion", "--tokens", "2T")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `"7 billion" is not a count: write 7e9, 7000000000 or 7B`)
+	assert.Equal(t, 2, strings.Count(errOut, "\n"), "one line and the pointer to --help: %s", errOut)
 }
