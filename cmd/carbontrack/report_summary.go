@@ -107,7 +107,8 @@ func writeSummary(w io.Writer, format string, runs []runlog.Run, total runlog.To
 func runPara(r runlog.Run) para {
 	name := r.Name
 	if r.Label != "" {
-		name = "\u201c" + r.Label + "\u201d"
+		// A command line may span lines: one line here.
+		name = "\u201c" + strings.Join(strings.Fields(r.Label), " ") + "\u201d"
 	}
 	p := para{title: "Run " + name}
 	p.say("Run %s", name)
@@ -518,6 +519,9 @@ func epochsOf(completed, announced int) string {
 	if announced <= 0 {
 		return plural(completed, "epoch", "epochs") + " (of a number not recorded)"
 	}
+	if announced == 1 {
+		return fmt.Sprintf("%d of 1 epoch", completed)
+	}
 	return fmt.Sprintf("%d of %d epochs", completed, announced)
 }
 
@@ -660,7 +664,7 @@ func writeMarkdown(w io.StringWriter, p para) {
 	w.WriteString("### " + markdownEscaper.Replace(plainQuotes.Replace(p.title)) + "\n\n")
 	var body strings.Builder
 	for _, pc := range p.body {
-		t := markdownEscaper.Replace(plainQuotes.Replace(strings.ReplaceAll(pc.text, nbsp, " ")))
+		t := markdownEscaper.Replace(plainQuotes.Replace(strings.NewReplacer(nbsp, " ", "\n", " ").Replace(pc.text)))
 		if pc.bold {
 			t = "**" + t + "**"
 		}

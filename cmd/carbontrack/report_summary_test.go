@@ -168,6 +168,26 @@ func TestReportSummaryJob(t *testing.T) {
 	assert.NotContains(t, out, "In total")
 }
 
+// A label of several lines (a command line) is one line in the title.
+func TestReportSummaryLabelOnOneLine(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		tr, err := tracker.New(1, tracker.WithSources([]power.Source{
+			powertest.Constant("cpu:0", power.KindCPU, power.MethodCounter, 50, time.Now()),
+		}), tracker.WithLogDir(dir), tracker.WithVerbose(0), tracker.WithFixedIntensity(100),
+			tracker.WithRunLabel("python3 -c 'import time\nwhile True: pass'"))
+		require.NoError(t, err)
+		tr.EpochStart()
+		time.Sleep(time.Minute)
+		tr.EpochEnd()
+		tr.Stop()
+	})
+	code, out, stderr := runCLI(t, "report", "--format", "markdown", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.True(t, strings.HasPrefix(out, "### Run \"python3 -c 'import time while True: pass'\"\n\n"), out)
+	assert.Contains(t, out, "completing 1 of 1 epoch.")
+}
+
 // A label with LaTeX's special characters is escaped in the title and the
 // prose, and never left raw.
 func TestReportSummaryLaTeXEscapesTheLabel(t *testing.T) {
@@ -205,6 +225,9 @@ func TestMarkdownEscaping(t *testing.T) {
 	var b strings.Builder
 	writeMarkdown(&b, para{title: "Run *x*", body: []piece{{text: "a_b [c] "}, {text: "1" + nbsp + "Wh", bold: true}}, sources: []string{"s <1>"}})
 	assert.Equal(t, "### Run \\*x\\*\n\na\\_b \\[c\\] **1 Wh**\n\nSources:\n\n- s \\<1\\>\n", b.String())
+	b.Reset()
+	writeMarkdown(&b, para{title: "Run x", body: []piece{{text: "a\nb"}}})
+	assert.Equal(t, "### Run x\n\na b\n", b.String(), "a line break in data stays in the paragraph")
 }
 
 // carbontracker's own logs have less: what they lack is said to be not
