@@ -13,7 +13,8 @@ import (
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
-const reportHelp = `Usage: carbontrack report [--plot FILE.png|FILE.svg] [--json] [--per-epoch] [LOGDIR...]
+const reportHelp = `Usage: carbontrack report [--format table|text|markdown|latex] [--json] [--per-epoch]
+                          [--plot FILE.png|FILE.svg] [--html FILE] [LOGDIR...]
 
 Reads the logs of runs in each LOGDIR and below it (default: $CARBONTRACK_LOG_DIR,
 else ./carbontrack-logs): carbontrack's JSON lines and log pairs, and the log
@@ -61,7 +62,14 @@ the offline twin of sum(carbontrack_energy_joules_total{run_id="R"}) / 3.6e6.
 time outside epochs and the whole run.
 
 --plot draws the power of each component over time and the emissions of each
-epoch (PNG or SVG, by the file's extension). Exit code 1 when a log could not
+epoch (PNG or SVG, by the file's extension). --format text, markdown or
+latex prints, instead of the tables, a paragraph per run and one for the
+total to paste into a paper: energy (facility and device), emissions (with
+the projection's 95 % interval where it is counted), time, epochs, devices and
+how each was measured, zone, intensity and its source, PUE, scope, and what to
+cite; what a log does not record is said to be not recorded (LaTeX: special
+characters escaped, sources in "% cite:" comments). --html FILE writes a
+self-contained HTML report. Exit code 1 when a log could not
 be read (the others are still reported), 2 for bad flags. --json has the same
 figures under the same names (facility_energy_kwh, device_energy_kwh: null
 where the table has "-", emissions_g, basis, note), and each run's whole_run,
@@ -72,6 +80,7 @@ Examples:
   carbontrack report carbontrack-logs
   carbontrack report --plot power.png runs/node0 runs/node1
   carbontrack report --json ~/carbontracker-logs | jq .total
+  carbontrack report --format latex carbontrack-logs > emissions.tex
 
 Each flag has an environment twin, named below; CARBONTRACK_JSON is also
 run's, which then appends its JSON report to the command's output.
