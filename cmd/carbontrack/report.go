@@ -13,8 +13,9 @@ import (
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
-const reportHelp = `Usage: carbontrack report [--format table|text|markdown|latex] [--json] [--per-epoch]
-                          [--plot FILE.png|FILE.svg] [--html FILE] [LOGDIR...]
+const reportHelp = `Usage: carbontrack report [--format table|text|markdown|latex] [--json]
+                          [--per-epoch] [--plot FILE.png|FILE.svg]
+                          [--html FILE] [LOGDIR...]
 
 Reads the logs of runs in each LOGDIR and below it (default: $CARBONTRACK_LOG_DIR,
 else ./carbontrack-logs): carbontrack's JSON lines and log pairs, and the log
