@@ -692,8 +692,15 @@ var latexTypeset = strings.NewReplacer("CO2e", "CO$_2$e", "×", `$\times$`, "–
 // plainQuotes makes the prose's quotes plain ones, for text and markdown.
 var plainQuotes = strings.NewReplacer("\u201c", `"`, "\u201d", `"`)
 
-// latex is s escaped and typeset for LaTeX.
-func latex(s string) string { return latexTypeset.Replace(latexEscaper.Replace(s)) }
+// latex is s escaped and typeset for LaTeX. Hyphens in a row are kept
+// apart ("--zone" must not become an en dash).
+func latex(s string) string {
+	e := latexEscaper.Replace(s)
+	for strings.Contains(e, "--") {
+		e = strings.ReplaceAll(e, "--", "-{}-")
+	}
+	return latexTypeset.Replace(e)
+}
 
 // writeLaTeX writes p as a \paragraph, the figures in \textbf, and its
 // sources in "% cite:" comments, ready for a bibliography.

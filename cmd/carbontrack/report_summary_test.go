@@ -216,6 +216,7 @@ func TestLaTeXEscaping(t *testing.T) {
 		"12.3" + nbsp + "kg" + nbsp + "CO2e": `12.3~kg~CO$_2$e`,
 		"95 % interval 1–2":                  `95~\% interval 1--2`,
 		"2 × A100":                           `2 $\times$ A100`,
+		"found from --zone, a---b":           `found from -{}-zone, a-{}-{}-b`,
 	} {
 		assert.Equal(t, want, latex(in), in)
 	}
