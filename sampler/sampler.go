@@ -139,6 +139,10 @@ type Tick struct {
 	// interval of Delta[i] runs from source i's previous successful read to
 	// Time.
 	Read []bool
+	// Lost says which sources are no longer read (power.ErrLost, or too
+	// many failures in a row), indexed like the sources: a sample that
+	// read every source not lost read the whole set.
+	Lost []bool
 	// Event is true for a sample asked for (Start, Request, Stop, SampleAt)
 	// rather than one that came due.
 	Event bool
@@ -299,7 +303,7 @@ func New(sources []power.Source, opts ...Option) (*Sampler, error) {
 		sources:  append([]power.Source(nil), sources...),
 		req:      make(chan struct{}, 1),
 		priv:     make([]private, n),
-		tick:     Tick{Delta: make([]power.Joules, n), Read: make([]bool, n)},
+		tick:     Tick{Delta: make([]power.Joules, n), Read: make([]bool, n), Lost: make([]bool, n)},
 		stats:    make([]SourceStats, n),
 		rings:    make([][]Point, n),
 		ringNext: make([]int, n),
@@ -537,6 +541,9 @@ func (s *Sampler) sample(ctx context.Context, now time.Time, all bool) {
 		p.lastOK = now
 		tk.Delta[i] = s.integrate(ctx, i, p, now)
 		tk.Read[i] = true
+	}
+	for i := range s.priv {
+		tk.Lost[i] = s.priv[i].lost
 	}
 
 	s.mu.Lock()

@@ -33,10 +33,17 @@ func (t *Tracker) tick(tk *sampler.Tick) {
 		}
 		t.cumE[i] += d
 		t.cumG[i] += t.gramsLocked(d, t.readAt[i], tk.Time)
+		fresh := false
 		if prev := t.readAt[i]; !prev.IsZero() && tk.Time.After(prev) {
-			t.lastPow[i] = d.Over(tk.Time.Sub(prev))
+			t.lastPow[i], fresh = d.Over(tk.Time.Sub(prev)), true
+		}
+		if t.series != nil {
+			t.freshPow[i] = fresh
 		}
 		t.readAt[i] = latest(t.readAt[i], tk.Time)
+	}
+	if t.series != nil {
+		t.series.add(tk, tk.Time.Sub(t.start), t.lastPow, t.freshPow)
 	}
 	if !tk.Time.Before(t.lastTick) {
 		t.lastTick = tk.Time

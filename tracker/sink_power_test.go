@@ -67,9 +67,12 @@ func steps(start time.Time) *powertest.Source {
 	return s
 }
 
-// The tracker's power series (WithPowerSeries) is the CLI's, to the byte:
-// the same file name beside the other logs, and the same records, which
-// runlog reads as it read the CLI's.
+// The tracker's power series (WithPowerSeries) is the CLI's, to the byte,
+// where the CLI's had all there is: the same file name beside the other
+// logs, and the same records, which runlog reads as it read the CLI's. With
+// the devices read every 10 s (the checkpoint interval bounds the read
+// interval), epoch boundaries on those reads and a constant power-only
+// CPU (no range to give), a point per read is a line every 10 s.
 func TestPowerSeriesIsTheCLIs(t *testing.T) {
 	dir, cliDir := t.TempDir(), t.TempDir()
 	var rep tracker.Report
@@ -80,8 +83,8 @@ func TestPowerSeriesIsTheCLIs(t *testing.T) {
 		l, err := runlog.CreatePowerLog(filepath.Join(cliDir, "cli"+runlog.SuffixPower))
 		require.NoError(t, err)
 		cli := &cliPowerLogger{t: tr, log: l, lastE: map[string]power.Joules{}}
-		// The CLI samples every 10 s, as the tracker checkpoints: right after
-		// each checkpoint, both see the same sample.
+		// The CLI samples every 10 s, as the tracker reads both devices:
+		// right after each read, both see the same sample.
 		for i := 1; i <= 9; i++ {
 			time.Sleep(tracker.DefaultCheckpointInterval)
 			synctest.Wait()
@@ -113,7 +116,7 @@ func TestPowerSeriesIsTheCLIs(t *testing.T) {
 	theirs, err := os.ReadFile(filepath.Join(cliDir, "cli"+runlog.SuffixPower))
 	require.NoError(t, err)
 	assert.Equal(t, string(theirs), string(mine))
-	assert.Equal(t, 10, strings.Count(string(mine), "\n"), "9 checkpoints and Stop")
+	assert.Equal(t, 10, strings.Count(string(mine), "\n"), "9 reads and Stop")
 
 	want, err := runlog.ReadPower(filepath.Join(cliDir, "cli"+runlog.SuffixPower))
 	require.NoError(t, err)
@@ -153,4 +156,61 @@ func TestPowerSeriesOffByDefault(t *testing.T) {
 		tr.Stop()
 		assert.Empty(t, tr.Report().Files)
 	})
+}
+
+// twoLevels is a power-only CPU (read at the fast cadence) at 40 W for the
+// first half of each 2 s and 60 W for the second.
+func twoLevels(start time.Time) *powertest.Source {
+	s := powertest.Constant("cpu:0", power.KindCPU, power.MethodSampled, 0, start)
+	s.Power = func(t time.Time) power.Watts {
+		if t.Sub(start)%(2*time.Second) < time.Second {
+			return 40
+		}
+		return 60
+	}
+	return s
+}
+
+// A short run's series follows the reads: a 6 s run with two epochs has a
+// point at each epoch boundary (a GPU counter is read there), and the
+// power-only CPU's fast readings in between give each point its lowest and
+// highest power. The series' energy is the run's.
+func TestPowerSeriesFollowsTheReads(t *testing.T) {
+	dir := t.TempDir()
+	var rep tracker.Report
+	var start time.Time
+	synctest.Test(t, func(t *testing.T) {
+		start = time.Now()
+		tr, err := tracker.New(2, quiet([]power.Source{steps(start), twoLevels(start)},
+			tracker.WithLogDir(dir), tracker.WithPowerSeries(true))...)
+		require.NoError(t, err)
+		time.Sleep(time.Second)
+		runEpochs(tr, 2, 2*time.Second)
+		time.Sleep(time.Second)
+		tr.Stop()
+		rep = tr.Report()
+	})
+	pts, err := runlog.ReadPower(rep.Files[len(rep.Files)-1])
+	require.NoError(t, err)
+	var ends []time.Duration
+	var joules float64
+	for _, p := range pts {
+		ends = append(ends, p.Time.Sub(start))
+		for _, w := range p.Watts {
+			joules += w * p.Interval.Seconds()
+		}
+	}
+	// The boundaries at 1, 3 and 5 s, and Stop at 6 s.
+	assert.Equal(t, []time.Duration{time.Second, 3 * time.Second, 5 * time.Second, 6 * time.Second}, ends)
+	var run float64
+	for _, s := range rep.Sources {
+		run += float64(s.DeviceEnergy)
+	}
+	assert.InEpsilon(t, run, joules, 1e-9)
+	require.Len(t, pts, 4)
+	assert.InDelta(t, 100, pts[1].Watts["gpu"], 1e-9)
+	assert.Empty(t, pts[1].Min["gpu"], "one read of the counter: no range")
+	assert.InDelta(t, 40, pts[1].Min["cpu"], 1e-9, "the fast readings' range")
+	assert.InDelta(t, 60, pts[1].Max["cpu"], 1e-9)
+	assert.InDelta(t, 50, pts[1].Watts["cpu"], 0.5)
 }

@@ -171,6 +171,8 @@ type Tracker struct {
 	lost        []bool
 	lostErr     []string
 	statusSnap  sampler.Snapshot // reused by StatusInto
+	series      *seriesAcc       // the power series being built; nil without one (sink_power.go)
+	freshPow    []bool           // the tick's sources whose power it read (scratch)
 }
 
 // mark is an epoch boundary waiting for the sampler's read.
@@ -342,6 +344,9 @@ func NewContext(ctx context.Context, epochs int, opts ...Option) (*Tracker, erro
 	}
 	t.smp = smp
 	t.infos = smp.Sources()
+	if o.powerSeries && o.logDir != "" {
+		t.series, t.freshPow = newSeriesAcc(t.infos), make([]bool, n)
+	}
 
 	switch {
 	case o.logDir != "":

@@ -37,6 +37,7 @@ const (
 	evWarn                        // a warning for the console and the output log (text)
 	evCheckpoint                  // the run so far, every checkpoint interval (report, tick)
 	evFinal                       // Stop: the whole run (report, tick)
+	evPower                       // points of the power series were closed (pts, vals)
 )
 
 // event is what the writer hands every sink, at at. The writer reads its
@@ -65,6 +66,10 @@ type event struct {
 	// epochs), and the time of the latest sample it counts (Status.Time).
 	report *Report
 	tick   time.Time
+	// evPower: the points closed since the last, and their values
+	// (seriesAcc).
+	pts  []seriesPoint
+	vals []float64
 }
 
 // actualEvent is the actual consumption: the completed epochs, the epoch
@@ -145,6 +150,8 @@ type writer struct {
 	predDone, adviceDone, budgetDone, actDone bool
 	recBuf                                    []epochRec
 	devBuf                                    []power.Joules
+	ptsBuf                                    []seriesPoint // the power series' points taken
+	valBuf                                    []float64
 	ev                                        event // the event being handed out
 }
 
@@ -311,6 +318,7 @@ func (w *writer) catchUp() {
 				hasFirst: !t.firstAt.IsZero(), advice: t.advice, adviceSet: t.adviceSet,
 				budget: t.budgetEv, budgetSet: t.budgetFired, actual: t.actual, ckpt: t.ckptDue, warn: t.warnNote}
 			t.ckptDue, t.warnNote = false, ""
+			w.takePowerLocked()
 		}
 		t.mu.Unlock()
 		w.last = hi
@@ -320,6 +328,7 @@ func (w *writer) catchUp() {
 				dev: w.devBuf[i*t.nsrc : (i+1)*t.nsrc]})
 		}
 		if caughtUp {
+			w.emitPower()
 			w.rest(&p)
 			if p.ckpt {
 				w.checkpoint()
@@ -387,9 +396,29 @@ func (w *writer) final() {
 	t.mu.Lock()
 	rep := t.summaryLocked()
 	at, tick := t.stopAt, t.lastTick
+	if t.series != nil {
+		t.series.closeRest(tick.Sub(t.start))
+	}
+	w.takePowerLocked()
 	t.mu.Unlock()
 	if at.IsZero() {
 		at = t.opts.now()
 	}
+	w.emitPower()
 	w.emit(event{kind: evFinal, at: at, report: &rep, tick: tick})
+}
+
+// takePowerLocked takes the power series' closed points, if any.
+func (w *writer) takePowerLocked() {
+	if s := w.t.series; s != nil {
+		w.ptsBuf, w.valBuf = s.take(w.ptsBuf[:0], w.valBuf[:0])
+	}
+}
+
+// emitPower hands out the power series' points taken, if any.
+func (w *writer) emitPower() {
+	if len(w.ptsBuf) > 0 {
+		w.emit(event{kind: evPower, pts: w.ptsBuf, vals: w.valBuf})
+		w.ptsBuf, w.valBuf = w.ptsBuf[:0], w.valBuf[:0]
+	}
 }

@@ -1,0 +1,83 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/carbontrack/carbontrack/power"
+	"github.com/carbontrack/carbontrack/power/powertest"
+	"github.com/carbontrack/carbontrack/sampler"
+)
+
+// seriesTracker is a tracker writing the power series whose sampler and
+// writer stay idle (an hour between reads and between checkpoints), so that
+// the caller drives its ticks; fast is a power-only GPU, slow a counter.
+func seriesTracker(tb testing.TB) *Tracker {
+	start := time.Now()
+	t, err := New(1, WithSources([]power.Source{
+		powertest.Constant("gpu:0", power.KindGPU, power.MethodSampled, 300, start),
+		powertest.Constant("cpu:0", power.KindCPU, power.MethodCounter, 50, start),
+	}), WithVerbose(0), WithLogDir(tb.TempDir()), WithPowerSeries(true),
+		WithInterval(time.Hour), WithCheckpointInterval(time.Hour), WithPowerInterval(time.Hour))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(t.Stop)
+	return t
+}
+
+// seriesTicks drives one second of ticks: nine of the power-only GPU alone
+// and one of both devices, which closes a point; then it takes the points
+// into pts and vals, as the writer does.
+func seriesTicks(t *Tracker, tk *sampler.Tick, pts []seriesPoint, vals []float64) ([]seriesPoint, []float64) {
+	for i := range 10 {
+		tk.Time = tk.Time.Add(100 * time.Millisecond)
+		tk.Delta[0], tk.Read[0] = 30+power.Joules(i), true
+		tk.Delta[1], tk.Read[1] = 0, false
+		if i == 9 {
+			tk.Delta[1], tk.Read[1] = 50, true
+		}
+		t.tick(tk)
+	}
+	t.mu.Lock()
+	pts, vals = t.series.take(pts[:0], vals[:0])
+	t.mu.Unlock()
+	return pts, vals
+}
+
+func newSeriesTick(t *Tracker) *sampler.Tick {
+	return &sampler.Tick{Time: t.start.Add(time.Hour), Delta: make([]power.Joules, 2), Read: make([]bool, 2),
+		Lost: make([]bool, 2)}
+}
+
+// The power series adds no allocation to the sampler's tick: its points
+// live in slices reused once the writer has taken them.
+func TestPowerSeriesTickAllocs(t *testing.T) {
+	tr := seriesTracker(t)
+	tk := newSeriesTick(tr)
+	var pts []seriesPoint
+	var vals []float64
+	for range 10 {
+		pts, vals = seriesTicks(tr, tk, pts, vals)
+	}
+	if len(pts) != 1 || pts[0].to-pts[0].from != time.Second {
+		t.Fatalf("points %+v, want one of 1 s a second", pts)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { pts, vals = seriesTicks(tr, tk, pts, vals) }); allocs != 0 {
+		t.Errorf("%v allocations per second of ticks, want 0", allocs)
+	}
+}
+
+// BenchmarkTickPowerSeries is the tracker's part of a sampler tick (the
+// sensors' reads aside) with the power series on: ten ticks a second, one of
+// which closes a point.
+func BenchmarkTickPowerSeries(b *testing.B) {
+	tr := seriesTracker(b)
+	tk := newSeriesTick(tr)
+	var pts []seriesPoint
+	var vals []float64
+	b.ReportAllocs()
+	for b.Loop() {
+		pts, vals = seriesTicks(tr, tk, pts, vals)
+	}
+}
