@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -59,14 +61,20 @@ func PlotFile(path string, runs []Run) error {
 	return nil
 }
 
-// Plot draws two charts, one above the other, and writes them to w as
-// format "png" or "svg" (PlotWidth × PlotHeight): the devices' power (W,
-// before PUE) by component over the time since each run's start — from the
-// run's power series when it has one (Run.Power: "carbontrack run"'s, or
-// the average power between the tracker's checkpoints, so that a run
-// without epochs is drawn too), else each epoch's average power as a step
-// — and the emissions of each epoch (g CO2e, PUE included) as bars, one
-// colour per run. It returns ErrNothingToPlot when no run has either.
+// Plot draws two charts, one above the other, and a legend below them,
+// and writes them to w as format "png" or "svg" (PlotWidth × PlotHeight):
+// the devices' power (W, before PUE) by component over the time since each
+// run's start, and the emissions of each epoch (g CO2e, PUE included) as
+// bars. The power comes from the run's power series when it has one
+// (Run.Power: a step per point, at the series' resolution, with a light
+// band from the lowest to the highest power read where the points give
+// them; a series of more than maxPlotPoints points is merged to that many
+// with Downsample), else each epoch's average power as a step; epoch
+// boundaries are thin vertical lines. With one run the components have
+// colours of their own; with several, each run has a colour, the same in
+// both charts, and the components are told apart by dashes. Runs are named
+// by RunLabels. It returns ErrNothingToPlot when no run has power or
+// epochs.
 func Plot(w io.Writer, format string, runs []Run) error {
 	var c vg.CanvasWriterTo
 	switch format {
@@ -77,20 +85,188 @@ func Plot(w io.Writer, format string, runs []Run) error {
 	default:
 		return fmt.Errorf("runlog: plot: unknown format %q: use png or svg", format)
 	}
-	top, bottom, err := charts(runs)
+	f, err := charts(runs)
 	if err != nil {
 		return err
 	}
-	dc := draw.New(c)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6),
-		PadLeft: vg.Points(6), PadRight: vg.Points(12), PadY: vg.Points(18)}
-	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
-	top.Draw(cs[0][0])
-	bottom.Draw(cs[1][0])
+	f.draw(draw.New(c))
 	if _, err := c.WriteTo(w); err != nil {
 		return fmt.Errorf("runlog: plot: %w", err)
 	}
 	return nil
+}
+
+// maxPlotPoints is the most points of a run's power series drawn: more are
+// merged (Downsample), keeping their energy and their range.
+const maxPlotPoints = 2000
+
+// maxBoundaries is the most epoch boundaries drawn for a run: a run of
+// more epochs has none drawn (they would fill the chart).
+const maxBoundaries = 500
+
+// maxLabel is the longest run label in runes: longer ones keep their
+// start and their end around an ellipsis.
+const maxLabel = 44
+
+// ProcessShare ends the label of a run that measured a process tree's
+// share of the devices (Run.Scope "process"), in RunLabels and the plot.
+const ProcessShare = " (process share)"
+
+// RunLabels names the runs for people, in a legend or a table: by the
+// run's label (Run.Label, the command line of "carbontrack run"), else its
+// run id (Run.RunID), else its file name (Run.Name); with the node and the
+// rank when runs share a name, and a number when they still do; cut in the
+// middle past 44 runes; and marked ProcessShare when the run measured a
+// process tree's share of the devices rather than the machine.
+func RunLabels(runs []Run) []string {
+	base := make([]string, len(runs))
+	count := map[string]int{}
+	for i, r := range runs {
+		switch {
+		case strings.TrimSpace(r.Label) != "":
+			base[i] = oneLine(r.Label)
+		case strings.TrimSpace(r.RunID) != "":
+			base[i] = oneLine(r.RunID)
+		case strings.TrimSpace(r.Name) != "":
+			base[i] = oneLine(r.Name)
+		default:
+			base[i] = fmt.Sprintf("run %d", i+1)
+		}
+		count[base[i]]++
+	}
+	// Runs of one job on several nodes or ranks share a label: the node
+	// and the rank tell them apart.
+	where := make([]string, len(runs))
+	for i, r := range runs {
+		if count[base[i]] < 2 {
+			continue
+		}
+		if r.Node != "" {
+			where[i] += " " + oneLine(r.Node)
+		}
+		if r.Rank >= 0 {
+			where[i] += fmt.Sprintf(" rank %d", r.Rank)
+		}
+	}
+	out := make([]string, len(runs))
+	short := map[string][]int{}
+	for i := range runs {
+		out[i] = truncateMiddle(base[i], maxLabel-utf8.RuneCountInString(where[i])) + where[i]
+		short[out[i]] = append(short[out[i]], i)
+	}
+	// Labels that differ where they were cut keep where they differ.
+	for _, group := range short {
+		for _, i := range group {
+			at := -1
+			for _, j := range group {
+				if base[j] != base[i] {
+					at = max(at, commonPrefix(base[i], base[j]))
+				}
+			}
+			if at >= 0 {
+				out[i] = keepFrom(base[i], at, maxLabel-utf8.RuneCountInString(where[i])) + where[i]
+			}
+		}
+	}
+	seen := map[string]int{}
+	for i, r := range runs {
+		l := out[i]
+		if seen[l]++; seen[l] > 1 {
+			l += fmt.Sprintf(" #%d", seen[l])
+		}
+		if r.Scope == scopeProcess {
+			l += ProcessShare
+		}
+		out[i] = l
+	}
+	return out
+}
+
+// scopeProcess is the Scope of a run that measured a process tree's share
+// (tracker.ScopeProcess).
+const scopeProcess = "process"
+
+// oneLine returns s with its runs of white space (newlines, tabs) made one
+// space, trimmed.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// truncateMiddle cuts s to n runes (at least 9), keeping its start and its
+// end around an ellipsis: a command line keeps its program and its last
+// arguments.
+func truncateMiddle(s string, n int) string {
+	n = max(n, 9)
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	head := (n - 1) * 2 / 3
+	tail := n - 1 - head
+	return strings.TrimRight(string(r[:head]), " ") + "…" + strings.TrimLeft(string(r[len(r)-tail:]), " ")
+}
+
+// commonPrefix returns the number of runes a and b begin with alike.
+func commonPrefix(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	n := 0
+	for n < len(ra) && n < len(rb) && ra[n] == rb[n] {
+		n++
+	}
+	return n
+}
+
+// keepFrom cuts s to n runes (at least 24) so that it shows rune at: its
+// start, an ellipsis, some runes before at, and from at on as much as
+// fits, cut at the end.
+func keepFrom(s string, at, n int) string {
+	n = max(n, 24)
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	// The start is the program's name when it is short, else a quarter.
+	head := n / 4
+	if sp := strings.IndexByte(s, ' '); sp > 0 && utf8.RuneCountInString(s[:sp]) < n/3 {
+		head = utf8.RuneCountInString(s[:sp]) + 1
+	}
+	from := max(at-n/4, head)
+	rest := r[from:]
+	if room := n - head - 1; len(rest) > room {
+		rest = append(rest[:room-1:room-1], '…')
+	}
+	if from == head {
+		return string(r[:head]) + string(rest)
+	}
+	return string(r[:head]) + "…" + string(rest)
+}
+
+// runColors are the runs' colours when there are several (Tableau 10), in
+// the order of the runs, repeated past ten.
+var runColors = []color.RGBA{
+	{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, {R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, {R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, {R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, {R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, {R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+}
+
+// oneRunColor is the bars' colour of a single run (its components have
+// the line colours).
+var oneRunColor = color.RGBA{R: 0x5a, G: 0x6b, B: 0x7b, A: 0xff}
+
+// kindDashes are the components' dashes when the runs have the colours.
+var kindDashes = map[string][]vg.Length{
+	"gpu":  nil,
+	"cpu":  {vg.Points(6), vg.Points(3)},
+	"dram": {vg.Points(1.5), vg.Points(2.5)},
+}
+
+func runColor(i int) color.RGBA { return runColors[i%len(runColors)] }
+
+// light returns c with alpha a (premultiplied, as color.RGBA is).
+func light(c color.Color, a uint8) color.Color {
+	r, g, b, _ := c.RGBA()
+	f := float64(a) / 0xff
+	return color.RGBA{R: uint8(float64(r>>8) * f), G: uint8(float64(g>>8) * f), B: uint8(float64(b>>8) * f), A: a}
 }
 
 // timeUnit picks seconds, minutes or hours for a span.
@@ -106,15 +282,28 @@ func timeUnit(span time.Duration) (time.Duration, string) {
 
 // series is one step line: a run's component.
 type series struct {
-	run, kind string
-	runIdx    int
-	// steps are [from, to) offsets from the run's start with a power.
+	kind   string
+	runIdx int
+	// steps are [from, to) offsets from the run's start with a power and
+	// the range of the powers read (lo = hi = watts without one).
 	steps []step
+	// ranged: some step has a range.
+	ranged bool
 }
 
 type step struct {
-	from, to time.Duration
-	watts    float64
+	from, to      time.Duration
+	watts, lo, hi float64
+}
+
+// finite says whether every v is a finite number.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func powerSeries(runs []Run) ([]series, time.Duration) {
@@ -123,29 +312,43 @@ func powerSeries(runs []Run) ([]series, time.Duration) {
 	for ri, r := range runs {
 		byKind := map[string]*series{}
 		add := func(kind string, s step) {
+			if !finite(s.watts, s.lo, s.hi) || s.to < s.from {
+				return
+			}
 			ser := byKind[kind]
 			if ser == nil {
-				ser = &series{run: r.Name, kind: kind, runIdx: ri}
+				ser = &series{kind: kind, runIdx: ri}
 				byKind[kind] = ser
 			}
+			ser.ranged = ser.ranged || s.lo < s.hi
 			ser.steps = append(ser.steps, s)
 			span = max(span, s.to)
 		}
 		if len(r.Power) > 0 {
+			pts := Downsample(r.Power, maxPlotPoints)
 			start := r.Start
 			if start.IsZero() {
-				start = r.Power[0].Time.Add(-r.Power[0].Interval)
+				start = pts[0].Time.Add(-pts[0].Interval)
 			}
-			for _, p := range r.Power {
+			for _, p := range pts {
 				from, to := p.Time.Add(-p.Interval).Sub(start), p.Time.Sub(start)
 				for _, k := range kindOrder(keys(p.Watts)) {
-					add(k, step{from: max(from, 0), to: to, watts: p.Watts[k]})
+					w := p.Watts[k]
+					lo, hi := w, w
+					if v, ok := p.Min[k]; ok {
+						lo = min(v, w)
+					}
+					if v, ok := p.Max[k]; ok {
+						hi = max(v, w)
+					}
+					add(k, step{from: max(from, 0), to: to, watts: w, lo: lo, hi: hi})
 				}
 			}
 		} else {
 			for _, e := range r.EpochRecords {
 				for _, k := range kindOrder(keys(e.Watts)) {
-					add(k, step{from: e.Offset, to: e.Offset + e.Duration, watts: e.Watts[k]})
+					w := e.Watts[k]
+					add(k, step{from: e.Offset, to: e.Offset + e.Duration, watts: w, lo: w, hi: w})
 				}
 			}
 		}
@@ -156,10 +359,6 @@ func powerSeries(runs []Run) ([]series, time.Duration) {
 	return out, span
 }
 
-// headroom is the factor above the highest value that leaves room for a
-// legend of n entries in the top right corner.
-func headroom(n int) float64 { return 1.15 + 0.07*float64(n) }
-
 func keys[V any](m map[string]V) map[string]bool {
 	out := make(map[string]bool, len(m))
 	for k := range m {
@@ -168,27 +367,192 @@ func keys[V any](m map[string]V) map[string]bool {
 	return out
 }
 
-func charts(runs []Run) (top, bottom *plot.Plot, err error) {
+// boundaries returns the run's epoch boundaries (starts and ends, each
+// once) since its start; none past maxBoundaries.
+func boundaries(r *Run) []time.Duration {
+	var out []time.Duration
+	for _, e := range r.EpochRecords {
+		for _, d := range []time.Duration{e.Offset, e.Offset + e.Duration} {
+			if d >= 0 && (len(out) == 0 || out[len(out)-1] != d) {
+				out = append(out, d)
+			}
+		}
+		if len(out) > maxBoundaries {
+			return nil
+		}
+	}
+	return out
+}
+
+// vlines draws vertical lines across a chart at X values inside its range;
+// it takes no part in the chart's range.
+type vlines struct {
+	xs    []float64
+	style draw.LineStyle
+}
+
+// Plot implements plot.Plotter.
+func (v *vlines) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	for _, x := range v.xs {
+		if x < p.X.Min || x > p.X.Max {
+			continue
+		}
+		c.StrokeLine2(v.style, trX(x), c.Min.Y, trX(x), c.Max.Y)
+	}
+}
+
+// Thumbnail implements plot.Thumbnailer.
+func (v *vlines) Thumbnail(c *draw.Canvas) {
+	x := (c.Min.X + c.Max.X) / 2
+	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
+}
+
+// plainTicks are plot.DefaultTicks with their labels as short as their
+// values allow ("25", not "25.00").
+type plainTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if v, err := strconv.ParseFloat(ts[i].Label, 64); ts[i].Label != "" && err == nil {
+			ts[i].Label = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	return ts
+}
+
+// swatch is a legend's square of a colour.
+type swatch struct{ color color.Color }
+
+// Thumbnail implements plot.Thumbnailer.
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	h := c.Max.Y - c.Min.Y
+	x0 := c.Min.X + (c.Max.X-c.Min.X-h)/2
+	c.FillPolygon(s.color, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x0 + h, Y: c.Min.Y}, {X: x0 + h, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+}
+
+// band is a legend's thumbnail of a range band behind a line.
+type band struct {
+	fill color.Color
+	line draw.LineStyle
+}
+
+// Thumbnail implements plot.Thumbnailer.
+func (b band) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(b.fill, []vg.Point{c.Min, {X: c.Max.X, Y: c.Min.Y}, c.Max, {X: c.Min.X, Y: c.Max.Y}})
+	y := (c.Min.Y + c.Max.Y) / 2
+	c.StrokeLine2(b.line, c.Min.X, y, c.Max.X, y)
+}
+
+// legendEntry is an entry of the legend below the charts.
+type legendEntry struct {
+	text  string
+	thumb plot.Thumbnailer
+}
+
+// figure is what Plot draws: the charts and the legend's two blocks, the
+// runs (their colours) and the keys (the components, the band, the epoch
+// boundaries).
+type figure struct {
+	top, bottom *plot.Plot
+	runs, keys  []legendEntry
+}
+
+func charts(runs []Run) (*figure, error) {
 	sers, span := powerSeries(runs)
 	nEpochs := 0
-	for _, r := range runs {
-		nEpochs += len(r.EpochRecords)
+	for i := range runs {
+		nEpochs += len(runs[i].EpochRecords)
+		if b := boundaries(&runs[i]); len(b) > 0 {
+			span = max(span, b[len(b)-1])
+		}
 	}
 	if len(sers) == 0 && nEpochs == 0 {
-		return nil, nil, ErrNothingToPlot
+		return nil, ErrNothingToPlot
 	}
 	multi := len(runs) > 1
+	labels := RunLabels(runs)
+	f := &figure{}
 
 	unit, unitName := timeUnit(span)
-	top = plot.New()
+	top := plot.New()
 	top.Title.Text = "Power draw of the devices by component (before PUE)"
+	if len(sers) == 0 {
+		top.Title.Text += " (no power data)"
+	}
+	process := 0
+	for _, r := range runs {
+		if r.Scope == scopeProcess {
+			process++
+		}
+	}
+	switch {
+	case process == len(runs) && process == 1:
+		top.Title.Text += "\nA process tree's share of the devices, not the whole machine"
+	case process == len(runs):
+		top.Title.Text += "\nEach run: a process tree's share of the devices, not the whole machine"
+	case process > 0:
+		top.Title.Text += "\nMixed scopes: runs marked (process share) count a process tree's share, the others the machine"
+	}
 	top.X.Label.Text = fmt.Sprintf("Time since the start of the run (%s)", unitName)
 	top.Y.Label.Text = "Power (W)"
 	top.Y.Min = 0
-	top.Legend.Top = true
+	top.X.Tick.Marker, top.Y.Tick.Marker = plainTicks{}, plainTicks{}
 	top.Add(plotter.NewGrid())
 	maxW := 0.0
-	for i, s := range sers {
+	lineStyle := func(s *series, i int) draw.LineStyle {
+		st := draw.LineStyle{Width: vg.Points(1.5)}
+		if multi {
+			st.Color = runColor(s.runIdx)
+			d, ok := kindDashes[s.kind]
+			if !ok {
+				d = plotutil.Dashes(i + 3)
+			}
+			st.Dashes = d
+		} else {
+			st.Color = kindColors[s.kind]
+			if st.Color == nil {
+				st.Color = plotutil.Color(i)
+			}
+		}
+		return st
+	}
+	ranged := false
+	keyed := map[string]bool{}
+	// The bands first, under every line.
+	for i := range sers {
+		s := &sers[i]
+		if !s.ranged {
+			continue
+		}
+		ranged = true
+		var ring plotter.XYs
+		for _, st := range s.steps {
+			ring = append(ring, plotter.XY{X: float64(st.from) / float64(unit), Y: st.hi},
+				plotter.XY{X: float64(st.to) / float64(unit), Y: st.hi})
+			maxW = max(maxW, st.hi)
+		}
+		for j := len(s.steps) - 1; j >= 0; j-- {
+			st := s.steps[j]
+			ring = append(ring, plotter.XY{X: float64(st.to) / float64(unit), Y: st.lo},
+				plotter.XY{X: float64(st.from) / float64(unit), Y: st.lo})
+		}
+		poly, err := plotter.NewPolygon(ring)
+		if err != nil {
+			return nil, fmt.Errorf("runlog: plot: %w", err)
+		}
+		alpha := uint8(0x40)
+		if multi {
+			alpha = 0x20 // the runs' bands overlap
+		}
+		poly.Color = light(lineStyle(s, i).Color, alpha)
+		poly.LineStyle.Width = 0
+		top.Add(poly)
+	}
+	for i := range sers {
+		s := &sers[i]
 		var xys plotter.XYs
 		for _, st := range s.steps {
 			xys = append(xys,
@@ -198,33 +562,55 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
-			return nil, nil, fmt.Errorf("runlog: plot: %w", err)
+			return nil, fmt.Errorf("runlog: plot: %w", err)
 		}
-		l.Width = vg.Points(2)
-		l.Color = kindColors[s.kind]
-		if l.Color == nil {
-			l.Color = plotutil.Color(i)
-		}
-		l.Dashes = plotutil.Dashes(s.runIdx)
+		l.LineStyle = lineStyle(s, i)
 		top.Add(l)
-		label := s.kind
-		if multi {
-			label = s.run + ": " + s.kind
+		if !keyed[s.kind] {
+			keyed[s.kind] = true
+			key := l.LineStyle
+			if multi {
+				key.Color = color.Gray{Y: 0x33}
+			}
+			f.keys = append(f.keys, legendEntry{text: s.kind, thumb: &plotter.Line{LineStyle: key}})
 		}
-		top.Legend.Add(label, l)
 	}
-	if len(sers) == 0 {
-		top.Title.Text += " (no power data)"
+	if ranged {
+		f.keys = append(f.keys, legendEntry{text: "lowest to highest power read",
+			thumb: band{fill: color.Gray{Y: 0xd8}, line: draw.LineStyle{Color: color.Gray{Y: 0x33}, Width: vg.Points(1.5)}}})
 	}
-	// Room above the lines for the legend.
-	top.Y.Max = max(maxW*headroom(len(sers)), 1)
+	top.Y.Max = max(maxW*1.05, 1)
 
-	bottom = plot.New()
+	// Epoch boundaries: thin lines, in the run's colour when there are
+	// several.
+	epochStyle := draw.LineStyle{Color: color.Gray{Y: 0x80}, Width: vg.Points(0.5), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}
+	drawn := false
+	for ri := range runs {
+		b := boundaries(&runs[ri])
+		if len(b) == 0 {
+			continue
+		}
+		v := &vlines{style: epochStyle}
+		if multi {
+			v.style.Color = light(runColor(ri), 0xb0)
+		}
+		for _, d := range b {
+			v.xs = append(v.xs, float64(d)/float64(unit))
+		}
+		top.Add(v)
+		drawn = true
+	}
+	if drawn {
+		key := draw.LineStyle{Color: color.Gray{Y: 0x60}, Width: vg.Points(1)}
+		f.keys = append(f.keys, legendEntry{text: "epoch boundaries", thumb: &vlines{style: key}})
+	}
+
+	bottom := plot.New()
 	bottom.Title.Text = "Emissions per epoch (g CO2e, PUE included)"
 	bottom.X.Label.Text = "Epoch"
 	bottom.Y.Label.Text = "Emissions (g CO2e)"
 	bottom.Y.Min = 0
-	bottom.Legend.Top = true
+	bottom.Y.Tick.Marker = plainTicks{}
 	bottom.Add(plotter.NewGrid())
 	// Bars are placed by the epoch numbers present (from 1), in order: at
 	// their number when they are 1…n, else one after the other, labelled
@@ -236,6 +622,12 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 		if len(r.EpochRecords) > 0 {
 			withBars++
 		}
+	}
+	barColor := func(ri int) color.Color {
+		if multi {
+			return runColor(ri)
+		}
+		return oneRunColor
 	}
 	if n := len(nums); n > 0 {
 		pos := make(map[int]int, n)
@@ -252,30 +644,25 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 			}
 			vals := make(plotter.Values, n)
 			for _, e := range r.EpochRecords {
-				if i, ok := pos[e.N]; ok {
+				if i, ok := pos[e.N]; ok && finite(e.Grams) {
 					vals[i] += e.Grams
 					maxG = max(maxG, vals[i])
 				}
 			}
 			b, err := plotter.NewBarChart(vals, barW)
 			if err != nil {
-				return nil, nil, fmt.Errorf("runlog: plot: %w", err)
+				return nil, fmt.Errorf("runlog: plot: %w", err)
 			}
 			b.XMin = 1
-			b.Color = plotutil.Color(ri)
+			b.Color = barColor(ri)
 			b.LineStyle.Width = 0
 			b.Offset = barW * vg.Length(float64(k)-float64(withBars-1)/2)
 			k++
 			bottom.Add(b)
-			if multi {
-				bottom.Legend.Add(r.Name, b)
-			} else {
-				bottom.Legend.Add("g CO2e in the epoch", b)
-			}
 		}
 		bottom.X.Min, bottom.X.Max = 0.5, float64(n)+0.5
 		if maxG > 0 && !math.IsInf(maxG, 0) {
-			bottom.Y.Max = maxG * headroom(withBars)
+			bottom.Y.Max = maxG * 1.05
 		}
 		switch {
 		case n <= 30:
@@ -296,7 +683,73 @@ func charts(runs []Run) (top, bottom *plot.Plot, err error) {
 	} else {
 		bottom.Title.Text += " (no epoch logged)"
 	}
-	return top, bottom, nil
+	for ri := range runs {
+		text := labels[ri]
+		if !multi {
+			text = "run: " + text
+		}
+		f.runs = append(f.runs, legendEntry{text: text, thumb: swatch{color: barColor(ri)}})
+	}
+	f.top, f.bottom = top, bottom
+	return f, nil
+}
+
+// legendFont is the legend's font size (points).
+const legendFont = 10
+
+// draw draws the charts above the legend, which takes the height its
+// entries need, in as many columns as their widest text allows.
+func (f *figure) draw(dc draw.Canvas) {
+	pad := vg.Points(6)
+	dc = draw.Crop(dc, pad, -vg.Points(12), pad, -pad)
+	width := dc.Max.X - dc.Min.X
+	proto := plot.NewLegend()
+	proto.TextStyle.Font.Size = vg.Points(legendFont)
+	proto.Left, proto.Top = true, true
+	proto.ThumbnailWidth = vg.Points(22)
+	rowH := proto.TextStyle.Rectangle("Xg").Max.Y + vg.Points(4)
+	layout := func(es []legendEntry) (cols, rows int) {
+		if len(es) == 0 {
+			return 1, 0
+		}
+		var widest vg.Length
+		for _, e := range es {
+			widest = max(widest, proto.TextStyle.Rectangle(e.text).Max.X)
+		}
+		cell := proto.ThumbnailWidth + widest + vg.Points(18)
+		cols = max(1, min(len(es), int(width/cell), 4))
+		return cols, (len(es) + cols - 1) / cols
+	}
+	kc, kr := layout(f.keys)
+	rc, rr := layout(f.runs)
+	legendH := vg.Length(kr+rr)*rowH + vg.Points(8)
+	// At most half the height for the legend (a run's label is cut to
+	// maxLabel, so only very many runs come near).
+	legendH = min(legendH, (dc.Max.Y-dc.Min.Y)/2)
+
+	chartsC := draw.Crop(dc, 0, 0, legendH, 0)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(18)}
+	cs := plot.Align([][]*plot.Plot{{f.top}, {f.bottom}}, tiles, chartsC)
+	f.top.Draw(cs[0][0])
+	f.bottom.Draw(cs[1][0])
+
+	y := dc.Min.Y + legendH - vg.Points(4)
+	block := func(es []legendEntry, cols, rows int) {
+		for c := range cols {
+			l := proto
+			for i := c * rows; i < min(len(es), (c+1)*rows); i++ {
+				l.Add(es[i].text, es[i].thumb)
+			}
+			cell := draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: dc.Min.X + width*vg.Length(c)/vg.Length(cols), Y: max(dc.Min.Y, y-vg.Length(rows)*rowH)},
+				Max: vg.Point{X: dc.Min.X + width*vg.Length(c+1)/vg.Length(cols), Y: y}}}
+			l.Padding = rowH - l.TextStyle.Rectangle("Xg").Max.Y
+			l.Draw(cell)
+		}
+		y -= vg.Length(rows) * rowH
+	}
+	block(f.keys, kc, kr)
+	block(f.runs, rc, rr)
 }
 
 // epochNumbers returns the epoch numbers (from 1) that the runs logged,

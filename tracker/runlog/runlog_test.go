@@ -629,6 +629,25 @@ func TestPlot(t *testing.T) {
 	}
 	assert.Greater(t, len(colours), 10, "lines, bars, text and grid in several colours")
 	assert.Greater(t, nonWhite, 768*768/50, "not blank")
+	// Two runs: each has its colour, in the lines and the bars.
+	for _, run := range []color.RGBA{{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, {R: 0xd6, G: 0x27, B: 0x28, A: 0xff}} {
+		assert.Greater(t, colours[run], 50, "the runs' lines and bars are drawn: %v", run)
+	}
+	// One run: the components have theirs.
+	png2 := filepath.Join(dir, "run.png")
+	require.NoError(t, runlog.PlotFile(png2, runs[:1]))
+	f2, err := os.Open(png2)
+	require.NoError(t, err)
+	defer f2.Close()
+	img, err = png.Decode(f2)
+	require.NoError(t, err)
+	clear(colours)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(bl >> 8), A: uint8(a >> 8)}]++
+		}
+	}
 	for _, kind := range []color.RGBA{{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, {R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}} {
 		assert.Greater(t, colours[kind], 50, "the gpu and cpu lines are drawn: %v", kind)
 	}
