@@ -45,7 +45,7 @@ type backend interface {
 }
 
 // backends are asked in order; adding a backend is one file and one line here.
-var backends = []backend{nvmlBackend{}, raplBackend{}, estimateBackend{}}
+var backends = []backend{nvmlBackend{}, hwmonBackend{}, raplBackend{}, estimateBackend{}}
 
 // found is what the backends asked so far have found.
 type found struct {
@@ -98,14 +98,16 @@ func (d *Discovery) Close() error {
 //
 //   - NVIDIA GPUs through NVML (selected by CUDA_VISIBLE_DEVICES when set),
 //     with the energy counter where the GPU has one;
+//   - AMD GPUs (amdgpu), Intel discrete GPUs (xe, i915) and NVIDIA Grace
+//     CPUs (ACPI power meters) through Linux hwmon, each meter counted once;
 //   - CPU packages and DRAM through RAPL powercap counters;
 //   - where RAPL has no package zone (VMs, containers, AMD without the
 //     driver, permission denied), an estimate from CPU load and TDP; where it
 //     has no DRAM zone, an estimate from installed memory.
 //
 // With WithProcess the CPU and DRAM sources are the estimates scaled to the
-// process tree (RAPL counts whole packages) and GPUs count from the first
-// time the tree runs on them.
+// process tree (RAPL counts whole packages), NVIDIA GPUs count from the
+// first time the tree runs on them, and hwmon devices are not used.
 //
 // Discover never fails because hardware is missing: the reasons are in
 // Unavailable. It returns an error only if ctx is done. Close the Discovery

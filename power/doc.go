@@ -7,11 +7,15 @@
 //   - counter: a cumulative hardware energy counter, exact. NVIDIA GPUs from
 //     Volta on (nvmlDeviceGetTotalEnergyConsumption, mJ) and Linux RAPL
 //     packages and DRAM (powercap energy_uj, µJ, unwrapped at
-//     max_energy_range_uj).
+//     max_energy_range_uj). Intel discrete GPUs through hwmon (xe, i915
+//     energy1_input, µJ), and AMD GPUs whose driver has energy1_input.
 //   - sampled: power readings, integrated over time by the sampler. GPUs
 //     without the counter: the driver's power sample buffer
 //     (nvmlDeviceGetSamples), else nvmlDeviceGetPowerUsage, which on Hopper
-//     (H100, H200) is a 1 s average, not an instantaneous reading.
+//     (H100, H200) is a 1 s average, not an instantaneous reading. AMD GPUs
+//     (hwmon power1_average or power1_input, µW) and NVIDIA Grace CPUs and
+//     their memory (ACPI power meters, µW; each meter counted once, the
+//     GH200 Module meter never, as it includes the GPU).
 //   - estimated: a model. Where RAPL is absent (VMs, containers) or
 //     unreadable, CPU power from gopsutil's CPU load on Teads' load curve times
 //     the TDP of the CPU model (an embedded table derived from CodeCarbon's,
@@ -36,7 +40,8 @@
 // NVIDIA GPUs are read through go-nvml's cgo path and need a Linux build with
 // CGO_ENABLED=1; elsewhere GPUs are reported unavailable with the reason and
 // everything else works. After NVML's Init fails no other NVML function is
-// called. The sysfs root (WithSysfsRoot, CARBONTRACK_SYSFS_ROOT), the /proc
+// called. The sysfs root (WithSysfsRoot, CARBONTRACK_SYSFS_ROOT; hwmon's
+// alone with WithHwmonRoot), the /proc
 // root (WithProcRoot, CARBONTRACK_PROC_ROOT) and the NVML library
 // (WithNVMLLibrary, CARBONTRACK_NVML_LIBRARY) can be pointed elsewhere, for
 // containers and tests; package powertest has scripted sources and fake

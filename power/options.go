@@ -11,8 +11,8 @@ import (
 // Environment variables read by Discover when the matching option is not
 // given.
 const (
-	// EnvSysfsRoot overrides the sysfs root ("/sys"), for containers with the
-	// host's /sys mounted elsewhere and for tests.
+	// EnvSysfsRoot overrides the sysfs root ("/sys") of RAPL and hwmon, for
+	// containers with the host's /sys mounted elsewhere and for tests.
 	EnvSysfsRoot = "CARBONTRACK_SYSFS_ROOT"
 	// EnvNVMLLibrary names the NVML library to load instead of
 	// "libnvidia-ml.so.1" (a path or a soname).
@@ -27,6 +27,7 @@ type Option func(*options)
 
 type options struct {
 	sysfsRoot    string
+	hwmonRoot    string // the sysfs root for hwmon; sysfsRoot when empty
 	procRootDir  string
 	nvmlLibrary  string
 	nvml         nvmlHandle // set by WithNVML where cgo is available
@@ -55,6 +56,9 @@ func (o *options) resolve() {
 	if o.sysfsRoot == "" {
 		o.sysfsRoot = "/sys"
 	}
+	if o.hwmonRoot == "" {
+		o.hwmonRoot = o.sysfsRoot
+	}
 	if o.nvmlLibrary == "" {
 		o.nvmlLibrary = os.Getenv(EnvNVMLLibrary)
 	}
@@ -70,8 +74,16 @@ func (o *options) resolve() {
 }
 
 // WithSysfsRoot reads RAPL zones under root/class/powercap instead of
-// /sys/class/powercap. Without it, CARBONTRACK_SYSFS_ROOT or "/sys" is used.
+// /sys/class/powercap, and hwmon devices under root/class/hwmon unless
+// WithHwmonRoot says otherwise. Without it, CARBONTRACK_SYSFS_ROOT or "/sys"
+// is used.
 func WithSysfsRoot(root string) Option { return func(o *options) { o.sysfsRoot = root } }
+
+// WithHwmonRoot reads hwmon devices (AMD and Intel GPUs, NVIDIA Grace power
+// meters) under root/class/hwmon instead of the sysfs root's (WithSysfsRoot,
+// CARBONTRACK_SYSFS_ROOT or "/sys"), for tests and for a host's hwmon
+// mounted apart from its powercap.
+func WithHwmonRoot(root string) Option { return func(o *options) { o.hwmonRoot = root } }
 
 // WithProcRoot reads CPU load, cpuinfo, memory and processes under root
 // instead of /proc (gopsutil's HOST_PROC). Without it, CARBONTRACK_PROC_ROOT
