@@ -4,6 +4,7 @@ package power
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -77,16 +78,52 @@ func (s *nvmlSession) release() error {
 	return nvmlErr(s.lib.Shutdown(), "Shutdown")
 }
 
+// nvmlCheck lists the NVML functions carbontrack's calls into go-nvml reach
+// (go-nvml picks the newest version the library exports; nvmlErrorString
+// formats every error). All are in NVIDIA drivers since R450 (2020). Add a
+// function here when a new call is made.
+var nvmlCheck = libraryCheck{
+	what: "nvml",
+	want: "NVML (libnvidia-ml.so.1)",
+	hint: fmt.Sprintf("point --nvml-lib or %s at libnvidia-ml.so.1, or leave them unset", EnvNVMLLibrary),
+	symbols: []symbolGroup{
+		{"nvmlInit_v2", "nvmlInit"},
+		{"nvmlShutdown"},
+		{"nvmlErrorString"},
+		{"nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"},
+		{"nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex"},
+		{"nvmlDeviceGetHandleByUUID"},
+		{"nvmlDeviceGetIndex"},
+		{"nvmlDeviceGetUUID"},
+		{"nvmlDeviceGetName"},
+		{"nvmlDeviceGetEnforcedPowerLimit"},
+		{"nvmlDeviceGetTotalEnergyConsumption"},
+		{"nvmlDeviceGetSamples"},
+		{"nvmlDeviceGetPowerUsage"},
+		{"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2", "nvmlDeviceGetComputeRunningProcesses"},
+		{"nvmlDeviceGetDeviceHandleFromMigDeviceHandle"},
+	},
+}
+
 // discoverNVML initialises NVML once and returns a source per selected GPU.
-// If Init fails no other NVML function is called: after a failed Init go-nvml
-// has no library to call into and the process would die with "symbol lookup
-// error".
+// Before loading a library it checks that the library exports every function
+// of nvmlCheck; if not, or if Init fails, no NVML function is called: a
+// missing symbol, or a call after a failed Init (go-nvml then has no library
+// to call into), ends the process with "symbol lookup error". A library given
+// with WithNVML is the caller's and is not checked.
 func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 	var lib nvmlLib = o.nvml
 	libName := "libnvidia-ml.so.1"
 	if lib == nil {
 		if o.nvmlLibrary != "" {
 			libName = o.nvmlLibrary
+		}
+		// A library that loads but is not NVML (a wrong --nvml-lib) would
+		// pass Init's dlopen, and its first call would end the process.
+		if err := checkLibrary(libName, nvmlCheck); err != nil && !errors.Is(err, errLibraryOpen) {
+			return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf("%w; GPUs are not measured", err)}}
+		}
+		if o.nvmlLibrary != "" {
 			lib = nvml.New(nvml.WithLibraryPath(o.nvmlLibrary))
 		} else {
 			lib = nvml.New()

@@ -5,6 +5,8 @@ package power_test
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -45,6 +47,8 @@ var cgoScenarios = map[string]func(t *testing.T){
 	"lost":       scenarioLost,
 	"init_fails": scenarioInitFails,
 	"forced":     scenarioForced,
+	"not_nvml":   scenarioNotNVML,
+	"partial":    scenarioPartialNVML,
 }
 
 func TestHelperProcess(t *testing.T) { fakenvml.RunHelper(t, cgoScenarios) }
@@ -60,6 +64,59 @@ func TestNVMLThroughCgoAccuracy(t *testing.T)  { runCgoScenario(t, "accuracy") }
 func TestNVMLThroughCgoLostGPU(t *testing.T)   { runCgoScenario(t, "lost") }
 func TestNVMLThroughCgoInitFails(t *testing.T) { runCgoScenario(t, "init_fails") }
 func TestNVMLThroughCgoForced(t *testing.T)    { runCgoScenario(t, "forced") }
+
+// A library that loads but is not NVML used to end the process with "symbol
+// lookup error: undefined symbol: nvmlInit" (exit 127) at go-nvml's Init:
+// the check runs in a child process so that such a death fails the test
+// instead of ending the test binary.
+func TestNVMLLibraryThatIsNotNVML(t *testing.T) {
+	out := fakenvml.RunInSubprocess(t, "not_nvml", fakenvml.EnvLibrary+"=libm.so.6")
+	t.Log(out)
+}
+
+// partialNVML is a library with NVML's Init and Shutdown but none of the
+// device functions: Init succeeds, and the first device call would end the
+// process.
+const partialNVML = `
+int nvmlInit_v2(void) { return 0; }
+int nvmlShutdown(void) { return 0; }
+const char *nvmlErrorString(int r) { (void)r; return "error"; }
+int nvmlDeviceGetCount_v2(unsigned int *n) { *n = 1; return 0; }
+`
+
+func TestNVMLLibraryMissingFunctions(t *testing.T) {
+	cc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc to build the partial library with")
+	}
+	dir := t.TempDir()
+	src, lib := filepath.Join(dir, "partial.c"), filepath.Join(dir, "libnvidia-ml.so.1")
+	require.NoError(t, os.WriteFile(src, []byte(partialNVML), 0o644))
+	out, err := exec.Command(cc, "-shared", "-fPIC", "-o", lib, src).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Log(fakenvml.RunInSubprocess(t, "partial", fakenvml.EnvLibrary+"="+lib))
+}
+
+func scenarioNotNVML(t *testing.T) {
+	d := discoverFake(t)
+	defer d.Close()
+	assert.Empty(t, d.Sources)
+	require.Len(t, d.Unavailable, 1)
+	u := d.Unavailable[0]
+	assert.Equal(t, "nvml", u.Name)
+	assert.ErrorIs(t, u.Err, power.ErrNotFound)
+	assert.Contains(t, u.Reason(), "libm.so.6 is not NVML (libnvidia-ml.so.1)")
+	assert.Contains(t, u.Reason(), "point --nvml-lib or "+power.EnvNVMLLibrary+" at libnvidia-ml.so.1, or leave them unset")
+	assert.Contains(t, u.Reason(), "GPUs are not measured")
+}
+
+func scenarioPartialNVML(t *testing.T) {
+	d := discoverFake(t)
+	defer d.Close()
+	assert.Empty(t, d.Sources)
+	require.Len(t, d.Unavailable, 1)
+	assert.Contains(t, d.Unavailable[0].Reason(), "is not a complete NVML (libnvidia-ml.so.1): it lacks nvmlDeviceGetHandleByIndex_v2, ")
+}
 
 func discoverFake(t *testing.T, opts ...power.Option) *power.Discovery {
 	t.Helper()

@@ -31,6 +31,10 @@ const (
 	// MethodEstimated is a model, such as CPU load × TDP or W per GB of RAM,
 	// not a measurement.
 	MethodEstimated Method = "estimated"
+	// MethodDeclared is a power the user states for a device nothing can
+	// read (NewDeclared): its declared watts × utilisation, integrated
+	// exactly over time. Neither a measurement nor a model of the load.
+	MethodDeclared Method = "declared"
 )
 
 // Info describes a Source. It is a plain value, safe to copy.

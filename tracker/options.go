@@ -91,6 +91,8 @@ type options struct {
 	powerSeries      bool // sink_power.go
 	workUnit         string
 	label            string // label.go
+
+	declared []power.DeclaredPower // declared.go
 }
 
 func defaultOptions() options {
@@ -340,3 +342,24 @@ func WithGPUPowerSampling() Option { return func(o *options) { o.gpuSampling = t
 // Default: "units" in the output log, empty elsewhere. It only names the
 // unit; EpochEndWork records the work, with or without it.
 func WithWorkUnit(unit string) Option { return func(o *options) { o.workUnit = unit } }
+
+// WithDeclaredPower declares a device of kind that nothing can read, named
+// device ("Apple M2 GPU"), drawing watts all the time: a shorthand for
+// WithDeclared with a utilisation of 1. carbontracker's --sim-gpu and
+// --sim-cpu, CodeCarbon's force_cpu_power.
+func WithDeclaredPower(kind power.Kind, device string, watts float64) Option {
+	return WithDeclared(power.DeclaredPower{Kind: kind, Device: device, Power: power.Watts(watts)})
+}
+
+// WithDeclared declares a device that nothing can read: its energy is
+// d.Power × d.Utilization × the time measured, exactly, with method
+// "declared" in every output. It replaces the estimates of its kind (the CPU
+// from load and TDP, RAM from its size); measured devices of its kind are
+// kept and the declared one counted besides them, with a warning logged,
+// as another device. Each call adds a device. It applies to the devices the
+// tracker discovers and to those of WithSources, but not to kinds that
+// WithComponents leaves out; the whole device is counted, also with
+// WithProcess. New fails when power.DeclaredPower.Check does.
+func WithDeclared(d power.DeclaredPower) Option {
+	return func(o *options) { o.declared = append(o.declared, d) }
+}

@@ -272,6 +272,10 @@ func NewContext(ctx context.Context, epochs int, opts ...Option) (*Tracker, erro
 		return nil, err
 	}
 
+	declared, err := o.declaredSources()
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %w", err)
+	}
 	sources := o.sources
 	if !o.sourcesSet {
 		dopts := []power.Option{power.WithLogger(o.logger)}
@@ -306,6 +310,7 @@ func NewContext(ctx context.Context, epochs int, opts ...Option) (*Tracker, erro
 		}
 		sources = keep
 	}
+	sources = t.declare(sources, declared)
 	t.id = o.identity()
 	if o.pid == 0 {
 		sources = t.share(sources, o.leasesWanted())

@@ -15,8 +15,9 @@ import (
 const devicesHelp = `Usage: carbontrack devices [flags]
 
 Lists each power source carbontrack can read on this machine (kind gpu, cpu
-or dram; the device; the method: counter, sampled or estimated) and each one
-it cannot, with the reason. With --measure it samples for that long and adds
+or dram; the device; the method: counter, sampled or estimated), from NVML,
+hwmon (AMD and Intel GPUs, NVIDIA Grace), RAPL or an estimate, and each one it
+cannot, with the reason. With --measure it samples for that long and adds
 the energy and average power of each source.
 
 Examples:
@@ -56,10 +57,12 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	env := f.env
 	asJSON := f.bool("json", false, "print JSON instead of a table")
 	measure := f.Duration("measure", 0, "sample for this long (e.g. 10s) and report energy and average power")
-	sysfsRoot := f.String("sysfs-root", "", env("sysfs-root", power.EnvSysfsRoot, "sysfs root for RAPL"))
+	sysfsRoot := f.String("sysfs-root", "", env("sysfs-root", power.EnvSysfsRoot, "sysfs root for RAPL and hwmon"))
 	nvmlLib := f.String("nvml-lib", "", env("nvml-lib", power.EnvNVMLLibrary, "path of libnvidia-ml.so.1"))
 	interval := f.Duration("interval", sampler.DefaultInterval, env("interval", "CARBONTRACK_INTERVAL", "sampling interval with --measure"))
 	gpuSampling := f.bool("gpu-power-sampling", false, env("gpu-power-sampling", "CARBONTRACK_GPU_POWER_SAMPLING", "read GPU power instead of the energy counter"))
+	var declared declareValue
+	f.Var(&declared, "declare", env("declare", declareEnv, declareUsage))
 	if code, ok := f.parseNoArgs(args); !ok {
 		return code
 	}
@@ -80,6 +83,10 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer d.Close()
+	if err := declare(d, declared, stderr); err != nil {
+		fmt.Fprintf(stderr, "carbontrack devices: %s\n", plainError(err))
+		return 2
+	}
 
 	out := devicesJSON{Sources: []sourceJSON{}, Unavailable: []unavailableJSON{}}
 	for _, s := range d.Sources {

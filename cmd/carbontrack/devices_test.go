@@ -128,3 +128,40 @@ func TestUsageAndErrors(t *testing.T) {
 	code, _, _ = runCLI(t, "devices", "extra")
 	assert.Equal(t, 2, code)
 }
+
+// TestDevicesListsHwmon: an AMD GPU in the hwmon class of the --sysfs-root
+// tree is listed with its method, next to RAPL's package, and measured.
+func TestDevicesListsHwmon(t *testing.T) {
+	sysfs := fakeMachine(t)
+	// class/hwmon/hwmon0 links to the GPU's hwmon directory, whose device
+	// link names the PCI address (written here: ':' is not committed).
+	gpu := filepath.Join(sysfs, "devices", "pci0000:00", "0000:03:00.0")
+	hw := filepath.Join(gpu, "hwmon", "hwmon0")
+	require.NoError(t, os.MkdirAll(hw, 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(sysfs, "class", "hwmon"), 0o755))
+	require.NoError(t, os.Symlink(hw, filepath.Join(sysfs, "class", "hwmon", "hwmon0")))
+	require.NoError(t, os.Symlink(gpu, filepath.Join(hw, "device")))
+	require.NoError(t, os.WriteFile(filepath.Join(hw, "name"), []byte("amdgpu\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(hw, "power1_average"), []byte("120000000\n"), 0o644)) // 120 W in µW
+
+	code, out, stderr := runCLI(t, "devices", "--sysfs-root", sysfs)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `(?m)^gpu:amdgpu-0\s+gpu\s+sampled\s+AMD GPU \(amdgpu, PCI 0000:03:00\.0\)$`, out)
+	assert.Regexp(t, `(?m)^cpu:package-0\s+cpu\s+counter\s`, out)
+	assert.Contains(t, out, "  gpu:amdgpu-0: hwmon hwmon0/power1_average (µW)")
+
+	code, out, stderr = runCLI(t, "devices", "--json", "--sysfs-root", sysfs, "--measure", "300ms", "--interval", "50ms")
+	require.Equal(t, 0, code, stderr)
+	var doc struct {
+		Sources []struct {
+			Name, Method string
+			AvgPowerW    *float64 `json:"avg_power_w"`
+		} `json:"sources"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.NotEmpty(t, doc.Sources)
+	assert.Equal(t, "gpu:amdgpu-0", doc.Sources[0].Name, "GPUs first")
+	assert.Equal(t, "sampled", doc.Sources[0].Method)
+	require.NotNil(t, doc.Sources[0].AvgPowerW)
+	assert.InDelta(t, 120, *doc.Sources[0].AvgPowerW, 1e-6, "a constant 120 W")
+}

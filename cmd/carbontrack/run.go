@@ -387,6 +387,7 @@ func startTracker(ctx context.Context, o *runOptions, fopts []tracker.Option, pi
 	if o.gpuSampling {
 		topts = append(topts, tracker.WithGPUPowerSampling())
 	}
+	topts = append(topts, o.declaredOptions()...)
 	topts = append(topts, fopts...)
 	topts = append(topts, tracker.WithRunID(o.runID), tracker.WithNode(o.node), tracker.WithLeaseDir(o.leaseDir))
 	if pid > 0 {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +65,8 @@ type runOptions struct {
 	// workUnit: each epoch end reports it (EpochEndWork).
 	workPerEpoch float64
 	workUnit     string
+	// declared are the devices of --declare, measured by nobody.
+	declared declareValue
 }
 
 // runFlagSet declares run's flags into o. Each flag has an environment
@@ -115,6 +119,7 @@ func runFlagSet(o *runOptions, stderr io.Writer) *cliFlags {
 		"work each epoch does, in --work-unit (e.g. 4e6 tokens): the report and logs then give kWh and g CO2e per million units (0: none)"))
 	fs.StringVar(&o.workUnit, "work-unit", "", env("work-unit", "CARBONTRACK_WORK_UNIT",
 		"unit of --work-per-epoch, plural (tokens, samples, images; default: units)"))
+	fs.Var(&o.declared, "declare", env("declare", declareEnv, declareUsage))
 	return fs
 }
 
@@ -251,4 +256,113 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 func offsetErr(o runOptions) error {
 	_, _, err := estimate.OffsetCost(0, o.offsetPrice, o.currency)
 	return err
+}
+
+// declareEnv is --declare's twin.
+const declareEnv = "CARBONTRACK_DECLARE"
+
+// declareForm is the form of one --declare value.
+const declareForm = "KIND=WATTS[@UTIL][,NAME] (KIND gpu, cpu or dram; UTIL a fraction or a percentage), e.g. 'gpu=15W@0.8,Apple M2 GPU'"
+
+const declareUsage = "declare the power of a device nothing can read, " + declareForm +
+	"; counted as method \"declared\", replacing the estimate of its kind; repeat, or separate with ';', for several"
+
+// declareValue is --declare: a device per value, or per ';'-separated part
+// of one. It is a flag.Value.
+type declareValue []power.DeclaredPower
+
+func (d *declareValue) String() string {
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	for _, p := range *d {
+		s := fmt.Sprintf("%s=%sW", p.Kind, strconv.FormatFloat(float64(p.Power), 'g', -1, 64))
+		if p.Utilization != 0 {
+			s += "@" + strconv.FormatFloat(p.Utilization, 'g', -1, 64)
+		}
+		if p.Device != "" {
+			s += "," + p.Device
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ";")
+}
+
+// Set adds the devices of v.
+func (d *declareValue) Set(v string) error {
+	for _, part := range strings.Split(v, ";") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		p, err := parseDeclare(part)
+		if err != nil {
+			return err
+		}
+		*d = append(*d, p)
+	}
+	return nil
+}
+
+// parseDeclare reads one device of --declare: KIND=WATTS[@UTIL][,NAME].
+func parseDeclare(s string) (power.DeclaredPower, error) {
+	bad := func(why string, a ...any) (power.DeclaredPower, error) {
+		return power.DeclaredPower{}, fmt.Errorf("%s: want %s", fmt.Sprintf(why, a...), declareForm)
+	}
+	kind, rest, ok := strings.Cut(s, "=")
+	if !ok {
+		return bad("%q has no '='", strings.TrimSpace(s))
+	}
+	p := power.DeclaredPower{Kind: power.Kind(strings.ToLower(strings.TrimSpace(kind)))}
+	switch p.Kind {
+	case power.KindGPU, power.KindCPU, power.KindDRAM:
+	default:
+		return bad("unknown kind %q", strings.TrimSpace(kind))
+	}
+	spec, name, _ := strings.Cut(rest, ",")
+	p.Device = strings.TrimSpace(name)
+	watts, util, hasUtil := strings.Cut(strings.TrimSpace(spec), "@")
+	watts = strings.TrimSpace(watts)
+	w, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(watts, "W"), "w"), 64)
+	if err != nil || !(w > 0) || math.IsInf(w, 0) {
+		return bad("%s power %q is not a positive number of watts", p.Kind, watts)
+	}
+	p.Power = power.Watts(w)
+	if hasUtil {
+		util = strings.TrimSpace(util)
+		u, err := strconv.ParseFloat(strings.TrimSuffix(util, "%"), 64)
+		if strings.HasSuffix(util, "%") {
+			u /= 100
+		}
+		if err != nil || !(u > 0 && u <= 1) {
+			return bad("%s utilisation %q is not in (0, 1] (or (0, 100]%%)", p.Kind, util)
+		}
+		p.Utilization = u
+	}
+	return p, p.Check()
+}
+
+// declaredOptions are the tracker options of --declare.
+func (o runOptions) declaredOptions() []tracker.Option {
+	var opts []tracker.Option
+	for _, d := range o.declared {
+		opts = append(opts, tracker.WithDeclared(d))
+	}
+	return opts
+}
+
+// declare adds the devices of --declare to d (power.Discovery.Declare),
+// writing its warnings to stderr.
+func declare(d *power.Discovery, declared declareValue, stderr io.Writer) error {
+	if len(declared) == 0 {
+		return nil
+	}
+	srcs, err := power.NewDeclaredSources(declared...)
+	if err != nil {
+		return err
+	}
+	for _, w := range d.Declare(srcs...) {
+		fmt.Fprintf(stderr, "carbontrack: warning: %s\n", plainError(errors.New(w)))
+	}
+	return nil
 }

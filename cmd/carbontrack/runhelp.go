@@ -78,6 +78,16 @@ unknown zone ends run before the command starts (exit 2). A live --provider
 is asked in the background: the command starts at once on the zone's table
 value, which stays in use if the provider does not answer.
 
+A device that nothing can read (an Apple GPU, hardware in a VM) can be
+declared: --declare KIND=WATTS[@UTIL][,NAME], KIND gpu, cpu or dram, UTIL
+the fraction of WATTS drawn on average (0.8 or 80%; default 1), NAME the
+rest of the value, commas and colons included. Its energy is WATTS × UTIL ×
+the time, exactly, shown with method "declared" in the report and the logs.
+It replaces the estimate of its kind (the CPU from load and TDP, RAM from
+its size); a measured device of its kind is kept, and the declared one
+counted besides it, with a warning. Repeat --declare, or separate devices
+with ';', for several.
+
 With --budget or --budget-kwh, a message says when the projection or the
 consumption passes the budget; with --enforce-budget the command is then
 stopped: SIGTERM, then SIGKILL after --grace-period.
@@ -90,6 +100,7 @@ Examples:
   carbontrack run --process --json --log-dir runs/exp1 -- ./train.sh > metrics.txt
   carbontrack run --budget 500 --enforce-budget --epochs 50 --epoch-pattern 'val_loss' -- python -u fit.py
   CARBONTRACK_ZONE=FR carbontrack run --quiet --report-file report.json -- make train
+  carbontrack run --declare 'gpu=15W@0.8,Apple M2 GPU' -- python -u train.py
 
 Flags:
 `
