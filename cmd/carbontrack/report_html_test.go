@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// carbontracker's own log pairs: a page with a section per run and a total.
+func TestReportHTML(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.html")
+	code, out, stderr := runCLI(t, "report", "--html", path, ctFixture)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "TOTAL (3 runs)", "the tables are still printed")
+	assert.Contains(t, stderr, "HTML report written to "+path)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	page := string(b)
+	assert.True(t, strings.HasPrefix(page, "<!DOCTYPE html>"))
+	assert.Contains(t, page, `<h2 id="total">Total</h2>`)
+	for _, name := range []string{"41237.582913_2024-03-05T140211Z", "52011.90211_2024-03-06T091500Z", "train_60777.311876_2024-03-07T220405Z"} {
+		assert.Contains(t, page, "Run ", name)
+		assert.Contains(t, page, name)
+	}
+	assert.Greater(t, strings.Count(page, "<svg "), 3)
+}
+
+// A report that cannot be written fails, and leaves no file behind.
+func TestReportHTMLUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "missing", "report.html")
+	code, _, stderr := runCLI(t, "report", "--html", path, ctFixture)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "htmlreport:")
+	_, err := os.Stat(path)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
