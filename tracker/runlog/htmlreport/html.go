@@ -263,7 +263,7 @@ func runFacts(r runlog.Run) []fact {
 		status = "stopped before all its epochs"
 	}
 	fs := []fact{
-		{Name: "Label", Value: r.Label, Note: "the command for \u201ccarbontrack run\u201d"},
+		{Name: "Label", Value: r.Label},
 		{Name: "Node, rank, job", Value: where(r)},
 		{Name: "Log", Value: r.Name, Note: string(r.Format) + " format, in " + r.Dir},
 		{Name: "Started", Value: timestamp(r.Start)},
