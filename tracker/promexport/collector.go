@@ -59,8 +59,8 @@ const (
 	LabelComponent = "component"
 	// LabelDevice is the source's name, such as "gpu:0" or "cpu:package-0".
 	LabelDevice = "device"
-	// LabelMethod is how the source knows its energy: "counter", "sampled"
-	// or "estimated".
+	// LabelMethod is how the source knows its energy: "counter", "sampled",
+	// "estimated" or "declared".
 	LabelMethod = "method"
 	// LabelSource is the source's name on MetricSourceUp.
 	LabelSource = "source"
