@@ -150,6 +150,10 @@ func WithComponents(kinds ...power.Kind) Option {
 
 // WithProcess measures only the devices running the process tree rooted at
 // pid (power.WithProcess), carbontracker's devices_by_pid. Use os.Getpid().
+// For a child process, call Refresh once it has exited and before it is
+// reaped (waitid with WNOWAIT, as "carbontrack run --process" does): a
+// process reaped outside the tree takes its CPU time since the previous
+// read with it.
 func WithProcess(pid int) Option { return func(o *options) { o.pid = pid } }
 
 // WithLogDir writes the carbontracker log pair, JSON lines and emissions.csv

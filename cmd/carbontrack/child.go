@@ -14,13 +14,16 @@ import (
 )
 
 // startChild starts cmd and waits for it on a goroutine of its own, whose
-// result the returned channel gets. Unless keep, the command is started so
+// result the returned channel gets. Once the command has exited, and before
+// it is reaped, exited runs (on Linux; elsewhere right after the wait): the
+// command's /proc entry, its CPU times and its children's, can still be read
+// then, so a process view counts the command to its end. Unless keep, the command is started so
 // that it gets SIGTERM if carbontrack dies first (killed by SIGKILL or the
 // OOM killer), rather than run on unmeasured; see setParentDeathSignal.
 // Linux sends that signal when the thread that started the command ends,
 // not the process, so the goroutine locks itself to its thread and never
 // unlocks it: the thread lives until Wait returns, then ends with it.
-func startChild(cmd *exec.Cmd, keep bool) (<-chan error, error) {
+func startChild(cmd *exec.Cmd, keep bool, exited func()) (<-chan error, error) {
 	if !keep {
 		setParentDeathSignal(cmd)
 	}
@@ -33,6 +36,8 @@ func startChild(cmd *exec.Cmd, keep bool) (<-chan error, error) {
 			return
 		}
 		started <- nil
+		awaitExit(cmd.Process.Pid)
+		exited()
 		waitc <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
@@ -115,3 +120,8 @@ func exitStatus(ps *os.ProcessState) (int, string) {
 // cancelWait is how long run waits, once ctx is done, for the signal that
 // may have ended it.
 const cancelWait = 200 * time.Millisecond
+
+// exitReadTimeout bounds the read of the devices when the command exits
+// (startChild's exited hook): a device that hangs must not hold up the
+// end of the run.
+const exitReadTimeout = 2 * time.Second

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // parentDeathSignal says whether setParentDeathSignal does anything here.
@@ -18,4 +21,17 @@ func setParentDeathSignal(cmd *exec.Cmd) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+}
+
+// awaitExit returns once the process pid has exited, without reaping it
+// (waitid with WNOWAIT): its /proc entry stays readable until cmd.Wait. It
+// returns at once if the wait fails for any reason but an interruption.
+func awaitExit(pid int) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -166,7 +167,18 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		cons.finish()
 		return fail(code, notStarted)
 	}
-	waitc, err := startChild(cmd, o.keepCommand)
+	// When the command exits, every device is read before it is reaped:
+	// the run ends on an exact reading, and a process view still sees the
+	// command's CPU time (its own, and its children's) to the end.
+	var live atomic.Pointer[tracker.Tracker]
+	live.Store(t)
+	waitc, err := startChild(cmd, o.keepCommand, func() {
+		if lt := live.Load(); lt != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exitReadTimeout)
+			_ = lt.Refresh(rctx)
+			cancel()
+		}
+	})
 	if err != nil {
 		if t != nil {
 			t.Stop()
@@ -186,6 +198,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 			cons.finish()
 			return fail(1, "cannot measure the command's process tree: %s (the command was killed)%s", cliError("run", err), devicesHint(err))
 		}
+		live.Store(t)
+
 	}
 	ep.begin(withWork(t, o.workPerEpoch))
 	metrics := startMetrics(ctx, &o, t, cons)

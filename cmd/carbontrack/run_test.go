@@ -61,6 +61,13 @@ func testChild(mode string, args []string) int {
 		fmt.Print("saving the model (no newline)")
 		fmt.Fprint(os.Stderr, "stderr tail without newline")
 		return 0
+	case "burn":
+		// Busy for a moment, then gone: all its CPU time is after the
+		// tracker's first read and before any background one.
+		fmt.Println("burning")
+		for end := time.Now().Add(600 * time.Millisecond); time.Now().Before(end); {
+		}
+		return 0
 	case "partial":
 		fmt.Print("abc")
 		return 0
@@ -501,6 +508,24 @@ func TestRunCommand(t *testing.T) {
 		assert.Equal(t, "process", doc.Mode)
 		assert.Equal(t, 1, doc.EpochsCompleted)
 		assert.Contains(t, r.stderr, "measured:   the command's process tree")
+	})
+
+	// The command is read once it has exited, before it is reaped: a
+	// process view counts its CPU time to the end, even when no background
+	// read came while it ran (it counted 0 J before).
+	t.Run("process tree read at its exit", func(t *testing.T) {
+		t.Parallel()
+		r := c.run(t, []string{"--process", "--json", "--interval", "1h"}, "burn")
+		require.Equal(t, 0, r.code, r.stderr)
+		var doc runReportDoc
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(r.stdout, "burning\n")), &doc), r.stdout)
+		var cpuJ float64
+		for _, c := range doc.Components {
+			if c.Kind == "cpu" {
+				cpuJ += c.EnergyJ
+			}
+		}
+		assert.Positive(t, cpuJ, "the command's 0.6 s of CPU are counted: %+v", doc.Components)
 	})
 
 	t.Run("metrics served while the command runs", func(t *testing.T) {
