@@ -10,7 +10,7 @@ import (
 
 // pkgPrefix matches the library's package prefixes (and the function name
 // "for zone: " of factor.ForZone) where a message or a part of it begins.
-var pkgPrefix = regexp.MustCompile(`(^|: |\(|; |\n)(?:(?:tracker|factor|estimate|runlog|power|promexport|sampler|for zone): )+`)
+var pkgPrefix = regexp.MustCompile(`(^|: |\(|; |\n)(?:(?:tracker|factor|estimate|runlog|htmlreport|power|promexport|sampler|for zone): )+`)
 
 // partStart matches the first word of a message or of a part of it, with
 // its ": ", to find stutters ("rapl: rapl: ").

@@ -215,6 +215,8 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch *format {
 	case "table", "text", "markdown", "latex":
+	case "html":
+		return f.usageError("%s %q: the HTML report is written to a file: --html FILE", f.what("format"), *format)
 	default:
 		return f.usageError("%s %q: use table, text, markdown or latex", f.what("format"), *format)
 	}

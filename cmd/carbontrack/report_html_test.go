@@ -31,11 +31,16 @@ func TestReportHTML(t *testing.T) {
 
 // A report that cannot be written fails, and leaves no file behind.
 func TestReportHTMLUnwritable(t *testing.T) {
+	code, _, stderr := runCLI(t, "report", "--format", "html", ctFixture)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "the HTML report is written to a file: --html FILE")
+
 	dir := t.TempDir()
 	path := filepath.Join(dir, "missing", "report.html")
-	code, _, stderr := runCLI(t, "report", "--html", path, ctFixture)
+	code, _, stderr = runCLI(t, "report", "--html", path, ctFixture)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "htmlreport:")
+	assert.Equal(t, "carbontrack report: "+path+": no such file or directory\n", stderr,
+		"the path asked for, not the temporary file's; no package prefix")
 	_, err := os.Stat(path)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	entries, err := os.ReadDir(dir)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 	if err != nil {
 		return fail(2, "%s", cliError("run", err))
 	}
-	fopts = append(fopts, tracker.WithRunLabel(shellQuote(argv)))
+	fopts = append(fopts, tracker.WithRunLabel(cmp.Or(o.label, redactedCommand(argv))))
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		switch {

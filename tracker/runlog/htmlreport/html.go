@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -67,11 +68,20 @@ func WriteFile(path string, runs []runlog.Run, opts Options) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("htmlreport: %w", err)
+	// The temporary file is made as os.Create would make path (0666 less
+	// the umask): a report is as readable as any file the user writes.
+	var f *os.File
+	var tmp string
+	for i := 0; ; i++ {
+		tmp = filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d.%d.tmp", filepath.Base(path), os.Getpid(), i))
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || i >= 100 {
+			return fmt.Errorf("htmlreport: %s: %w", path, unwrapPath(err))
+		}
 	}
-	tmp := f.Name()
 	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
@@ -80,17 +90,27 @@ func WriteFile(path string, runs []runlog.Run, opts Options) error {
 		err = cerr
 	}
 	if err == nil {
-		// CreateTemp makes the file private; a report is not.
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("htmlreport: %w", err)
+		return fmt.Errorf("htmlreport: %s: %w", path, unwrapPath(err))
 	}
 	return nil
+}
+
+// unwrapPath drops the temporary file's name from err: the user knows the
+// path asked for, not it.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 // render builds the page.

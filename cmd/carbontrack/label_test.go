@@ -1,0 +1,32 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// The command line is the run's label in logs and reports that people
+// share: its secrets are masked.
+func TestRedactedCommand(t *testing.T) {
+	for _, c := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"python", "train.py", "--lr", "3e-4"}, "python train.py --lr 3e-4"},
+		{[]string{"python", "train.py", "--api-key=SECRET1", "--hf_token", "SECRET2", "--epochs", "3"},
+			"python train.py --api-key=xxxxx --hf_token xxxxx --epochs 3"},
+		{[]string{"env", "AWS_SECRET_ACCESS_KEY=SECRET3", "WANDB_API_KEY=SECRET4", "python", "t.py"},
+			"env AWS_SECRET_ACCESS_KEY=xxxxx WANDB_API_KEY=xxxxx python t.py"},
+		{[]string{"curl", "https://user:SECRET5@example.com/x"}, "curl 'https://user:xxxxx@example.com/x'"},
+		{[]string{"t.py", "--password", "--verbose"}, "t.py --password --verbose"},
+		// A name that merely contains one of the words is masked too: a
+		// label may lose a harmless value, never keep a secret.
+		{[]string{"t.py", "--keyframes", "10"}, "t.py --keyframes xxxxx"},
+		{[]string{"t.py", "data/tokenizer.json"}, "t.py data/tokenizer.json"},
+	} {
+		got := redactedCommand(c.argv)
+		assert.Equal(t, c.want, got, "%q", c.argv)
+		assert.NotRegexp(t, `SECRET\d`, got)
+	}
+}
