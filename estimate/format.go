@@ -3,6 +3,7 @@ package estimate
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -92,13 +93,26 @@ func FormatMass(kg float64) string {
 // papers write sizes and token counts ("7B parameters", "2T tokens").
 var countSuffixes = map[byte]float64{'k': 1e3, 'm': 1e6, 'b': 1e9, 't': 1e12}
 
+// thousands matches a number whose commas separate thousands: "70,000",
+// "7,000,000,000.5", not "1,5" (a decimal comma, which ParseCount refuses).
+var thousands = regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$`)
+
 // ParseCount parses a count of parameters, tokens or FLOPs: a number
-// ("7e9", "3.14e23", "7000000000", with or without "_" or "," between
-// digit groups), or one followed by K (thousand), M (million), B (billion)
-// or T (trillion), in either case: "7B" is 7e9, "2T" 2e12, "1.5k" 1500.
-// It returns an error that shows the accepted forms.
+// ("7e9", "3.14e23", "7000000000", digit groups separated by "_", or by
+// "," in threes), or one followed by K (thousand), M (million), B (billion)
+// or T (trillion), in either case: "7B" is 7e9, "2T" 2e12, "1.5k" 1500. A
+// decimal comma ("1,5B") is refused, not read as 15B. It returns an error
+// that shows the accepted forms.
 func ParseCount(s string) (float64, error) {
-	t := strings.NewReplacer("_", "", ",", "").Replace(strings.TrimSpace(s))
+	t := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
+	if n := len(t); n > 1 {
+		if _, ok := countSuffixes[t[n-1]|0x20]; ok && strings.Contains(t, ",") && thousands.MatchString(t[:n-1]) {
+			t = strings.ReplaceAll(t, ",", "")
+		}
+	}
+	if thousands.MatchString(t) {
+		t = strings.ReplaceAll(t, ",", "")
+	}
 	mult := 1.0
 	if n := len(t); n > 1 {
 		if m, ok := countSuffixes[t[n-1]|0x20]; ok {

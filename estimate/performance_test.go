@@ -257,13 +257,13 @@ func TestFormatScientific(t *testing.T) {
 func TestParseCount(t *testing.T) {
 	for in, want := range map[string]float64{
 		"7B": 7e9, "7b": 7e9, "2T": 2e12, "1.5k": 1500, "175M": 175e6, "3.14e23": 3.14e23, "7000000000": 7e9,
-		"7_000_000_000": 7e9, "70,000": 7e4, " 13B ": 13e9, "0.5T": 5e11, "1.e3": 1000,
+		"7_000_000_000": 7e9, "70,000": 7e4, "7,000,000,000": 7e9, "1,500B": 1.5e12, " 13B ": 13e9, "0.5T": 5e11, "1.e3": 1000,
 	} {
 		got, err := ParseCount(in)
 		require.NoError(t, err, in)
 		assert.InDelta(t, want, got, want*1e-12, in)
 	}
-	for _, in := range []string{"", "B", "7 billion", "7BB", "seven", "1e400", "NaN", "7G", "7e9B"} {
+	for _, in := range []string{"", "B", "7 billion", "7BB", "seven", "1e400", "NaN", "7G", "7e9B", "1,5B", "1,5", "7,00", ",7"} {
 		_, err := ParseCount(in)
 		assert.Error(t, err, in)
 		if err != nil {

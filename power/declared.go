@@ -3,7 +3,6 @@ package power
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 )
@@ -42,13 +41,19 @@ func (d DeclaredPower) Check() error {
 	switch {
 	case !slices.Contains(kindOrder[:], d.Kind):
 		return errorf(ErrNotSupported, "power: declared: kind %q: want gpu, cpu or dram", d.Kind)
-	case !(d.Power > 0) || math.IsInf(float64(d.Power), 1):
-		return errorf(ErrNotSupported, "power: declared: %s power %v W: want a positive, finite number of watts", d.Kind, float64(d.Power))
+	case !(d.Power > 0) || d.Power > MaxDeclaredPower:
+		return errorf(ErrNotSupported, "power: declared: %s power %v W: want a positive number of watts, at most %v", d.Kind, float64(d.Power), float64(MaxDeclaredPower))
 	case d.Utilization != 0 && !(d.Utilization > 0 && d.Utilization <= 1):
 		return errorf(ErrNotSupported, "power: declared: %s utilisation %v: want a fraction in (0, 1]", d.Kind, d.Utilization)
 	}
 	return nil
 }
+
+// MaxDeclaredPower bounds a declared device's power: 1 MW, ten times what a
+// whole rack of the densest accelerators draws (NVIDIA GB200 NVL72, about
+// 120 kW, NVIDIA's 2024 specifications); more is a typing error (and
+// 1e308 W would overflow the energy).
+const MaxDeclaredPower Watts = 1e6
 
 // Declared is a Source for a device whose power is declared, not read
 // (MethodDeclared): every Read reports DeclaredPower.Watts as the mean power

@@ -27,6 +27,7 @@ func TestNewDeclaredRejects(t *testing.T) {
 		{"negative watts", power.DeclaredPower{Kind: power.KindGPU, Power: -5}, "", "gpu power -5 W"},
 		{"NaN watts", power.DeclaredPower{Kind: power.KindCPU, Power: power.Watts(math.NaN())}, "", "cpu power NaN W"},
 		{"infinite watts", power.DeclaredPower{Kind: power.KindCPU, Power: power.Watts(math.Inf(1))}, "", "cpu power +Inf W"},
+		{"absurd watts", power.DeclaredPower{Kind: power.KindGPU, Power: 1e308}, "", "gpu power 1e+308 W: want a positive number of watts, at most 1e+06"},
 		{"utilisation above 1", power.DeclaredPower{Kind: power.KindGPU, Power: 10, Utilization: 1.5}, "", "gpu utilisation 1.5: want a fraction in (0, 1]"},
 		{"negative utilisation", power.DeclaredPower{Kind: power.KindGPU, Power: 10, Utilization: -0.1}, "", "gpu utilisation -0.1"},
 		{"name with a dot", power.DeclaredPower{Kind: power.KindGPU, Power: 10}, "gpu.0", `name "gpu.0" contains a '.'`},

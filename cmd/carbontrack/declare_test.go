@@ -23,6 +23,7 @@ func TestParseDeclare(t *testing.T) {
 	}{
 		{"gpu=15W", power.DeclaredPower{Kind: power.KindGPU, Power: 15}},
 		{"gpu=15", power.DeclaredPower{Kind: power.KindGPU, Power: 15}},
+		{"gpu=15 W", power.DeclaredPower{Kind: power.KindGPU, Power: 15}},
 		{" GPU = 300w @ 0.8 , NVIDIA A100: not visible, really ", power.DeclaredPower{Kind: power.KindGPU, Power: 300,
 			Utilization: 0.8, Device: "NVIDIA A100: not visible, really"}},
 		{"cpu=65W@50%,Apple M2", power.DeclaredPower{Kind: power.KindCPU, Power: 65, Utilization: 0.5, Device: "Apple M2"}},
@@ -41,6 +42,7 @@ func TestParseDeclare(t *testing.T) {
 		{"gpu=-5W", `gpu power "-5W"`},
 		{"gpu=NaN", `gpu power "NaN"`},
 		{"gpu=Inf", `gpu power "Inf"`},
+		{"gpu=1e308W", `gpu power "1e308W"`},
 		{"gpu=10W@1.5", `gpu utilisation "1.5" is not in (0, 1]`},
 		{"gpu=10W@0", `gpu utilisation "0"`},
 		{"gpu=10W@150%", `gpu utilisation "150%"`},

@@ -637,7 +637,8 @@ func writeText(w io.StringWriter, p para) {
 func wrapText(s string, width int, indent string) string {
 	var b strings.Builder
 	col := 0
-	for i, word := range strings.Fields(strings.ReplaceAll(s, "\n", " ")) {
+	words := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' })
+	for i, word := range words {
 		n := len([]rune(word))
 		switch {
 		case i == 0:
@@ -656,7 +657,7 @@ func wrapText(s string, width int, indent string) string {
 
 // markdownEscaper escapes what markdown would read as markup.
 var markdownEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`)
+	"<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`, "~", `\~`, "&", `\&`, "$", `\$`)
 
 // writeMarkdown writes p as a heading, a paragraph with the figures in
 // bold, and a list of its sources.

@@ -293,3 +293,10 @@ func TestSummaryTimes(t *testing.T) {
 	assert.Equal(t, "2025-03-01 14:00:05 UTC+02:00", when(at.In(time.FixedZone("", 2*3600))))
 	assert.Equal(t, "2025-03-01 12:00:05 (the log's local time)", when(time.Date(2025, 3, 1, 12, 0, 5, 0, time.Local)))
 }
+
+// A figure and its unit stay on one line; markdown's other markup is
+// escaped too.
+func TestSummaryKeepsUnitsAndEscapes(t *testing.T) {
+	assert.Equal(t, "aaaaaaaaa bbbbbbbbb\n12.3 kWh", wrapText("aaaaaaaaa bbbbbbbbb 12.3"+nbsp+"kWh", 25, ""))
+	assert.Equal(t, `\~\~x\~\~ \&lt; \$5`, markdownEscaper.Replace("~~x~~ &lt; $5"))
+}

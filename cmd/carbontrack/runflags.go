@@ -325,8 +325,8 @@ func parseDeclare(s string) (power.DeclaredPower, error) {
 	p.Device = strings.TrimSpace(name)
 	watts, util, hasUtil := strings.Cut(strings.TrimSpace(spec), "@")
 	watts = strings.TrimSpace(watts)
-	w, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(watts, "W"), "w"), 64)
-	if err != nil || !(w > 0) || math.IsInf(w, 0) {
+	w, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(watts, "W"), "w")), 64)
+	if err != nil || !(w > 0) || w > float64(power.MaxDeclaredPower) {
 		return bad("%s power %q is not a positive number of watts", p.Kind, watts)
 	}
 	p.Power = power.Watts(w)
