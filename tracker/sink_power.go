@@ -27,12 +27,13 @@ const minPowerPoint = time.Second
 // more often between (power-only GPUs, every WithPowerInterval) are merged
 // into the point, which then also gives the lowest and highest power read
 // by kind ("min_power_w", "max_power_w", left out where they are equal).
-// No point is shorter than 1 s (faster reads are merged), so the file has
+// No point is shorter than 1 s (faster reads are merged; the rest at Stop
+// joins the last point), unless the whole run is, so the file has
 // at most one line per second of the run, about 100 bytes each (360 kB an
 // hour); with energy counters and no power-only device, one line per
 // background read (WithInterval, at most the checkpoint interval) and one
-// per epoch boundary. The lines are written at each checkpoint and at
-// Stop. The series' energy is the run's device energy (Report.Sources).
+// per epoch boundary. The lines are written at each checkpoint (but the
+// latest point, which waits for the next) and at Stop. The series' energy is the run's device energy (Report.Sources).
 //
 // It is the series "carbontrack run" writes, the same file and records
 // (records.Power), which tracker/runlog reads (runlog.ReadPower, Run.Power).
@@ -45,7 +46,7 @@ func WithPowerSeries(on bool) Option { return func(o *options) { o.powerSeries =
 // energies to the open point (by kind) and its power readings to the
 // point's range; a tick that read every source not lost closes the point
 // when it is at least minPowerPoint long. The writer takes the closed
-// points (take) and, at Stop, the open one (closeRest).
+// points (take), but the last, and at Stop the rest (closeRest).
 type seriesAcc struct {
 	kinds  []string // the kinds, in the order the sources first give them
 	kindOf []int    // source i's kind, an index into kinds
@@ -57,9 +58,10 @@ type seriesAcc struct {
 	n      []int
 	fresh  []bool
 	// The closed points not taken yet, and their values: seriesVals per
-	// kind per point.
+	// kind per point; done once closeRest ended the series.
 	pts  []seriesPoint
 	vals []float64
+	done bool
 }
 
 // seriesPoint is a closed point of the power series, since the tracker's
@@ -145,18 +147,49 @@ func (a *seriesAcc) close(to time.Duration) {
 }
 
 // closeRest ends the open point at to, the latest read, when it is not
-// empty (Stop: no read will come).
+// empty (Stop: no read will come). A rest shorter than minPowerPoint (the
+// read at Stop right after the one that closed a point) is merged into the
+// last point, which take kept back for that.
 func (a *seriesAcc) closeRest(to time.Duration) {
-	if to > a.from {
-		a.close(to)
+	a.done = true
+	if to <= a.from {
+		return
 	}
+	if n := len(a.pts); n > 0 && to-a.from < minPowerPoint {
+		a.pts[n-1].to = to
+		v := a.vals[(n-1)*len(a.kinds)*seriesVals:]
+		for k := range a.kinds {
+			p := v[k*seriesVals:]
+			p[0] += float64(a.e[k])
+			if a.n[k] > 0 {
+				if p[3] == 0 || float64(a.lo[k]) < p[1] {
+					p[1] = float64(a.lo[k])
+				}
+				if p[3] == 0 || float64(a.hi[k]) > p[2] {
+					p[2] = float64(a.hi[k])
+				}
+				p[3] += float64(a.n[k])
+			}
+		}
+		a.from = to
+		clear(a.e)
+		clear(a.n)
+		return
+	}
+	a.close(to)
 }
 
 // take appends the closed points and their values to pts and vals, forgets
-// them, and returns the slices.
+// them, and returns the slices. Until closeRest, it keeps the last closed
+// point back, for a short rest at Stop to join.
 func (a *seriesAcc) take(pts []seriesPoint, vals []float64) ([]seriesPoint, []float64) {
-	pts, vals = append(pts, a.pts...), append(vals, a.vals...)
-	a.pts, a.vals = a.pts[:0], a.vals[:0]
+	n := len(a.pts)
+	if !a.done {
+		n = max(n-1, 0)
+	}
+	m := n * len(a.kinds) * seriesVals
+	pts, vals = append(pts, a.pts[:n]...), append(vals, a.vals[:m]...)
+	a.pts, a.vals = append(a.pts[:0], a.pts[n:]...), append(a.vals[:0], a.vals[m:]...)
 	return pts, vals
 }
 

@@ -214,3 +214,39 @@ func TestPowerSeriesFollowsTheReads(t *testing.T) {
 	assert.InDelta(t, 60, pts[1].Max["cpu"], 1e-9)
 	assert.InDelta(t, 50, pts[1].Watts["cpu"], 0.5)
 }
+
+// Stop right after the last epoch's end leaves a rest of a few
+// milliseconds: it joins the last point instead of making a point of its
+// own, whose mean power over a moment would be noise.
+func TestPowerSeriesShortRestJoinsTheLastPoint(t *testing.T) {
+	dir := t.TempDir()
+	var rep tracker.Report
+	var start time.Time
+	synctest.Test(t, func(t *testing.T) {
+		start = time.Now()
+		tr, err := tracker.New(2, quiet([]power.Source{steps(start), twoLevels(start)},
+			tracker.WithLogDir(dir), tracker.WithPowerSeries(true))...)
+		require.NoError(t, err)
+		runEpochs(tr, 2, 2*time.Second)
+		time.Sleep(5 * time.Millisecond)
+		tr.Stop()
+		rep = tr.Report()
+	})
+	pts, err := runlog.ReadPower(rep.Files[len(rep.Files)-1])
+	require.NoError(t, err)
+	var ends []time.Duration
+	var joules float64
+	for _, p := range pts {
+		ends = append(ends, p.Time.Sub(start))
+		assert.GreaterOrEqual(t, p.Interval, time.Second)
+		for _, w := range p.Watts {
+			joules += w * p.Interval.Seconds()
+		}
+	}
+	assert.Equal(t, []time.Duration{2 * time.Second, 4*time.Second + 5*time.Millisecond}, ends)
+	var run float64
+	for _, s := range rep.Sources {
+		run += float64(s.DeviceEnergy)
+	}
+	assert.InEpsilon(t, run, joules, 1e-9)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 
 	"github.com/carbontrack/carbontrack/tracker/records"
 )
@@ -102,7 +103,8 @@ func ReadPower(path string) ([]PowerPoint, error) {
 
 // Downsample merges consecutive points of a power series into at most n
 // points (n >= 1), for a chart or a bounded file: each merged point ends
-// when its last point ends, covers their intervals, and gives by component
+// when its last point ends, starts when its first starts, and gives by
+// component
 // the mean power over them (weighted by interval: the energy is kept) and
 // the lowest and highest power of the points merged (their Min and Max
 // where they have them). A series of n points or fewer is returned as is.
@@ -122,9 +124,16 @@ func Downsample(pts []PowerPoint, n int) []PowerPoint {
 func merge(pts []PowerPoint) PowerPoint {
 	last := pts[len(pts)-1]
 	m := PowerPoint{Time: last.Time, Watts: map[string]float64{}, Min: map[string]float64{}, Max: map[string]float64{}}
+	// The merged point spans from the first point's start to the last's
+	// end, gaps included (its mean power is then over the span: the energy
+	// stays where it was drawn).
+	if span := last.Time.Sub(pts[0].Time.Add(-pts[0].Interval)); span > 0 {
+		m.Interval = span
+	}
+	var sum time.Duration
 	joules := map[string]float64{}
 	for _, p := range pts {
-		m.Interval += p.Interval
+		sum += p.Interval
 		for k, w := range p.Watts {
 			joules[k] += w * p.Interval.Seconds()
 			lo, hi := w, w
@@ -141,6 +150,9 @@ func merge(pts []PowerPoint) PowerPoint {
 				m.Max[k] = hi
 			}
 		}
+	}
+	if m.Interval < sum {
+		m.Interval = sum // points out of order or overlapping: their time
 	}
 	for k, j := range joules {
 		if s := m.Interval.Seconds(); s > 0 {

@@ -772,3 +772,19 @@ func TestDownsample(t *testing.T) {
 	assert.Equal(t, t0.Add(10*time.Second), got[2].Time)
 	assert.Equal(t, 1000.0, got[2].Max["gpu"])
 }
+
+// Points with a gap between them merge into a point that spans the gap: the
+// energy is drawn where it was.
+func TestDownsampleGap(t *testing.T) {
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	pts := []runlog.PowerPoint{
+		{Time: t0.Add(10 * time.Second), Interval: 10 * time.Second, Watts: map[string]float64{"gpu": 100}},
+		{Time: t0.Add(1000 * time.Second), Interval: 10 * time.Second, Watts: map[string]float64{"gpu": 300}},
+		{Time: t0.Add(1010 * time.Second), Interval: 10 * time.Second, Watts: map[string]float64{"gpu": 300}},
+	}
+	got := runlog.Downsample(pts, 1)
+	require.Len(t, got, 1)
+	assert.Equal(t, 1010*time.Second, got[0].Interval, "from 0 to 1010 s")
+	assert.Equal(t, t0.Add(1010*time.Second), got[0].Time)
+	assert.InDelta(t, 7000.0, got[0].Watts["gpu"]*got[0].Interval.Seconds(), 1e-9, "the energy is kept")
+}
