@@ -73,8 +73,11 @@ func TestPerformanceLlama2(t *testing.T) {
 // × 24 × W × PUE, days = FLOPs / (chips × TFLOPS)), so each row checks the
 // whole of Estimate: with MFU = measured TFLOPS / the table's peak (123 for
 // a TPU v3 chip, 125 for a V100), Watts = the measured system power, the
-// row's PUE and intensity, the estimate gives back the days, MWh and tCO2e
-// (GShard's 3.1 days are rounded: 3.13 from its own compute).
+// row's PUE and gross intensity, the estimate gives back the days, MWh and
+// gross tCO2e (GShard's 3.1 days are rounded: 3.13 from its own compute).
+// The table's net tCO2e (GShard 4.3, Switch Transformer 59.1) subtract
+// Google's purchases of carbon-free energy, which a grid factor does not
+// know.
 //
 // The implied utilisations, against the peak: T5 0.37, Meena 0.34,
 // GShard-600B 0.39, Switch Transformer 0.28, GPT-3 0.20 (a 2020 run on

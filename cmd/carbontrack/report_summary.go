@@ -364,7 +364,7 @@ func sayIntensity(p *para, r runlog.Run) {
 		p.say(", live values")
 	}
 	if r.IntensityProvider != "" && r.IntensityProvider != "fixed" {
-		p.say(" of the provider %s", r.IntensityProvider)
+		p.say(" from %s", providerName(r.IntensityProvider))
 	}
 	if r.IntensitySource != "" && r.IntensitySource != "fixed value" {
 		p.say(" (source: %s)", strings.TrimSuffix(r.IntensitySource, "."))
@@ -724,3 +724,16 @@ func writeLaTeX(w io.StringWriter, p para) {
 // wrapLaTeX wraps LaTeX source at 80 columns, at spaces only (never at a
 // "~").
 func wrapLaTeX(s string) string { return wrapText(s, 80, "") }
+
+// providerName names an intensity provider for a sentence.
+func providerName(p string) string {
+	switch p {
+	case "static":
+		return "carbontrack's embedded table"
+	case "electricitymaps":
+		return "Electricity Maps"
+	case "energidataservice":
+		return "Energi Data Service"
+	}
+	return p // carbonintensity.org.uk and others: their own names
+}

@@ -140,7 +140,7 @@ func TestReportSummaryJob(t *testing.T) {
 		"1 × AMD EPYC 7763 64-Core Processor (CPU, estimated from the CPU load and TDP)",
 		"The CPU figures are estimates from a model, not measurements",
 		"The figures cover the whole machine's devices.",
-		"for zone FR, found from WithZone, the 2023 annual average of the provider static (source: Our World in Data",
+		"for zone FR, found from WithZone, the 2023 annual average from carbontrack's embedded table (source: Our World in Data",
 		"10,000,000 tokens",
 		// The killed run: honest about what it counts.
 		"the run was killed (or is still running). The figures are up to its last checkpoint at 2000-01-01 00:04:10 UTC, after 4.17 min, when 2 of 4 epochs had completed.",

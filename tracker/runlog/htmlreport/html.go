@@ -379,12 +379,16 @@ func foundBy(from string) string {
 func totalFacts(t runlog.Total) []fact {
 	var basis []string
 	for _, b := range []struct {
-		n    int
-		name string
-	}{{t.WholeRun, "whole run"}, {t.Checkpointed, "up to a checkpoint (killed or running)"}, {t.Actual, "actual"},
-		{t.Projected, "projection"}, {t.Measured, "epochs measured"}} {
-		if b.n > 0 {
-			basis = append(basis, fmt.Sprintf("%d %s", b.n, b.name))
+		n            int
+		one, several string
+	}{{t.WholeRun, "whole run", "whole runs"}, {t.Checkpointed, "up to a checkpoint (killed or running)", ""},
+		{t.Actual, "actual consumption", "actual consumptions"}, {t.Projected, "projection", "projections"},
+		{t.Measured, "measured epochs", ""}} {
+		switch {
+		case b.n == 1 || b.n > 1 && b.several == "":
+			basis = append(basis, fmt.Sprintf("%d %s", b.n, b.one))
+		case b.n > 1:
+			basis = append(basis, fmt.Sprintf("%d %s", b.n, b.several))
 		}
 	}
 	dev := deviceKWh(t.Used)

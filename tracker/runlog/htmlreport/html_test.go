@@ -273,7 +273,7 @@ func TestWriteSeveralRuns(t *testing.T) {
 		has(t, page, fmt.Sprintf("node node%d, rank %d, job job7", i, i))
 	}
 	assert.Equal(t, 3, strings.Count(page, "<h3>Summary</h3>"))
-	has(t, page, "Runs</th><td>3 <span class=\"note\">(3 whole run)</span>")
+	has(t, page, "Runs</th><td>3 <span class=\"note\">(3 whole runs)</span>")
 	has(t, page, fmt.Sprintf("running total after each run, %.2f g CO2e in all", total.Used.Grams))
 	assert.Equal(t, 3*4+1, len(svgRE.FindAllString(page, -1)))
 	// The budget is the report's: on the total's chart, not the runs'.
