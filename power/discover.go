@@ -45,7 +45,7 @@ type backend interface {
 }
 
 // backends are asked in order; adding a backend is one file and one line here.
-var backends = []backend{nvmlBackend{}, hwmonBackend{}, raplBackend{}, estimateBackend{}}
+var backends = []backend{nvmlBackend{}, hwmonBackend{}, raplBackend{}, powermetricsBackend{}, estimateBackend{}}
 
 // found is what the backends asked so far have found.
 type found struct {
@@ -101,6 +101,9 @@ func (d *Discovery) Close() error {
 //   - AMD GPUs (amdgpu), Intel discrete GPUs (xe, i915) and NVIDIA Grace
 //     CPUs (ACPI power meters) through Linux hwmon, each meter counted once;
 //   - CPU packages and DRAM through RAPL powercap counters;
+//   - on an Apple Silicon Mac, the CPU, the GPU and the Neural Engine
+//     ("gpu:apple-ane", a GPU-kind source) through powermetrics, which needs
+//     root;
 //   - where RAPL has no package zone (VMs, containers, AMD without the
 //     driver, permission denied), an estimate from CPU load and TDP; where it
 //     has no DRAM zone, an estimate from installed memory.
