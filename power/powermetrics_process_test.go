@@ -88,7 +88,7 @@ func TestPMOpenFailures(t *testing.T) {
 			`echo "powermetrics must be invoked as the superuser" >&2; exit 1`,
 			[]string{"exited before its first sample", "exit status 1", "must be invoked as the superuser", "sudo", "--declare"},
 		},
-		"silent": {`exec sleep 60`, []string{"no sample", "sudo"}},
+		"silent":  {`exec sleep 60`, []string{"no sample", "sudo"}},
 		"garbage": {`printf 'Unrecognized sampler: ane_power\0'; exit 2`, []string{"exited before its first sample", "exit status 2"}},
 	}
 	for name, tt := range tests {
