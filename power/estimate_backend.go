@@ -15,7 +15,7 @@ func (estimateBackend) discover(ctx context.Context, o *options, f *found) ([]So
 		unavail []Unavailable
 	)
 	if o.kinds[KindCPU] && !f.has(KindCPU) {
-		if c, err := newCPUEstimate(ctx, o.procRoot(), o.tree); err == nil {
+		if c, err := newCPUEstimate(ctx, o.procRoot(), o.tree, o.cpuCalibration(ctx)); err == nil {
 			sources = append(sources, c)
 		} else {
 			unavail = append(unavail, Unavailable{Name: "cpu:estimate", Err: err})

@@ -27,7 +27,7 @@ func setStat(t testing.TB, dir string, busyS, idleS float64) {
 func discoverEstimate(t *testing.T, proc string) (cpu, ram power.Source) {
 	t.Helper()
 	d, err := power.Discover(t.Context(), power.WithKinds(power.KindCPU, power.KindDRAM),
-		power.WithSysfsRoot(t.TempDir()), power.WithProcRoot(proc))
+		power.WithSysfsRoot(t.TempDir()), power.WithProcRoot(proc), power.WithCPUCalibration(""))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	require.Len(t, d.Sources, 2)
@@ -75,6 +75,8 @@ func TestCPUEstimateModels(t *testing.T) {
 			assert.Equal(t, power.MethodEstimated, info.Method)
 			assert.Equal(t, power.KindCPU, info.Kind)
 			assert.Contains(t, info.Detail, tt.detail)
+			assert.InDelta(t, 0.342, info.Uncertainty, 1e-9, "CodeCarbon's load profiles")
+			assert.Contains(t, info.UncertaintySource, "CodeCarbon")
 
 			var r power.Reading
 			require.NoError(t, cpu.Read(t.Context(), &r)) // primes at busy 0 s, idle 0 s
@@ -99,6 +101,8 @@ func TestRAMEstimate(t *testing.T) {
 	assert.Equal(t, power.KindDRAM, info.Kind)
 	assert.Equal(t, power.MethodEstimated, info.Method)
 	assert.Contains(t, info.Detail, "0.392 W/GB")
+	assert.Zero(t, info.Uncertainty)
+	assert.Contains(t, info.UncertaintySource, "not quantified")
 	var r power.Reading
 	require.NoError(t, ram.Read(t.Context(), &r))
 	assert.InDelta(t, 24_683_656*1024/1e9*0.392, float64(r.Power), 1e-9)

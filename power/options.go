@@ -38,6 +38,7 @@ type options struct {
 	cudaVisible  *string
 	cudaOrder    string
 	tree         *procTree // the process tree of WithProcess, shared by its sources
+	cpuCalPath   *string   // WithCPUCalibration; nil: CARBONTRACK_CPU_CALIBRATION or the default
 }
 
 func defaultOptions() options {

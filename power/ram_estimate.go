@@ -16,6 +16,12 @@ import (
 // domain.
 const ramWattsPerGB = 0.392
 
+// ramUncertaintySource is the RAM estimate's Info.UncertaintySource: no
+// comparison of the W per GB figure with a measurement (RAPL's DRAM domain)
+// has been published that carbontrack could recompute, so its error is not
+// quantified and Info.Uncertainty is 0.
+const ramUncertaintySource = "not quantified: 0.392 W/GB has not been checked against a measurement"
+
 // RAMEstimate estimates DRAM power as 0.392 W per GB (Cloud Carbon Footprint,
 // 2021) of installed memory, or of the process tree's resident memory. Its
 // method is always MethodEstimated; it is used only where RAPL has no DRAM
@@ -58,8 +64,9 @@ func newRAMEstimate(ctx context.Context, procRoot string, tree *procTree) (*RAME
 	}
 	r := &RAMEstimate{watts: ramWatts(vm.Total), info: Info{
 		Name: "dram:estimate", Kind: KindDRAM, Index: -1, Method: MethodEstimated, Cadence: CadenceRare,
-		Device: fmt.Sprintf("%.1f GB RAM", float64(vm.Total)/1e9),
-		Detail: fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × installed memory", ramWattsPerGB),
+		Device:            fmt.Sprintf("%.1f GB RAM", float64(vm.Total)/1e9),
+		Detail:            fmt.Sprintf("%g W/GB (Cloud Carbon Footprint) × installed memory", ramWattsPerGB),
+		UncertaintySource: ramUncertaintySource,
 	}}
 	if tree != nil {
 		if r.pids, err = newPIDStatReader(procRoot); err != nil {

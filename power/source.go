@@ -74,7 +74,24 @@ type Info struct {
 	// Cadence says how often the source must be read to stay exact; the
 	// zero value, CadenceAuto, derives it from Method.
 	Cadence Cadence
+	// Uncertainty is the typical relative error of an estimated source's
+	// power: in half of the comparisons with a measurement that the model
+	// was checked against, the measured power lay within the estimate × (1
+	// ± Uncertainty). It is 0.342 for the CPU estimate from TDP (CodeCarbon's
+	// published RAPL profiles; see CPUEstimate). It is 0 for counter,
+	// sampled and declared sources, whose error is the device's or the
+	// user's statement, and for an estimate whose error is not quantified
+	// (UncertaintySource then says so, as for the RAM estimate).
+	Uncertainty float64
+	// UncertaintySource says, for people, where Uncertainty comes from or
+	// that it is not quantified; empty for counter, sampled and declared
+	// sources.
+	UncertaintySource string
 }
+
+// Estimated reports whether the source is a model (MethodEstimated) rather
+// than a measurement or a declaration.
+func (i Info) Estimated() bool { return i.Method == MethodEstimated }
 
 // Cadence says how often a Source must be read for its energy to stay exact.
 // The sampler reads rarely what can be read rarely: every wake-up costs CPU
