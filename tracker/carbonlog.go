@@ -269,9 +269,26 @@ func (c *ctText) runBlock(at time.Time, r *Report, std, out func(time.Time, stri
 		timeString(r.OutsideEpochs.Duration.Seconds(), true), r.PUE, plain(float64(r.MeanIntensity), 2))
 	out(at, msg)
 	std(at, msg)
+	if line := IntervalLine(r); line != "" {
+		out(at, line)
+	}
 	if line := PerWorkLine(r); line != "" {
 		out(at, line)
 	}
+}
+
+// IntervalLine says the run's emissions with the uncertainty of its
+// estimated devices: "Emissions 12.3 g CO2e (9.8–14.1 g, CPU estimated ±34
+// %)." Empty when no device was estimated.
+func IntervalLine(r *Report) string {
+	iv := r.Interval
+	if len(iv.Estimated) == 0 {
+		return ""
+	}
+	if !iv.Quantified() {
+		return fmt.Sprintf("Emissions %s g CO2e (%s).", sig(r.Run.Grams), iv.Note())
+	}
+	return fmt.Sprintf("Emissions %s g CO2e (%s–%s g, %s).", sig(r.Run.Grams), sig(iv.Low), sig(iv.High), iv.Note())
 }
 
 // PerWorkLine says the energy and emissions per million units of work over

@@ -2,7 +2,9 @@ package tracker
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/carbontrack/carbontrack/factor"
@@ -223,6 +225,9 @@ type Report struct {
 	// Projection is the latest projection (remade at every epoch's end from
 	// WithEpochsBeforePred on), nil until made.
 	Projection *Projection
+	// Interval bounds Run.Grams by the uncertainty of the estimated
+	// devices; Low = High = Run.Grams when every device was measured.
+	Interval EmissionsInterval
 	// Equivalents converts Run.Grams.
 	Equivalents []Equivalent
 	// Misuse counts calls ignored (EpochEnd without EpochStart, calls after
@@ -414,4 +419,92 @@ func tQuantile(df int) float64 {
 		}
 	}
 	return tTail[len(tTail)-1]
+}
+
+// EmissionsInterval is a run's emissions with the uncertainty of its
+// estimated devices: a CPU estimated from load and TDP is a model, and its
+// figure carries that model's typical error (power.Info.Uncertainty). The
+// measured and declared devices are taken as exact. The zero value is no
+// interval (no energy).
+type EmissionsInterval struct {
+	// Low and High bound Run.Grams: the grams of each estimated device ×
+	// (1 ∓ its Uncertainty), the other devices' grams as they are. Half
+	// the published measurements of a model lay within its estimate ×
+	// (1 ± Uncertainty), so this is a typical range, not a guarantee.
+	// Both equal Run.Grams when no device has a quantified uncertainty.
+	Low, High float64
+	// Estimated are the run's estimated devices, in the order of
+	// Report.Sources, quantified or not; empty when every device was
+	// measured or declared.
+	Estimated []EstimatedPart
+}
+
+// EstimatedPart is an estimated device's part of a run's emissions.
+type EstimatedPart struct {
+	// Name and Kind are the source's (power.Info).
+	Name string
+	Kind power.Kind
+	// Grams is the device's emissions over the run, PUE included.
+	Grams float64
+	// Uncertainty is its relative uncertainty (power.Info.Uncertainty); 0
+	// when not quantified. Calibrated is true when the estimate rests on a
+	// measured calibration of the CPU (power.CPUCalibration).
+	Uncertainty float64
+	Calibrated  bool
+	// Source says where Uncertainty comes from, or that it is not
+	// quantified.
+	Source string
+}
+
+// Note says which estimates widen the interval, for people: "CPU
+// estimated ±34 %", "CPU estimated (calibrated) ±18 %, DRAM estimated
+// (not quantified)"; empty when nothing was estimated.
+func (iv EmissionsInterval) Note() string {
+	var b strings.Builder
+	for i, p := range iv.Estimated {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strings.ToUpper(string(p.Kind)))
+		b.WriteString(" estimated")
+		if p.Calibrated {
+			b.WriteString(" (calibrated)")
+		}
+		if p.Uncertainty > 0 {
+			fmt.Fprintf(&b, " ±%.0f %%", p.Uncertainty*100)
+		} else {
+			b.WriteString(" (not quantified)")
+		}
+	}
+	return b.String()
+}
+
+// Quantified reports whether Low and High differ from the emissions: some
+// estimated device has a quantified uncertainty.
+func (iv EmissionsInterval) Quantified() bool {
+	for _, p := range iv.Estimated {
+		if p.Uncertainty > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// emissionsInterval returns the interval of total grams, whose sources
+// (infos) emitted grams each.
+func emissionsInterval(total float64, infos []power.Info, grams []float64) EmissionsInterval {
+	iv := EmissionsInterval{Low: total, High: total}
+	for i, info := range infos {
+		if !info.Estimated() || i >= len(grams) {
+			continue
+		}
+		u := max(info.Uncertainty, 0)
+		g := grams[i]
+		iv.Low -= g * min(u, 1)
+		iv.High += g * u
+		iv.Estimated = append(iv.Estimated, EstimatedPart{Name: info.Name, Kind: info.Kind, Grams: g, Uncertainty: u,
+			Calibrated: strings.HasPrefix(info.Detail, "calibrated"), Source: info.UncertaintySource})
+	}
+	iv.Low = max(iv.Low, 0)
+	return iv
 }

@@ -74,7 +74,7 @@ func (s *jsonlSink) epoch(n int, r *epochRec, dev []power.Joules) records.Epoch[
 	}
 	for i, info := range t.infos {
 		j.Devices = append(j.Devices, records.Device{Name: info.Name, Kind: string(info.Kind), Device: info.Device,
-			Method: string(info.Method), DeviceEnergyKWh: dev[i].KWh()})
+			Method: string(info.Method), DeviceEnergyKWh: dev[i].KWh(), Uncertainty: info.Uncertainty})
 	}
 	return j
 }
@@ -103,6 +103,10 @@ func finalRecord(h records.Head, r *Report) records.Final[float64] {
 	if r.Work > 0 {
 		f.Work, f.WorkUnit, f.WorkEpochs = r.Work, r.WorkUnit, r.WorkEpochs
 		f.FacilityEnergyKWhPerMillionWork, f.EmissionsGPerMillionWork = r.FacilityKWhPerMillionWork(), r.GramsPerMillionWork()
+	}
+	if len(r.Interval.Estimated) > 0 {
+		f.EmissionsLowG, f.EmissionsHighG = r.Interval.Low, r.Interval.High
+		f.EmissionsUncertainty = r.Interval.Note()
 	}
 	for _, e := range r.Elsewhere {
 		f.MeasuredElsewhere = append(f.MeasuredElsewhere, records.Elsewhere{Name: e.Source.Name, Kind: string(e.Source.Kind), By: e.By})

@@ -89,6 +89,7 @@ func (t *Tracker) summaryLocked() Report {
 		p := t.proj
 		r.Projection = &p
 	}
+	r.Interval = emissionsInterval(r.Run.Grams, t.infos, t.cumG)
 	r.Equivalents = Equivalents(r.Run.Grams)
 	return r
 }

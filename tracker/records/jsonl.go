@@ -51,6 +51,10 @@ type Device struct {
 	Device          string  `json:"device"`
 	Method          string  `json:"method"`
 	DeviceEnergyKWh float64 `json:"device_energy_kwh"`
+	// Uncertainty is an estimated device's relative uncertainty
+	// (power.Info.Uncertainty: half the measurements within ± it); left
+	// out for measured devices and unquantified estimates.
+	Uncertainty float64 `json:"uncertainty,omitempty"`
 }
 
 // Epoch is written when an epoch ends (or is cut short by Stop:
@@ -144,6 +148,13 @@ type Final[N Num] struct {
 	WorkEpochs                      int     `json:"work_epochs,omitempty"`
 	FacilityEnergyKWhPerMillionWork float64 `json:"facility_energy_kwh_per_million_work,omitempty"`
 	EmissionsGPerMillionWork        float64 `json:"emissions_g_per_million_work,omitempty"`
+	// EmissionsLowG and EmissionsHighG bound the run's emissions by the
+	// uncertainty of its estimated devices (tracker.EmissionsInterval);
+	// EmissionsUncertainty names them ("CPU estimated ±34 %"). All are
+	// left out when no device was estimated.
+	EmissionsLowG        float64 `json:"emissions_low_g,omitempty"`
+	EmissionsHighG       float64 `json:"emissions_high_g,omitempty"`
+	EmissionsUncertainty string  `json:"emissions_uncertainty,omitempty"`
 }
 
 // Elsewhere is a device of the machine that another tracker counted, and

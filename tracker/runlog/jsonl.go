@@ -414,7 +414,7 @@ func (r *Run) addDevice(d records.Device) {
 			return
 		}
 	}
-	r.Devices = append(r.Devices, Device{Name: d.Name, Kind: d.Kind, Model: d.Device, Method: d.Method})
+	r.Devices = append(r.Devices, Device{Name: d.Name, Kind: d.Kind, Model: d.Device, Method: d.Method, Uncertainty: d.Uncertainty})
 }
 
 // identify takes the run id, node and rank from the first record that has
@@ -444,6 +444,8 @@ func (r *Run) readFinal(final *finalLine) {
 	r.IntensityProvider, r.IntensitySource = final.IntensityProvider, final.IntensitySource
 	r.IntensityYear, r.IntensityFallback = final.IntensityYear, final.IntensityFallback
 	r.Work, r.WorkUnit = final.Work, final.WorkUnit
+	r.EmissionsLowG, r.EmissionsHighG = final.EmissionsLowG, final.EmissionsHighG
+	r.EmissionsUncertainty = final.EmissionsUncertainty
 	r.Epochs = final.Epochs
 	r.Completed = final.CompletedEpochs
 	r.Interrupted = final.Interrupted

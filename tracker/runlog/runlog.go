@@ -238,6 +238,12 @@ type Run struct {
 	// record; 0 when none was reported.
 	Work     float64
 	WorkUnit string
+	// EmissionsLowG and EmissionsHighG bound the whole run's emissions by
+	// the uncertainty of its estimated devices, and EmissionsUncertainty
+	// names them ("CPU estimated ±34 %"), from the final record; all zero
+	// when no device was estimated or the log predates them.
+	EmissionsLowG, EmissionsHighG float64
+	EmissionsUncertainty          string
 }
 
 // Device is a device a run measured, and how.
@@ -249,6 +255,10 @@ type Device struct {
 	// Method is how its energy was read: "counter", "sampled",
 	// "estimated" (power.Method).
 	Method string
+	// Uncertainty is an estimated device's relative uncertainty (half the
+	// measurements within ± it); 0 for measured devices, unquantified
+	// estimates and older logs.
+	Uncertainty float64
 }
 
 // Elsewhere is a device of a run's machine that another tracker counted.
