@@ -36,15 +36,20 @@ type devicesJSON struct {
 }
 
 type sourceJSON struct {
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`
-	Device    string   `json:"device"`
-	Method    string   `json:"method"`
-	Detail    string   `json:"detail"`
-	UUID      string   `json:"uuid,omitempty"`
-	EnergyJ   *float64 `json:"energy_j"`
-	AvgPowerW *float64 `json:"avg_power_w"`
-	Error     string   `json:"error,omitempty"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Device string `json:"device"`
+	Method string `json:"method"`
+	Detail string `json:"detail"`
+	// Uncertainty is an estimated source's relative uncertainty
+	// (power.Info.Uncertainty) and UncertaintySource where it comes from,
+	// or that it is not quantified; both left out for measured sources.
+	Uncertainty       float64  `json:"uncertainty,omitempty"`
+	UncertaintySource string   `json:"uncertainty_source,omitempty"`
+	UUID              string   `json:"uuid,omitempty"`
+	EnergyJ           *float64 `json:"energy_j"`
+	AvgPowerW         *float64 `json:"avg_power_w"`
+	Error             string   `json:"error,omitempty"`
 }
 
 type unavailableJSON struct {
@@ -92,7 +97,8 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, s := range d.Sources {
 		i := s.Info()
 		out.Sources = append(out.Sources, sourceJSON{Name: i.Name, Kind: string(i.Kind), Device: i.Device,
-			Method: string(i.Method), Detail: i.Detail, UUID: i.UUID})
+			Method: string(i.Method), Detail: i.Detail, UUID: i.UUID,
+			Uncertainty: i.Uncertainty, UncertaintySource: i.UncertaintySource})
 	}
 	for _, u := range d.Unavailable {
 		out.Unavailable = append(out.Unavailable, unavailableJSON{Name: u.Name, Reason: unavailableReason(u)})
@@ -160,6 +166,12 @@ func printDevices(w io.Writer, out devicesJSON) {
 	fmt.Fprintln(w, "\nHow each source is measured:")
 	for _, s := range out.Sources {
 		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Detail)
+		switch {
+		case s.Uncertainty > 0:
+			fmt.Fprintf(w, "    uncertainty: ±%.0f %% (%s)\n", s.Uncertainty*100, s.UncertaintySource)
+		case s.UncertaintySource != "":
+			fmt.Fprintf(w, "    uncertainty: %s\n", s.UncertaintySource)
+		}
 		if s.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", s.Error)
 		}

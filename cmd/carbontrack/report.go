@@ -122,6 +122,14 @@ type reportRunJSON struct {
 	FacilityEnergyKWh float64  `json:"facility_energy_kwh"`
 	DeviceEnergyKWh   *float64 `json:"device_energy_kwh"`
 	EmissionsG        float64  `json:"emissions_g"`
+	// EmissionsLowG and EmissionsHighG bound EmissionsG by the uncertainty
+	// of the run's estimated devices (the whole run's interval, scaled to
+	// the consumption counted), which EmissionsUncertainty names ("CPU
+	// estimated ±34 %"); left out when no device was estimated or the log
+	// does not say.
+	EmissionsLowG        float64 `json:"emissions_low_g,omitempty"`
+	EmissionsHighG       float64 `json:"emissions_high_g,omitempty"`
+	EmissionsUncertainty string  `json:"emissions_uncertainty,omitempty"`
 	// The whole run measured (to checkpoint_at for a killed run) and its
 	// parts; carbontracker's actual consumption and projection.
 	WholeRun      *consumptionJSON  `json:"whole_run"`
@@ -182,6 +190,11 @@ type reportTotalJSON struct {
 	DeviceEnergyKWh  float64 `json:"device_energy_kwh"`
 	DeviceEnergyRuns int     `json:"device_energy_runs"`
 	EmissionsG       float64 `json:"emissions_g"`
+	// EmissionsLowG and EmissionsHighG bound EmissionsG: the runs'
+	// intervals added (a run without one counts as exact); left out when
+	// no run has one.
+	EmissionsLowG  float64 `json:"emissions_low_g,omitempty"`
+	EmissionsHighG float64 `json:"emissions_high_g,omitempty"`
 	// RunsByBasis counts the runs by basis, every basis named.
 	RunsByBasis map[string]int `json:"runs_by_basis"`
 	// DuplicatesSkipped counts the copies of runs' logs not counted.
@@ -340,6 +353,9 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 				FacilityEnergyKWh: e.FacilityKWh, DeviceEnergyKWh: e.DeviceKWh, EmissionsG: e.Grams, AvgPowerW: e.Watts,
 				Interrupted: e.Interrupted})
 		}
+		if lo, hi, ok := usedInterval(r); ok {
+			j.EmissionsLowG, j.EmissionsHighG, j.EmissionsUncertainty = lo, hi, r.EmissionsUncertainty
+		}
 		out.Runs = append(out.Runs, j)
 	}
 	out.Total = reportTotalJSON{Runs: total.Runs, EpochsCompleted: total.Completed, EpochsCounted: total.Used.Epochs,
@@ -349,7 +365,35 @@ func buildReportJSON(runs []runlog.Run, total runlog.Total) reportJSON {
 	for _, b := range basisCounts(total) {
 		out.Total.RunsByBasis[string(b.basis)] = b.n
 	}
+	if lo, hi, ok := totalInterval(runs); ok {
+		out.Total.EmissionsLowG, out.Total.EmissionsHighG = lo, hi
+	}
 	return out
+}
+
+// usedInterval returns the bounds of the run's counted emissions (Used) by
+// the uncertainty of its estimated devices: the whole run's interval,
+// scaled to Used when that is a part of it. It reports false when the log
+// gives no interval.
+func usedInterval(r runlog.Run) (low, high float64, ok bool) {
+	if r.EmissionsUncertainty == "" || r.Whole == nil || r.Whole.Grams <= 0 {
+		return 0, 0, false
+	}
+	k := r.Used.Grams / r.Whole.Grams
+	return r.EmissionsLowG * k, r.EmissionsHighG * k, true
+}
+
+// totalInterval adds the runs' intervals, a run without one counted as
+// exact; false when no run has one.
+func totalInterval(runs []runlog.Run) (low, high float64, ok bool) {
+	for _, r := range runs {
+		if lo, hi, has := usedInterval(r); has {
+			low, high, ok = low+lo, high+hi, true
+		} else {
+			low, high = low+r.Used.Grams, high+r.Used.Grams
+		}
+	}
+	return low, high, ok
 }
 
 // runLabel names a run in the tables: its base name, with its directory
@@ -478,6 +522,22 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 		fmt.Fprintln(w, "\nNotes:")
 		for _, n := range notes {
 			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+	var intervals []string
+	for _, r := range runs {
+		if lo, hi, ok := usedInterval(r); ok {
+			intervals = append(intervals, fmt.Sprintf("  %s: %s g CO2e%s", label(r), human(r.Used.Grams),
+				intervalNote(lo, hi, r.EmissionsUncertainty)))
+		}
+	}
+	if len(intervals) > 0 {
+		fmt.Fprintln(w, "\nEstimated devices (emissions with their uncertainty: half of the estimates checked lay within it):")
+		for _, l := range intervals {
+			fmt.Fprintln(w, l)
+		}
+		if lo, hi, _ := totalInterval(runs); len(runs) > 1 {
+			fmt.Fprintf(w, "  TOTAL: %s g CO2e (%s–%s)\n", human(total.Used.Grams), human(lo), human(hi))
 		}
 	}
 	var elsewhere []string

@@ -19,22 +19,28 @@ import (
 
 // runJSON is run's report, for --json and --report-file.
 type runJSON struct {
-	Command         []string          `json:"command"`
-	ExitCode        int               `json:"exit_code"`
-	Signal          string            `json:"signal,omitempty"`
-	Mode            string            `json:"mode"`
-	DurationS       float64           `json:"duration_s"`
-	DeviceKWh       float64           `json:"device_energy_kwh"`
-	FacilityKWh     float64           `json:"facility_energy_kwh"`
-	EmissionsG      float64           `json:"emissions_g"`
-	IntensityGPerKW float64           `json:"intensity_g_per_kwh"`
-	InEpochs        runTotalsJSON     `json:"in_epochs"`
-	Actual          runTotalsJSON     `json:"actual"`
-	OutsideEpochs   runTotalsJSON     `json:"outside_epochs"`
-	Intensity       intensityUsedJSON `json:"intensity"`
-	PUE             float64           `json:"pue"`
-	Components      []componentJSON   `json:"components"`
-	Unavailable     []unavailableJSON `json:"unavailable"`
+	Command     []string `json:"command"`
+	ExitCode    int      `json:"exit_code"`
+	Signal      string   `json:"signal,omitempty"`
+	Mode        string   `json:"mode"`
+	DurationS   float64  `json:"duration_s"`
+	DeviceKWh   float64  `json:"device_energy_kwh"`
+	FacilityKWh float64  `json:"facility_energy_kwh"`
+	EmissionsG  float64  `json:"emissions_g"`
+	// EmissionsLowG and EmissionsHighG bound EmissionsG by the uncertainty
+	// of the estimated devices, which EmissionsUncertainty names ("CPU
+	// estimated ±34 %"); left out when no device was estimated.
+	EmissionsLowG        float64           `json:"emissions_low_g,omitempty"`
+	EmissionsHighG       float64           `json:"emissions_high_g,omitempty"`
+	EmissionsUncertainty string            `json:"emissions_uncertainty,omitempty"`
+	IntensityGPerKW      float64           `json:"intensity_g_per_kwh"`
+	InEpochs             runTotalsJSON     `json:"in_epochs"`
+	Actual               runTotalsJSON     `json:"actual"`
+	OutsideEpochs        runTotalsJSON     `json:"outside_epochs"`
+	Intensity            intensityUsedJSON `json:"intensity"`
+	PUE                  float64           `json:"pue"`
+	Components           []componentJSON   `json:"components"`
+	Unavailable          []unavailableJSON `json:"unavailable"`
 	// MeasuredElsewhere are the machine's devices that another tracker on
 	// it counts (not in this report); SharingNote why the machine may be
 	// counted twice.
@@ -108,6 +114,9 @@ type componentJSON struct {
 	EnergyJ   float64 `json:"device_energy_j"`
 	AvgPowerW float64 `json:"avg_power_w"`
 	Lost      bool    `json:"lost,omitempty"`
+	// Uncertainty is an estimated device's (power.Info.Uncertainty); left
+	// out for measured devices and unquantified estimates.
+	Uncertainty float64 `json:"uncertainty,omitempty"`
 }
 
 type runEpochJSON struct {
@@ -150,6 +159,9 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 	if process {
 		out.Mode = "process"
 	}
+	if iv := rep.Interval; len(iv.Estimated) > 0 {
+		out.EmissionsLowG, out.EmissionsHighG, out.EmissionsUncertainty = iv.Low, iv.High, iv.Note()
+	}
 	out.MeasuredElsewhere, out.SharingNote = []elsewhereJSON{}, rep.SharingNote
 	for _, e := range rep.Elsewhere {
 		out.MeasuredElsewhere = append(out.MeasuredElsewhere, elsewhereJSON{Name: e.Source.Name, By: e.By})
@@ -161,7 +173,7 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 	measured := st.Time.Sub(st.Start).Seconds()
 	for _, s := range st.Sources {
 		c := componentJSON{Name: s.Info.Name, Kind: string(s.Info.Kind), Device: s.Info.Device,
-			Method: string(s.Info.Method), EnergyJ: float64(s.DeviceEnergy), Lost: s.Lost}
+			Method: string(s.Info.Method), EnergyJ: float64(s.DeviceEnergy), Lost: s.Lost, Uncertainty: s.Info.Uncertainty}
 		if measured > 0 {
 			c.AvgPowerW = c.EnergyJ / measured
 		}
@@ -207,7 +219,8 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 	}
 	fmt.Fprintf(w, "  measured:   %s\n", scope)
 	fmt.Fprintf(w, "  energy:     %s kWh facility (PUE %v included); %s kWh drawn by the devices\n", human(out.FacilityKWh), out.PUE, human(out.DeviceKWh))
-	fmt.Fprintf(w, "  emissions:  %s g CO2e (mean %s g CO2e/kWh)\n", human(out.EmissionsG), human(out.IntensityGPerKW))
+	fmt.Fprintf(w, "  emissions:  %s g CO2e%s (mean %s g CO2e/kWh)\n", human(out.EmissionsG),
+		intervalNote(out.EmissionsLowG, out.EmissionsHighG, out.EmissionsUncertainty), human(out.IntensityGPerKW))
 	fmt.Fprintf(w, "  intensity:  %s\n", rep.Intensity.String())
 	if l := rep.Location.String(); l != "" {
 		fmt.Fprintf(w, "  zone:       %s\n", l)
@@ -296,4 +309,17 @@ func writeJSONFile(path string, v any) error {
 		}
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// intervalNote says an emissions interval after its figure: " (9.8–14.1,
+// CPU estimated ±34 %)", " (DRAM estimated (not quantified))" when the
+// bounds are the figure, "" without estimated devices.
+func intervalNote(low, high float64, note string) string {
+	switch {
+	case note == "":
+		return ""
+	case low == high:
+		return " (" + note + ")"
+	}
+	return fmt.Sprintf(" (%s–%s, %s)", human(low), human(high), note)
 }
