@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/shirou/gopsutil/v3/cpu"
 )
 
 // EnvCPUCalibration names the CPU calibration file that Discover reads when
@@ -191,4 +193,33 @@ func (o *options) cpuCalibration(ctx context.Context) *CPUCalibration {
 		return nil
 	}
 	return &c
+}
+
+// CPUIdentity is what a CPU calibration is matched on: the "model name" of
+// /proc/cpuinfo, the number of packages (distinct physical ids) and of
+// logical CPUs. It is a plain value.
+type CPUIdentity struct {
+	Model                string
+	Sockets, LogicalCPUs int
+}
+
+// ReadCPUIdentity reads the CPU's identity from cpuinfo under procRoot
+// ("" for /proc or CARBONTRACK_PROC_ROOT), as the CPU estimate sees it.
+func ReadCPUIdentity(ctx context.Context, procRoot string) (CPUIdentity, error) {
+	if procRoot == "" {
+		o := defaultOptions()
+		procRoot = o.procRoot()
+	}
+	infos, err := cpu.InfoWithContext(withEnv(ctx, procEnv(procRoot)))
+	if err != nil || len(infos) == 0 {
+		if err == nil {
+			err = errors.New("no processor in cpuinfo")
+		}
+		return CPUIdentity{}, fmt.Errorf("power: cpu identity: reading cpuinfo: %w", err)
+	}
+	sockets := map[string]bool{}
+	for _, in := range infos {
+		sockets[in.PhysicalID] = true
+	}
+	return CPUIdentity{Model: infos[0].ModelName, Sockets: max(len(sockets), 1), LogicalCPUs: len(infos)}, nil
 }

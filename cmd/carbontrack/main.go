@@ -50,6 +50,7 @@ func commands() []command {
 		{"run", "run a command and measure its energy and emissions, epoch by epoch", runRun},
 		{"report", "read run logs (carbontrack's and carbontracker's), add them up, plot them", runReport},
 		{"serve", "export this machine's power and energy to Prometheus until interrupted", runServe},
+		{"calibrate", "measure this CPU's idle and full-load power with RAPL for estimates where RAPL is unreadable", runCalibrate},
 	}
 }
 
