@@ -18,6 +18,10 @@ import (
 // WithCPUCalibration is not given; without it, DefaultCPUCalibrationPath.
 const EnvCPUCalibration = "CARBONTRACK_CPU_CALIBRATION"
 
+// CPUCalibrationOff, as EnvCPUCalibration or the path of WithCPUCalibration,
+// uses no calibration, whatever files there are.
+const CPUCalibrationOff = "off"
+
 // CPUCalibration is the package power of one CPU model measured with RAPL at
 // idle and at full load, all packages together, on a machine where RAPL is
 // readable ("carbontrack calibrate" measures and writes it). Where RAPL is
@@ -182,7 +186,7 @@ func (o *options) cpuCalibration(ctx context.Context) *CPUCalibration {
 	} else if p, err := DefaultCPUCalibrationPath(); err == nil {
 		path = p
 	}
-	if path == "" {
+	if path == "" || path == CPUCalibrationOff {
 		return nil
 	}
 	c, err := ReadCPUCalibration(path)

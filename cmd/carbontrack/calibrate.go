@@ -62,6 +62,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "carbontrack calibrate: %s; give --out\n", plainError(err))
 			return 1
 		}
+		if p == power.CPUCalibrationOff {
+			return f.usageError("%s=%s turns calibrations off: give --out FILE to write one", power.EnvCPUCalibration, p)
+		}
 		path = p
 	}
 	id, err := power.ReadCPUIdentity(ctx, *procRoot)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/carbontrack/carbontrack/factor"
+	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
 	"go.uber.org/goleak"
 )
@@ -13,6 +14,9 @@ func TestMain(m *testing.M) {
 	// No test asks a cloud metadata service or depends on this machine's
 	// time zone: without a zone, trackers use the world average.
 	os.Setenv(factor.CloudMetadataEnv, "off")
+	// A calibration of this machine's CPU, if the developer made one, must
+	// not change the figures the tests expect.
+	os.Setenv(power.EnvCPUCalibration, power.CPUCalibrationOff)
 	os.Setenv("TZ", "UTC")
 	// The world average, as given: tests that locate the zone unset it.
 	os.Setenv(factor.ZoneEnv, "world")
