@@ -45,7 +45,7 @@ type backend interface {
 }
 
 // backends are asked in order; adding a backend is one file and one line here.
-var backends = []backend{nvmlBackend{}, hwmonBackend{}, raplBackend{}, powermetricsBackend{}, estimateBackend{}}
+var backends = []backend{nvmlBackend{}, amdsmiBackend{}, hwmonBackend{}, raplBackend{}, powermetricsBackend{}, estimateBackend{}}
 
 // found is what the backends asked so far have found.
 type found struct {
@@ -98,8 +98,11 @@ func (d *Discovery) Close() error {
 //
 //   - NVIDIA GPUs through NVML (selected by CUDA_VISIBLE_DEVICES when set),
 //     with the energy counter where the GPU has one;
-//   - AMD GPUs (amdgpu), Intel discrete GPUs (xe, i915) and NVIDIA Grace
-//     CPUs (ACPI power meters) through Linux hwmon, each meter counted once;
+//   - AMD GPUs through AMD SMI (libamd_smi.so, loaded at run time) where
+//     ROCm is installed, with the energy counter;
+//   - AMD GPUs that AMD SMI does not measure (amdgpu), Intel discrete GPUs
+//     (xe, i915) and NVIDIA Grace CPUs (ACPI power meters) through Linux
+//     hwmon, each meter counted once;
 //   - CPU packages and DRAM through RAPL powercap counters;
 //   - on an Apple Silicon Mac, the CPU, the GPU and the Neural Engine
 //     ("gpu:apple-ane", a GPU-kind source) through powermetrics, which needs

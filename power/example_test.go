@@ -48,5 +48,6 @@ func ExampleDiscover() {
 	// cpu:estimate: estimated
 	// dram:estimate: estimated
 	// not measured: nvml
+	// not measured: amdsmi
 	// not measured: rapl
 }

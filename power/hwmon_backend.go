@@ -11,7 +11,8 @@ import (
 // says why not elsewhere), the devices whose drivers report power or energy
 // there and that no other backend reads: AMD GPUs (amdgpu), Intel discrete
 // GPUs (xe, i915) and NVIDIA Grace CPUs (ACPI power meters). NVIDIA GPUs are
-// NVML's: nouveau's hwmon power is never read.
+// NVML's: nouveau's hwmon power is never read. An amdgpu device that AMD SMI
+// measures (same PCI address) is skipped.
 //
 // A machine without /sys/class/hwmon, or without any of these drivers, yields
 // no source and no Unavailable entry: most machines have hwmon devices
@@ -23,7 +24,7 @@ func (hwmonBackend) discover(_ context.Context, o *options, f *found) ([]Source,
 	if !o.kinds[KindGPU] && !o.kinds[KindCPU] && !o.kinds[KindDRAM] {
 		return nil, nil
 	}
-	sources, unavail := discoverHwmon(hwmonFS{root: o.hwmonRoot, open: os.Open}, f.has(KindGPU))
+	sources, unavail := discoverHwmon(hwmonFS{root: o.hwmonRoot, open: os.Open}, f.has(KindGPU), f.pciAddresses())
 	sources = slices.DeleteFunc(sources, func(s Source) bool {
 		if o.kinds[s.Info().Kind] {
 			return false

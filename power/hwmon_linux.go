@@ -61,8 +61,10 @@ func (d hwmonDevice) attr(name string) string { return filepath.Join(d.attrs, na
 // discoverHwmon lists root/class/hwmon and returns the sources of the
 // drivers carbontrack reads there (AMD GPUs, Intel discrete GPUs, Grace power
 // meters) and, for each such device it cannot read, why. nvmlGPUs says NVML
-// measures GPUs already (see graceSources).
-func discoverHwmon(h hwmonFS, nvmlGPUs bool) ([]Source, []Unavailable) {
+// measures GPUs already (see graceSources); measured holds the PCI addresses
+// of the devices another backend measures (AMD SMI's GPUs), which are
+// skipped.
+func discoverHwmon(h hwmonFS, nvmlGPUs bool, measured map[string]bool) ([]Source, []Unavailable) {
 	dir := filepath.Join(h.root, "class", "hwmon")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -77,6 +79,9 @@ func discoverHwmon(h hwmonFS, nvmlGPUs bool) ([]Source, []Unavailable) {
 		d, ok := readHwmonDevice(filepath.Join(dir, e.Name()))
 		if !ok {
 			continue
+		}
+		if measured[d.bus] {
+			continue // counted once, by the backend that measures it
 		}
 		switch d.driver {
 		case "amdgpu", "xe", "i915", "power_meter":

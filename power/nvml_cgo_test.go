@@ -124,6 +124,7 @@ func discoverFake(t *testing.T, opts ...power.Option) *power.Discovery {
 		power.WithCUDAVisibleDevices("0,1,2")}, opts...)
 	d, err := power.Discover(context.Background(), opts...)
 	require.NoError(t, err)
+	d.Unavailable = withoutAMDSMI(d.Unavailable)
 	return d
 }
 

@@ -5,6 +5,7 @@ package power_test
 import (
 	"encoding/binary"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -82,7 +83,14 @@ func discoverGPUs(t *testing.T, lib nvml.Interface, opts ...power.Option) *power
 	d, err := power.Discover(t.Context(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
+	d.Unavailable = withoutAMDSMI(d.Unavailable)
 	return d
+}
+
+// withoutAMDSMI drops AMD SMI's entry (no libamd_smi.so in these tests),
+// which NVML's tests are not about.
+func withoutAMDSMI(u []power.Unavailable) []power.Unavailable {
+	return slices.DeleteFunc(u, func(u power.Unavailable) bool { return u.Name == "amdsmi" })
 }
 
 func allVisible() power.Option { return power.WithCUDAVisibleDevices("0,1,2,3,4,5,6,7") }

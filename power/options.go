@@ -17,6 +17,9 @@ const (
 	// EnvNVMLLibrary names the NVML library to load instead of
 	// "libnvidia-ml.so.1" (a path or a soname).
 	EnvNVMLLibrary = "CARBONTRACK_NVML_LIBRARY"
+	// EnvAMDSMILibrary names the AMD SMI library to load instead of
+	// "libamd_smi.so" or "/opt/rocm/lib/libamd_smi.so" (a path or a soname).
+	EnvAMDSMILibrary = "CARBONTRACK_AMDSMI_LIBRARY"
 	// EnvProcRoot overrides the procfs root ("/proc") used by the CPU and RAM
 	// estimates.
 	EnvProcRoot = "CARBONTRACK_PROC_ROOT"
@@ -30,6 +33,7 @@ type options struct {
 	hwmonRoot    string // the sysfs root for hwmon; sysfsRoot when empty
 	procRootDir  string
 	nvmlLibrary  string
+	amdsmiLib    string
 	nvml         nvmlHandle // set by WithNVML where cgo is available
 	kinds        map[Kind]bool
 	pid          int
@@ -62,6 +66,9 @@ func (o *options) resolve() {
 	}
 	if o.nvmlLibrary == "" {
 		o.nvmlLibrary = os.Getenv(EnvNVMLLibrary)
+	}
+	if o.amdsmiLib == "" {
+		o.amdsmiLib = os.Getenv(EnvAMDSMILibrary)
 	}
 	if o.pid > 0 {
 		o.tree = newProcTree(o.pid, o.procRoot())
@@ -119,6 +126,12 @@ func withEnv(ctx context.Context, env common.EnvMap) context.Context {
 // WithNVMLLibrary loads NVML from path (go-nvml's WithLibraryPath) instead of
 // "libnvidia-ml.so.1". Without it, CARBONTRACK_NVML_LIBRARY is used if set.
 func WithNVMLLibrary(path string) Option { return func(o *options) { o.nvmlLibrary = path } }
+
+// WithAMDSMILibrary loads AMD SMI from path (a path or a soname, as dlopen
+// takes it) instead of trying "libamd_smi.so" and then
+// "/opt/rocm/lib/libamd_smi.so". Without it, CARBONTRACK_AMDSMI_LIBRARY is
+// used if set.
+func WithAMDSMILibrary(path string) Option { return func(o *options) { o.amdsmiLib = path } }
 
 // WithKinds limits discovery to the given kinds of device (default: all).
 func WithKinds(kinds ...Kind) Option {
