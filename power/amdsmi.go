@@ -236,7 +236,12 @@ func openAMDSMI(o *options) (*C.ct_amdsmi, string, *Unavailable) {
 		// any call; checkLibrary says which functions it lacks.
 		if err := checkLibrary(path, amdsmiCheck); err != nil {
 			if errors.Is(err, errLibraryOpen) {
-				openErrs = append(openErrs, err.Error())
+				// An absent file is the usual case: its name says enough.
+				if strings.Contains(err.Error(), "No such file or directory") {
+					openErrs = append(openErrs, path)
+				} else {
+					openErrs = append(openErrs, err.Error())
+				}
 				continue
 			}
 			return nil, "", &Unavailable{Name: "amdsmi", Err: fmt.Errorf("%w; AMD GPUs are read through hwmon where the amdgpu driver exposes power", err)}
@@ -251,8 +256,8 @@ func openAMDSMI(o *options) (*C.ct_amdsmi, string, *Unavailable) {
 		}
 		return lib, path, nil
 	}
-	return nil, "", &Unavailable{Name: "amdsmi", Err: errorf(ErrNotFound, "power: amdsmi: %s (%s)",
-		amdsmiNotFound, strings.Join(openErrs, "; "))}
+	return nil, "", &Unavailable{Name: "amdsmi", Err: errorf(ErrNotFound, "power: amdsmi: %s (tried %s; %s names another path)",
+		amdsmiNotFound, strings.Join(openErrs, ", "), EnvAMDSMILibrary)}
 }
 
 // discoverAMDSMI loads AMD SMI, initialises it for AMD GPUs and returns a

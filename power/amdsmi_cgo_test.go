@@ -215,11 +215,20 @@ func TestAMDSMILibraryMissingAFunction(t *testing.T) {
 }
 
 func TestAMDSMILibraryAbsent(t *testing.T) {
-	d := discoverAMD(t, filepath.Join(t.TempDir(), "libamd_smi.so"))
+	lib := filepath.Join(t.TempDir(), "libamd_smi.so")
+	d := discoverAMD(t, lib)
 	u, ok := unavailableNamed(d, "amdsmi")
 	require.True(t, ok)
 	assert.ErrorIs(t, u.Err, ErrNotFound)
-	assert.Contains(t, u.Reason(), "power: amdsmi: AMD SMI (libamd_smi.so) not found: AMD GPUs are read through hwmon where the amdgpu driver exposes power (")
+	assert.Equal(t, "power: amdsmi: AMD SMI (libamd_smi.so) not found: AMD GPUs are read through hwmon where the amdgpu driver exposes power (tried "+
+		lib+"; "+EnvAMDSMILibrary+" names another path)", u.Reason())
+
+	// A file that exists but cannot be loaded says why.
+	require.NoError(t, os.WriteFile(lib, []byte("not an ELF file"), 0o644))
+	d = discoverAMD(t, lib)
+	u, ok = unavailableNamed(d, "amdsmi")
+	require.True(t, ok)
+	assert.Contains(t, u.Reason(), "(tried power: cannot load library "+lib+": ")
 }
 
 // The GPU AMD SMI measures is not read again through hwmon; another amdgpu

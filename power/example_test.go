@@ -33,7 +33,8 @@ func ExampleDiscover() {
 	d, err := power.Discover(context.Background(),
 		power.WithSysfsRoot(filepath.Join(dir, "sys")),
 		power.WithProcRoot(exampleProc(dir)),
-		power.WithNVMLLibrary(filepath.Join(dir, "no-such-libnvidia-ml.so.1")))
+		power.WithNVMLLibrary(filepath.Join(dir, "no-such-libnvidia-ml.so.1")),
+		power.WithAMDSMILibrary(filepath.Join(dir, "no-such-libamd_smi.so")))
 	if err != nil {
 		panic(err)
 	}

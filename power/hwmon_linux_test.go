@@ -65,7 +65,8 @@ func attrPath(root string, i int, f string) string {
 
 func discoverHwmonTree(t *testing.T, root string, opts ...Option) *Discovery {
 	t.Helper()
-	opts = append([]Option{WithSysfsRoot(root), WithNVMLLibrary(filepath.Join(t.TempDir(), "libnvidia-ml.so.1"))}, opts...)
+	opts = append([]Option{WithSysfsRoot(root), WithNVMLLibrary(filepath.Join(t.TempDir(), "libnvidia-ml.so.1")),
+		WithAMDSMILibrary(filepath.Join(t.TempDir(), "libamd_smi.so"))}, opts...)
 	d, err := Discover(t.Context(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })

@@ -5,6 +5,7 @@ package power_test
 import (
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -79,7 +80,8 @@ func h100s(t testing.TB, b gpuBehaviour) *server.Server {
 func discoverGPUs(t *testing.T, lib nvml.Interface, opts ...power.Option) *power.Discovery {
 	t.Helper()
 	// The caller's CUDA_VISIBLE_DEVICES option, if any, comes later and wins.
-	opts = append([]power.Option{power.WithNVML(lib), power.WithKinds(power.KindGPU), allVisible()}, opts...)
+	opts = append([]power.Option{power.WithNVML(lib), power.WithKinds(power.KindGPU), allVisible(),
+		power.WithAMDSMILibrary(filepath.Join(t.TempDir(), "libamd_smi.so"))}, opts...)
 	d, err := power.Discover(t.Context(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })

@@ -26,6 +26,7 @@ func fakeMachine(t *testing.T) (sysfs string) {
 	)
 	t.Setenv(power.EnvProcRoot, powertest.WriteProc(t, filepath.Join(t.TempDir(), "proc"), powertest.Proc{Model: "AMD EPYC", CPUs: 2}))
 	t.Setenv(power.EnvNVMLLibrary, filepath.Join(t.TempDir(), "libnvidia-ml.so.1"))
+	t.Setenv(power.EnvAMDSMILibrary, filepath.Join(t.TempDir(), "libamd_smi.so"))
 	t.Setenv("CUDA_VISIBLE_DEVICES", "")
 	return sysfs
 }
@@ -86,12 +87,16 @@ func TestDevicesJSON(t *testing.T) {
 	assert.InDelta(t, 50, *pkg.AvgPowerW, 5, "the package draws 50 W")
 	assert.InDelta(t, 25, *pkg.EnergyJ, 4, "50 W for 0.5 s, in joules")
 	assert.Zero(t, *dram.EnergyJ, "the DRAM counter does not move")
-	require.Len(t, doc.Unavailable, 1)
+	require.Len(t, doc.Unavailable, 2)
 	assert.Equal(t, "nvml", doc.Unavailable[0].Name)
+	assert.Equal(t, "amdsmi", doc.Unavailable[1].Name)
 	if nvmlBuilt {
 		assert.Contains(t, doc.Unavailable[0].Reason, "ERROR_LIBRARY_NOT_FOUND")
+		assert.Contains(t, doc.Unavailable[1].Reason,
+			"AMD SMI (libamd_smi.so) not found: AMD GPUs are read through hwmon where the amdgpu driver exposes power")
 	} else {
 		assert.Contains(t, doc.Unavailable[0].Reason, "built without cgo")
+		assert.Contains(t, doc.Unavailable[1].Reason, "built without cgo")
 	}
 }
 
