@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,6 +211,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	format := f.String("format", "table", env("format", "CARBONTRACK_REPORT_FORMAT",
 		"table (the tables below), or a paragraph per run and for the total to paste into a paper: text, markdown or latex"))
 	htmlPath := f.String("html", "", env("html", "CARBONTRACK_HTML", "also write a self-contained HTML report (summary, charts, sources) into FILE"))
+	budget := f.Float64("budget", 0, env("budget", "CARBONTRACK_BUDGET", "emissions budget in grams CO2e, drawn against the cumulative emissions of --html (0: none)"))
 	// Flags may follow the directories.
 	dirs, code, ok := f.parse(args, true)
 	if !ok {
@@ -238,6 +240,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *htmlPath != "" && !strings.EqualFold(filepath.Ext(*htmlPath), ".html") && !strings.EqualFold(filepath.Ext(*htmlPath), ".htm") {
 		return f.usageError("%s %q: the file must end in .html", f.what("html"), *htmlPath)
+	}
+	if !(*budget >= 0) || math.IsInf(*budget, 0) {
+		return f.usageError("%s %v: want grams CO2e, 0 or more", f.what("budget"), *budget)
 	}
 	if len(dirs) == 0 {
 		dirs = []string{defaultLogDir()}
@@ -269,7 +274,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		printReport(stdout, runs, total, *perEpoch, len(dirs) > 1)
 	}
 	if *htmlPath != "" {
-		if err := writeHTML(*htmlPath, runs, total); err != nil {
+		if err := writeHTML(*htmlPath, runs, *budget); err != nil {
 			fmt.Fprintf(stderr, "carbontrack report: %s\n", plainError(err))
 			return 1
 		}

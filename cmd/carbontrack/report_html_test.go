@@ -47,3 +47,17 @@ func TestReportHTMLUnwritable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 }
+
+// --budget draws the budget in the HTML report; a negative one is a usage
+// error.
+func TestReportHTMLBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.html")
+	code, _, stderr := runCLI(t, "report", "--html", path, "--budget", "12", ctFixture)
+	require.Equal(t, 0, code, stderr)
+	page, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "budget: 12")
+	code, _, stderr = runCLI(t, "report", "--budget", "-1", ctFixture)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--budget -1: want grams CO2e")
+}
