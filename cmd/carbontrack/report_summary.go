@@ -275,7 +275,11 @@ func sayHardware(p *para, r runlog.Run) {
 			}
 		}
 		p.say(" The energy is that of %s.", andList(parts))
-		if len(estimated) > 0 {
+		switch {
+		case len(estimated) > 0 && r.EmissionsHighG > r.EmissionsLowG:
+			p.say(" The %s figures are estimates from a model, not measurements (%s): with that uncertainty the run's emissions are %s (half of such estimates lay within it when checked against measurements).",
+				andList(estimated), r.EmissionsUncertainty, massRange(r.EmissionsLowG, r.EmissionsHighG))
+		case len(estimated) > 0:
 			p.say(" The %s figures are estimates from a model, not measurements: they are uncertain, by an amount not quantified.", andList(estimated))
 		}
 	}

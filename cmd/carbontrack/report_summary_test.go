@@ -27,6 +27,12 @@ func model(s *powertest.Source, name string) *powertest.Source {
 	return s
 }
 
+// uncertain gives s the relative uncertainty u of an estimate.
+func uncertain(s *powertest.Source, u float64) *powertest.Source {
+	s.Desc.Uncertainty = u
+	return s
+}
+
 // summaryLogs writes the logs of a job over two nodes into base/n0 and
 // base/n1: rank 0 on n0 finished its 2 epochs on two H100s (energy
 // counters) and an estimated CPU, with the hostile label, in zone FR,
@@ -41,7 +47,7 @@ func summaryLogs(t *testing.T) string {
 		tr, err := tracker.New(2, tracker.WithSources([]power.Source{
 			model(powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, start), "NVIDIA H100 80GB HBM3"),
 			model(powertest.Constant("gpu:1", power.KindGPU, power.MethodCounter, 300, start), "NVIDIA H100 80GB HBM3"),
-			model(powertest.Constant("cpu:estimate", power.KindCPU, power.MethodEstimated, 50, start), "AMD EPYC 7763 64-Core Processor"),
+			uncertain(model(powertest.Constant("cpu:estimate", power.KindCPU, power.MethodEstimated, 50, start), "AMD EPYC 7763 64-Core Processor"), 0.342),
 		}), tracker.WithLogDir(filepath.Join(base, "n0")), tracker.WithVerbose(0), tracker.WithZone("FR"),
 			tracker.WithRunLabel(hostileLabel), tracker.WithNode("n0"), tracker.WithRank(0, -1), tracker.WithRunID("job-7"),
 			tracker.WithWorkUnit("tokens"), tracker.WithInterval(time.Second))
@@ -138,7 +144,7 @@ func TestReportSummaryJob(t *testing.T) {
 		"node n0, rank 0, job job-7) started on 2000-01-01 00:00:00 UTC and ran for 21 min, completing 2 of 2 epochs.",
 		"2 × NVIDIA H100 80GB HBM3 (GPU, measured by its energy counter)",
 		"1 × AMD EPYC 7763 64-Core Processor (CPU, estimated from the CPU load and TDP)",
-		"The CPU figures are estimates from a model, not measurements",
+		"The CPU figures are estimates from a model, not measurements (CPU estimated ±34 %): with that uncertainty the run's emissions are ",
 		"The figures cover the whole machine's devices.",
 		"for zone FR, found from WithZone, the 2023 annual average from carbontrack's embedded table (source: Our World in Data",
 		"10,000,000 tokens",
