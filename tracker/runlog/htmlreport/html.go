@@ -295,6 +295,11 @@ func runFacts(r runlog.Run) []fact {
 		{Name: "Device energy", Value: deviceKWh(r.Used), Note: "before PUE"},
 		{Name: "Emissions", Value: grams(r.Used.Grams)},
 	}
+	if r.EmissionsHighG > r.EmissionsLowG {
+		fs = append(fs, fact{Name: "Uncertainty", Value: grams(r.EmissionsLowG) + " to " + grams(r.EmissionsHighG),
+			Note: "the whole run's emissions, by the uncertainty of its estimated devices: " + r.EmissionsUncertainty +
+				"; half of such estimates lay within it when checked against measurements"})
+	}
 	if r.Whole != nil && r.Basis != runlog.BasisRun && r.Basis != runlog.BasisCheckpoint {
 		fs = append(fs, fact{Name: "Whole run", Value: grams(r.Whole.Grams), Note: kwh(r.Whole.FacilityKWh) + " facility"})
 	}

@@ -338,3 +338,17 @@ func TestWriteFileWholeOrNothing(t *testing.T) {
 
 	assert.ErrorContains(t, htmlreport.Write(failingWriter{}, runs, htmlreport.Options{}), "disk full")
 }
+
+// The emissions interval of the estimated devices, from the final record.
+func TestWriteUncertainty(t *testing.T) {
+	dir := t.TempDir()
+	final := `{"type":"final","duration_s":3600,"device_energy_kwh":0.633,"facility_energy_kwh":1,"emissions_g":190,"epochs":1,"completed_epochs":0,"pue":1.58,` +
+		`"emissions_low_g":170,"emissions_high_g":210,"emissions_uncertainty":"CPU estimated ±34 %"}` + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "11.1_2025-03-01T120000Z"+runlog.SuffixJSONLines), []byte(final), 0o644))
+	runs, err := runlog.Read(dir)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	page := write(t, runs, htmlreport.Options{})
+	has(t, page, "Uncertainty</th><td>170 g CO2e to 210 g CO2e")
+	has(t, page, "CPU estimated ±34 %")
+}
