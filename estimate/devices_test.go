@@ -34,7 +34,7 @@ func TestLookupAcceleratorSpellings(t *testing.T) {
 	}
 }
 
-// The figures the brief and the sources fix; a change to the table must be
+// The figures the sources fix; a change to the table must be
 // a deliberate one.
 func TestAcceleratorTable(t *testing.T) {
 	want := map[string]float64{

@@ -6,6 +6,7 @@ package power
 #cgo LDFLAGS: -ldl
 #include <dlfcn.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,24 +53,26 @@ typedef struct {
 } ct_amdsmi;
 
 // ct_amdsmi_open loads the library at path and looks up every function. It
-// returns NULL with *err set to dlerror's text, or the name of a missing
-// function, without calling any.
-static ct_amdsmi *ct_amdsmi_open(const char *path, const char **err) {
+// returns NULL with errbuf (n bytes) holding dlerror's text, or the name of
+// a missing function, without calling any. dlerror's text is copied here,
+// on the thread that made the call: its buffer is that thread's.
+static ct_amdsmi *ct_amdsmi_open(const char *path, char *errbuf, size_t n) {
 	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (lib == NULL) {
-		*err = dlerror();
+		const char *e = dlerror();
+		snprintf(errbuf, n, "%s", e != NULL ? e : "dlopen failed");
 		return NULL;
 	}
 	ct_amdsmi *a = calloc(1, sizeof *a);
 	if (a == NULL) {
-		*err = "out of memory";
+		snprintf(errbuf, n, "out of memory");
 		dlclose(lib);
 		return NULL;
 	}
 	a->lib = lib;
 #define CT_SYM(field, name) do { \
 		void *p = dlsym(lib, name); \
-		if (p == NULL) { *err = name; free(a); dlclose(lib); return NULL; } \
+		if (p == NULL) { snprintf(errbuf, n, "%s", name); free(a); dlclose(lib); return NULL; } \
 		memcpy(&a->field, &p, sizeof p); \
 	} while (0)
 	CT_SYM(init, "amdsmi_init");
@@ -247,12 +250,15 @@ func openAMDSMI(o *options) (*C.ct_amdsmi, string, *Unavailable) {
 			return nil, "", &Unavailable{Name: "amdsmi", Err: fmt.Errorf("%w; AMD GPUs are read through hwmon where the amdgpu driver exposes power", err)}
 		}
 		cpath := C.CString(path)
-		var cerr *C.char
-		lib := C.ct_amdsmi_open(cpath, &cerr)
+		const errLen = 512
+		cerr := (*C.char)(C.calloc(errLen, 1))
+		lib := C.ct_amdsmi_open(cpath, cerr, errLen)
+		msg := C.GoString(cerr)
 		C.free(unsafe.Pointer(cpath))
+		C.free(unsafe.Pointer(cerr))
 		if lib == nil {
 			// Only if the file changed since the check.
-			return nil, "", &Unavailable{Name: "amdsmi", Err: errorf(ErrNotFound, "power: amdsmi: %s: %s", path, C.GoString(cerr))}
+			return nil, "", &Unavailable{Name: "amdsmi", Err: errorf(ErrNotFound, "power: amdsmi: %s: %s", path, msg)}
 		}
 		return lib, path, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -89,6 +90,9 @@ func startPowermetrics(path string) (*pmProcess, error) {
 		"-i", strconv.FormatInt(pmInterval.Milliseconds(), 10))
 	p.cmd.Stdout = w
 	p.cmd.Stderr = p.stderr
+	// Its own process group: a Ctrl-C at the terminal is for the training,
+	// not for the measurement of its end (stop kills it when it is done).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A process it started that holds stderr open must not block the
 	// reaping for ever.
 	p.cmd.WaitDelay = time.Second

@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 	os.Setenv(factor.CloudMetadataEnv, "off")
 	os.Setenv("TZ", "UTC")
 	os.Unsetenv(factor.ZoneEnv)
+	// A calibration of this machine's CPU changes no expected figure.
+	os.Setenv(power.EnvCPUCalibration, power.CPUCalibrationOff)
 	goleak.VerifyTestMain(m)
 }
 

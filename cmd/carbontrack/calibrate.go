@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -62,10 +64,17 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "carbontrack calibrate: %s; give --out\n", plainError(err))
 			return 1
 		}
-		if p == power.CPUCalibrationOff {
-			return f.usageError("%s=%s turns calibrations off: give --out FILE to write one", power.EnvCPUCalibration, p)
-		}
 		path = p
+	}
+	if path == power.CPUCalibrationOff {
+		return f.usageError("%q turns calibrations off (%s): give --out FILE to write one", path, power.EnvCPUCalibration)
+	}
+	// Where the file goes is checked before minutes of measuring.
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return f.usageError("%s %q is a directory: give the calibration file's path", f.what("out"), path)
+	}
+	if st, err := os.Stat(filepath.Dir(path)); err == nil && !st.IsDir() {
+		return f.usageError("%s %q: %s is not a directory", f.what("out"), path, filepath.Dir(path))
 	}
 	id, err := power.ReadCPUIdentity(ctx, *procRoot)
 	if err != nil {

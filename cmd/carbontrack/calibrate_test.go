@@ -88,3 +88,18 @@ func drawLoadPower(t *testing.T, sysfs, zone string, idle, full float64) {
 	}()
 	t.Cleanup(func() { close(stop); <-done; _ = f.Close() })
 }
+
+// Where the file goes is checked before measuring: "off" (from the flag or
+// its twin) and a directory are usage errors, and nothing is written.
+func TestCalibrateBadOut(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv(power.EnvCPUCalibration, "off")
+	code, _, stderr := runCLI(t, "calibrate", "--idle", "10ms", "--load", "10ms")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `"off" turns calibrations off`)
+	assert.NoFileExists(t, filepath.Join(dir, "off"))
+	code, _, stderr = runCLI(t, "calibrate", "--idle", "10ms", "--load", "10ms", "--out", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "is a directory")
+}

@@ -24,6 +24,10 @@ func TestRedactedCommand(t *testing.T) {
 		// label may lose a harmless value, never keep a secret.
 		{[]string{"t.py", "--keyframes", "10"}, "t.py --keyframes xxxxx"},
 		{[]string{"t.py", "data/tokenizer.json"}, "t.py data/tokenizer.json"},
+		{[]string{"sh", "-c", "python train.py --api-key SECRET6 --lr 3e-4"}, "sh -c 'python train.py --api-key xxxxx --lr 3e-4'"},
+		{[]string{"sh", "-c", "HF_TOKEN=SECRET7 python train.py"}, "sh -c 'HF_TOKEN=xxxxx python train.py'"},
+		{[]string{"curl", "-H", "Authorization: Bearer SECRET8", "https://x"}, "curl -H 'Authorization: xxxxx xxxxx' https://x"},
+		{[]string{"curl", "-H", "X-Api-Key: SECRET9", "https://x"}, "curl -H 'X-Api-Key: xxxxx' https://x"},
 	} {
 		got := redactedCommand(c.argv)
 		assert.Equal(t, c.want, got, "%q", c.argv)

@@ -244,6 +244,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if !(*budget >= 0) || math.IsInf(*budget, 0) {
 		return f.usageError("%s %v: want grams CO2e, 0 or more", f.what("budget"), *budget)
 	}
+	if *budget > 0 && *htmlPath == "" && f.onCmdLine["budget"] {
+		return f.usageError("--budget is drawn in the HTML report: give --html FILE too")
+	}
 	if len(dirs) == 0 {
 		dirs = []string{defaultLogDir()}
 	}

@@ -60,4 +60,7 @@ func TestReportHTMLBudget(t *testing.T) {
 	code, _, stderr = runCLI(t, "report", "--budget", "-1", ctFixture)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--budget -1: want grams CO2e")
+	code, _, stderr = runCLI(t, "report", "--budget", "5", ctFixture)
+	assert.Equal(t, 2, code, "a budget without --html would be silently ignored")
+	assert.Contains(t, stderr, "give --html FILE too")
 }

@@ -41,7 +41,7 @@ func runInProcess(t *testing.T, flags []string, argv ...string) (int, string, ru
 	return code, errb.String(), doc
 }
 
-// The brief's case: a script that prints "epoch N" when each epoch begins.
+// The usual case: a script that prints "epoch N" when each epoch begins.
 // Taken as ends (--epoch-pattern), the first epoch is a moment and the
 // last goes uncounted, which a warning now says; --epoch-start-pattern and
 // --epochs-from plain count the three as they are.
