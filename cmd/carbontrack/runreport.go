@@ -219,7 +219,7 @@ func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 	}
 	fmt.Fprintf(w, "  measured:   %s\n", scope)
 	fmt.Fprintf(w, "  energy:     %s kWh facility (PUE %v included); %s kWh drawn by the devices\n", human(out.FacilityKWh), out.PUE, human(out.DeviceKWh))
-	fmt.Fprintf(w, "  emissions:  %s g CO2e%s (mean %s g CO2e/kWh)\n", human(out.EmissionsG),
+	fmt.Fprintf(w, "  emissions:  %s g CO2e%s, at a mean %s g CO2e/kWh\n", human(out.EmissionsG),
 		intervalNote(out.EmissionsLowG, out.EmissionsHighG, out.EmissionsUncertainty), human(out.IntensityGPerKW))
 	fmt.Fprintf(w, "  intensity:  %s\n", rep.Intensity.String())
 	if l := rep.Location.String(); l != "" {
