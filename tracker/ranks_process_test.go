@@ -220,12 +220,14 @@ func (m rpMachine) helper(t *testing.T, mode string, extra ...string) *exec.Cmd 
 // energy), and each reading is stamped just before the NVML call. Each ms
 // there is worth at most BusyW × 1 ms (0.15 to 0.6 J here, out of ~130 to
 // ~680 J). Idle, the offset is microseconds; 4 race-enabled helpers
-// starting at once on 2 cores showed up to 3.1 J (0.8 %, ~7 ms). 2 % plus
-// 20 ms leaves room for a few times that on a busier machine. The wrong
-// GPU (each differs from the next by a third or more) or a GPU counted
-// twice is far outside.
+// starting at once on 2 cores showed up to 3.1 J (0.8 %, ~7 ms), and 21 J
+// (~68 ms) while the rest of the test suite ran with -race beside them. 2 %
+// plus 100 ms leaves room for that: what this test checks is which tracker
+// counts which GPU, and the wrong GPU (each differs from the next by a third
+// or more) or a GPU counted twice is far outside (accuracy itself is tested
+// on one process, in the NVML tests).
 func rpTolerance(g powertest.FakeGPU, truth float64) float64 {
-	return 0.02*truth + g.BusyW*0.020
+	return 0.02*truth + g.BusyW*0.100
 }
 
 // Four processes of one machine, local ranks 0 to 3, each with a tracker
