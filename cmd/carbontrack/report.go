@@ -181,11 +181,14 @@ type reportEpochJSON struct {
 }
 
 type reportTotalJSON struct {
-	Runs              int     `json:"runs"`
-	EpochsCompleted   int     `json:"epochs_completed"`
-	EpochsCounted     int     `json:"epochs_counted"`
-	DurationS         float64 `json:"duration_s"`
-	FacilityEnergyKWh float64 `json:"facility_energy_kwh"`
+	// Offset is what offsetting the total's emissions would cost at the
+	// price given (--offset-price, --currency); absent without one.
+	Offset            *reportOffsetJSON `json:"offset,omitempty"`
+	Runs              int               `json:"runs"`
+	EpochsCompleted   int               `json:"epochs_completed"`
+	EpochsCounted     int               `json:"epochs_counted"`
+	DurationS         float64           `json:"duration_s"`
+	FacilityEnergyKWh float64           `json:"facility_energy_kwh"`
 	// DeviceEnergyKWh sums the DeviceEnergyRuns runs whose device energy
 	// is known.
 	DeviceEnergyKWh  float64 `json:"device_energy_kwh"`
@@ -211,6 +214,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	format := f.String("format", "table", env("format", "CARBONTRACK_REPORT_FORMAT",
 		"table (the tables below), or a paragraph per run and for the total to paste into a paper: text, markdown or latex"))
 	htmlPath := f.String("html", "", env("html", "CARBONTRACK_HTML", "also write a self-contained HTML report (summary, charts, sources) into FILE"))
+	offsetPrice := f.Float64("offset-price", 0, env("offset-price", "CARBONTRACK_OFFSET_PRICE",
+		"price per tonne CO2e to cost offsetting the total's emissions (with --currency); none is assumed"))
+	currency := f.String("currency", "", env("currency", "CARBONTRACK_CURRENCY", "ISO 4217 currency of --offset-price, e.g. EUR"))
 	budget := f.Float64("budget", 0, env("budget", "CARBONTRACK_BUDGET", "emissions budget in grams CO2e, drawn against the cumulative emissions of --html (0: none)"))
 	// Flags may follow the directories.
 	dirs, code, ok := f.parse(args, true)
@@ -247,6 +253,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if *budget > 0 && *htmlPath == "" && f.onCmdLine["budget"] {
 		return f.usageError("--budget is drawn in the HTML report: give --html FILE too")
 	}
+	if err := checkOffset(*offsetPrice, *currency); err != nil {
+		return f.usageError("%v", err)
+	}
 	if len(dirs) == 0 {
 		dirs = []string{defaultLogDir()}
 	}
@@ -263,8 +272,11 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	total := runlog.Sum(runs)
+	offset := totalOffset(total, *offsetPrice, *currency)
 	if *asJSON {
-		if err := encodeJSON(stdout, buildReportJSON(runs, total)); err != nil {
+		doc := buildReportJSON(runs, total)
+		doc.Total.Offset = offset
+		if err := encodeJSON(stdout, doc); err != nil {
 			fmt.Fprintf(stderr, "carbontrack report: %v\n", err)
 			return 1
 		}
@@ -275,6 +287,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		printReport(stdout, runs, total, *perEpoch, len(dirs) > 1)
+		printOffset(stdout, offset)
 	}
 	if *htmlPath != "" {
 		if err := writeHTML(*htmlPath, runs, *budget); err != nil {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
@@ -242,7 +241,7 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 	case o.linger < 0:
 		return usage("--metrics-linger must not be negative")
 	case offsetErr(o) != nil:
-		return usage("%s", plainError(offsetErr(o)))
+		return usage("%v", offsetErr(o))
 	case !(o.workPerEpoch >= 0) || math.IsInf(o.workPerEpoch, 0):
 		return usage("%s must be a finite number, at least 0, got %v", flagName("work-per-epoch"), o.workPerEpoch)
 	}
@@ -255,10 +254,7 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 }
 
 // offsetErr checks --offset-price and --currency as the estimator does.
-func offsetErr(o runOptions) error {
-	_, _, err := estimate.OffsetCost(0, o.offsetPrice, o.currency)
-	return err
-}
+func offsetErr(o runOptions) error { return checkOffset(o.offsetPrice, o.currency) }
 
 // declareEnv is --declare's twin.
 const declareEnv = "CARBONTRACK_DECLARE"
