@@ -63,7 +63,14 @@ func TestPowerSeriesTickAllocs(t *testing.T) {
 	if len(pts) != 1 || pts[0].to-pts[0].from != time.Second {
 		t.Fatalf("points %+v, want one of 1 s a second", pts)
 	}
-	if allocs := testing.AllocsPerRun(100, func() { pts, vals = seriesTicks(tr, tk, pts, vals) }); allocs != 0 {
+	// AllocsPerRun counts every goroutine's allocations, the tracker's idle
+	// ones included (a timer, the runtime): an allocation of the tick shows
+	// in every try, such noise not in three in a row.
+	allocs := -1.0
+	for try := 0; try < 3 && allocs != 0; try++ {
+		allocs = testing.AllocsPerRun(100, func() { pts, vals = seriesTicks(tr, tk, pts, vals) })
+	}
+	if allocs != 0 {
 		t.Errorf("%v allocations per second of ticks, want 0", allocs)
 	}
 }
