@@ -34,7 +34,8 @@ func (s *jsonlSink) handle(ev *event) {
 		s.write(projectionRecord(s.head(records.TypeProjection), ev.proj))
 	case evCheckpoint:
 		s.write(records.Checkpoint[float64]{Head: s.head(records.TypeCheckpoint), At: ev.at.UTC(),
-			Totals: totalsRecord(ev.report.Run), CompletedEpochs: ev.report.Completed})
+			Totals: totalsRecord(ev.report.Run), CompletedEpochs: ev.report.Completed, Epochs: ev.report.Epochs,
+			About: aboutRecord(ev.report), Uncertainty: uncertaintyRecord(ev.report)})
 	case evFinal:
 		s.write(finalRecord(s.head(records.TypeFinal), ev.report))
 	}
@@ -95,21 +96,32 @@ func finalRecord(h records.Head, r *Report) records.Final[float64] {
 	in, act, out := totalsRecord(r.InEpochs), totalsRecord(r.Actual), totalsRecord(r.OutsideEpochs)
 	f := records.Final[float64]{Head: h, Totals: totalsRecord(r.Run), Epochs: r.Epochs, CompletedEpochs: r.Completed,
 		Interrupted: r.Interrupted, InEpochs: &in, Actual: &act, OutsideEpochs: &out,
-		IntensityGPerKWh: float64(r.MeanIntensity), IntensityZone: r.Intensity.Zone, IntensityProvider: r.Intensity.Provider,
-		IntensityFallback: r.Intensity.Fallback, IntensityZoneFrom: r.Location.From,
-		IntensitySource: r.Intensity.Source, IntensityYear: r.Intensity.Year, Label: r.Label, Scope: r.Scope, PUE: r.PUE, CarKm: r.Run.Grams / GramsPerKmCar,
+		About: aboutRecord(r), Uncertainty: uncertaintyRecord(r), CarKm: r.Run.Grams / GramsPerKmCar,
 		Misuse: r.Misuse, Dropped: r.Dropped, BudgetExceeded: r.BudgetExceeded, StoppedByUser: r.StoppedByUser,
 		StopTimeouts: r.StopTimeouts, SharingNote: r.SharingNote}
 	if r.Work > 0 {
 		f.Work, f.WorkUnit, f.WorkEpochs = r.Work, r.WorkUnit, r.WorkEpochs
 		f.FacilityEnergyKWhPerMillionWork, f.EmissionsGPerMillionWork = r.FacilityKWhPerMillionWork(), r.GramsPerMillionWork()
 	}
-	if len(r.Interval.Estimated) > 0 {
-		f.EmissionsLowG, f.EmissionsHighG = r.Interval.Low, r.Interval.High
-		f.EmissionsUncertainty = r.Interval.Note()
-	}
 	for _, e := range r.Elsewhere {
 		f.MeasuredElsewhere = append(f.MeasuredElsewhere, records.Elsewhere{Name: e.Source.Name, Kind: string(e.Source.Kind), By: e.By})
 	}
 	return f
+}
+
+// aboutRecord is what the final record and the checkpoints say of the run.
+func aboutRecord(r *Report) records.About {
+	return records.About{IntensityGPerKWh: float64(r.MeanIntensity), IntensityZone: r.Intensity.Zone,
+		IntensityProvider: r.Intensity.Provider, IntensityFallback: r.Intensity.Fallback, IntensityZoneFrom: r.Location.From,
+		IntensitySource: r.Intensity.Source, IntensityYear: r.Intensity.Year, Label: r.Label, Scope: r.Scope, PUE: r.PUE}
+}
+
+// uncertaintyRecord is the run's emissions interval, empty without
+// estimated devices.
+func uncertaintyRecord(r *Report) records.Uncertainty {
+	if len(r.Interval.Estimated) == 0 {
+		return records.Uncertainty{}
+	}
+	return records.Uncertainty{EmissionsLowG: r.Interval.Low, EmissionsHighG: r.Interval.High,
+		EmissionsUncertainty: r.Interval.Note()}
 }

@@ -152,7 +152,8 @@ func TestReportSummaryJob(t *testing.T) {
 		"the run was killed (or is still running). The figures are up to its last checkpoint at 2000-01-01 00:04:10 UTC, after 4.17 min, when 2 of 4 epochs had completed.",
 		"The last projection, for all 4 epochs, was 10.1 g CO2e (95 % interval",
 		"1 × NVIDIA A100-SXM4-40GB (GPU, measured by sampling its power)",
-		"the zone and the intensity's source are not recorded (the run's final record, which has them, was not written)",
+		// Its last checkpoint says what the run is, as the final record would.
+		"The carbon intensity was 200 gCO2e/kWh (the run's mean), a fixed value given for the run.",
 		// The total.
 		"In total, the 2 runs ran for 25.2 min together and completed 4 epochs.",
 		"This sums 2 runs over 2 nodes, 2 of them ranks of a distributed job",

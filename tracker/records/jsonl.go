@@ -93,11 +93,50 @@ type Projection struct {
 // Checkpoint is the run so far, appended every checkpoint interval: the
 // run's totals (the headline's fields at top level, as in the final
 // record) up to At.
+//
+// It also says what the final record says of the run (About, its
+// Uncertainty, the epochs announced), so that a run killed before its end
+// is described by its last checkpoint. Older checkpoints have only the
+// totals.
 type Checkpoint[N Num] struct {
 	Head
 	At time.Time `json:"at"`
 	Totals[N]
 	CompletedEpochs int `json:"completed_epochs"`
+	Epochs          int `json:"epochs,omitempty"`
+	About
+	Uncertainty
+}
+
+// About is what a run is, as far as its figures go: the intensity and
+// where it came from, the PUE, the run's label and scope. The final record
+// and the checkpoints carry it.
+type About struct {
+	IntensityGPerKWh  float64 `json:"intensity_g_per_kwh"`
+	IntensityZone     string  `json:"intensity_zone"`
+	IntensityProvider string  `json:"intensity_provider"`
+	IntensityFallback string  `json:"intensity_fallback,omitempty"`
+	IntensityZoneFrom string  `json:"intensity_zone_from,omitempty"`
+	// IntensitySource is the intensity data's attribution and
+	// IntensityYear the year an annual average describes (left out for
+	// live values).
+	IntensitySource string `json:"intensity_source,omitempty"`
+	IntensityYear   int    `json:"intensity_year,omitempty"`
+	// Label names the run for people (the command line of "carbontrack
+	// run"); Scope is "machine" or "process" (a process tree's share).
+	Label string  `json:"label,omitempty"`
+	Scope string  `json:"scope,omitempty"`
+	PUE   float64 `json:"pue"`
+}
+
+// Uncertainty bounds the run's emissions by the uncertainty of its
+// estimated devices (tracker.EmissionsInterval): EmissionsLowG and
+// EmissionsHighG, and EmissionsUncertainty names them ("CPU estimated
+// ±34 %"). All are left out when no device was estimated.
+type Uncertainty struct {
+	EmissionsLowG        float64 `json:"emissions_low_g,omitempty"`
+	EmissionsHighG       float64 `json:"emissions_high_g,omitempty"`
+	EmissionsUncertainty string  `json:"emissions_uncertainty,omitempty"`
 }
 
 // Final is written at Stop. Its top-level totals are the whole run's (the
@@ -108,27 +147,13 @@ type Checkpoint[N Num] struct {
 type Final[N Num] struct {
 	Head
 	Totals[N]
-	Epochs            int        `json:"epochs"`
-	CompletedEpochs   int        `json:"completed_epochs"`
-	Interrupted       bool       `json:"interrupted"`
-	InEpochs          *Totals[N] `json:"in_epochs"`
-	Actual            *Totals[N] `json:"actual"`
-	OutsideEpochs     *Totals[N] `json:"outside_epochs"`
-	IntensityGPerKWh  float64    `json:"intensity_g_per_kwh"`
-	IntensityZone     string     `json:"intensity_zone"`
-	IntensityProvider string     `json:"intensity_provider"`
-	IntensityFallback string     `json:"intensity_fallback,omitempty"`
-	IntensityZoneFrom string     `json:"intensity_zone_from,omitempty"`
-	// IntensitySource is the intensity data's attribution and
-	// IntensityYear the year an annual average describes (left out for
-	// live values).
-	IntensitySource string `json:"intensity_source,omitempty"`
-	IntensityYear   int    `json:"intensity_year,omitempty"`
-	// Label names the run for people (the command line of "carbontrack
-	// run"); Scope is "machine" or "process" (a process tree's share).
-	Label          string   `json:"label,omitempty"`
-	Scope          string   `json:"scope,omitempty"`
-	PUE            float64  `json:"pue"`
+	Epochs          int        `json:"epochs"`
+	CompletedEpochs int        `json:"completed_epochs"`
+	Interrupted     bool       `json:"interrupted"`
+	InEpochs        *Totals[N] `json:"in_epochs"`
+	Actual          *Totals[N] `json:"actual"`
+	OutsideEpochs   *Totals[N] `json:"outside_epochs"`
+	About
 	CarKm          float64  `json:"car_km"`
 	Misuse         int      `json:"misuse"`
 	Dropped        int      `json:"dropped_records"`
@@ -148,13 +173,7 @@ type Final[N Num] struct {
 	WorkEpochs                      int     `json:"work_epochs,omitempty"`
 	FacilityEnergyKWhPerMillionWork float64 `json:"facility_energy_kwh_per_million_work,omitempty"`
 	EmissionsGPerMillionWork        float64 `json:"emissions_g_per_million_work,omitempty"`
-	// EmissionsLowG and EmissionsHighG bound the run's emissions by the
-	// uncertainty of its estimated devices (tracker.EmissionsInterval);
-	// EmissionsUncertainty names them ("CPU estimated ±34 %"). All are
-	// left out when no device was estimated.
-	EmissionsLowG        float64 `json:"emissions_low_g,omitempty"`
-	EmissionsHighG       float64 `json:"emissions_high_g,omitempty"`
-	EmissionsUncertainty string  `json:"emissions_uncertainty,omitempty"`
+	Uncertainty
 }
 
 // Elsewhere is a device of the machine that another tracker counted, and

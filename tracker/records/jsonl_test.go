@@ -18,12 +18,15 @@ func TestRecordsWrittenAndRead(t *testing.T) {
 	at := time.Date(2025, 3, 1, 12, 0, 10, 0, time.UTC)
 	ck := records.Checkpoint[float64]{Head: records.Head{Who: records.Who{RunID: "j", Node: "n", Rank: &rank}, Type: records.TypeCheckpoint},
 		At: at, Totals: records.Totals[float64]{DurationS: 10, DeviceEnergyKWh: 0.5, FacilityEnergyKWh: 0.75, GPUEnergyKWh: 0.5, EmissionsG: 150},
-		CompletedEpochs: 1}
+		CompletedEpochs: 1, Epochs: 4, About: records.About{IntensityGPerKWh: 200, IntensityZone: "FR", IntensityProvider: "static", PUE: 1.5}}
 	b, err := json.Marshal(ck)
 	require.NoError(t, err)
+	// The checkpoint says what the final record says of the run (About), so
+	// that a killed run is described by its last one.
 	const line = `{"run_id":"j","node":"n","rank":3,"type":"checkpoint","at":"2025-03-01T12:00:10Z","duration_s":10,` +
 		`"device_energy_kwh":0.5,"facility_energy_kwh":0.75,"gpu_device_energy_kwh":0.5,"cpu_device_energy_kwh":0,` +
-		`"dram_device_energy_kwh":0,"emissions_g":150,"completed_epochs":1}`
+		`"dram_device_energy_kwh":0,"emissions_g":150,"completed_epochs":1,"epochs":4,"intensity_g_per_kwh":200,` +
+		`"intensity_zone":"FR","intensity_provider":"static","pue":1.5}`
 	assert.Equal(t, line, string(b))
 
 	var head records.Head

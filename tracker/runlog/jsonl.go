@@ -169,7 +169,13 @@ func (l *epochLine) check() error {
 }
 
 func (l *checkpointLine) check() error {
-	return firstErr(checkTotals(&l.Totals), l.oldTotals.check(), checkEpochs(0, l.CompletedEpochs))
+	return firstErr(checkTotals(&l.Totals), l.oldTotals.check(), checkEpochs(l.Epochs, l.CompletedEpochs),
+		checkAbout(&l.About, &l.Uncertainty))
+}
+
+// checkAbout refuses a negative intensity, PUE or emissions bound.
+func checkAbout(a *records.About, u *records.Uncertainty) error {
+	return checkOld(&a.IntensityGPerKWh, &a.PUE, &u.EmissionsLowG, &u.EmissionsHighG)
 }
 
 func checkProjection(p *records.Projection) error {
@@ -180,7 +186,7 @@ func checkProjection(p *records.Projection) error {
 func (l *finalLine) check() error {
 	err := firstErr(checkTotals(&l.Totals, l.InEpochs, l.Actual, l.OutsideEpochs), l.oldTotals.check(),
 		checkOld(l.RunEnergyKWh, l.ActualDurationS, l.ActualFacilityEnergyKWh, l.ActualEmissionsG),
-		checkOld(&l.IntensityGPerKWh, &l.Work))
+		checkOld(&l.Work), checkAbout(&l.About, &l.Uncertainty))
 	if err == nil && l.ActualDurationS != nil && !(*l.ActualDurationS <= maxSeconds) {
 		err = fmt.Errorf("actual_duration_s %v out of range", *l.ActualDurationS)
 	}
@@ -364,6 +370,10 @@ func finishJSONLines(r *Run, final *finalLine, ckpt *checkpointLine, cums []cumu
 		// The run's end was not logged: the process was killed (or is
 		// still running). The last checkpoint is the run so far.
 		r.Completed = max(r.Completed, ckpt.CompletedEpochs)
+		r.readAbout(&ckpt.About, &ckpt.Uncertainty)
+		if r.Epochs == 0 {
+			r.Epochs = ckpt.Epochs
+		}
 		w := consumption(&ckpt.Totals, r.Completed)
 		r.Whole, r.CheckpointAt = &w, ckpt.At
 		if r.CheckpointAt.IsZero() {
@@ -417,6 +427,22 @@ func (r *Run) addDevice(d records.Device) {
 	r.Devices = append(r.Devices, Device{Name: d.Name, Kind: d.Kind, Model: d.Device, Method: d.Method, Uncertainty: d.Uncertainty})
 }
 
+// Whose says whose run r is, for people: "node n0, rank 1, job j7", each
+// part where the log says it; "" when it says none.
+func (r *Run) Whose() string {
+	var parts []string
+	if r.Node != "" {
+		parts = append(parts, "node "+r.Node)
+	}
+	if r.Rank >= 0 {
+		parts = append(parts, "rank "+strconv.Itoa(r.Rank))
+	}
+	if r.RunID != "" {
+		parts = append(parts, "job "+r.RunID)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // identify takes the run id, node and rank from the first record that has
 // each. A negative rank is no rank.
 func (r *Run) identify(who *records.Who) {
@@ -431,6 +457,19 @@ func (r *Run) identify(who *records.Who) {
 	}
 }
 
+// readAbout takes what the final record or the last checkpoint says of
+// the run; a checkpoint written before these fields says nothing.
+func (r *Run) readAbout(a *records.About, u *records.Uncertainty) {
+	r.Label, r.Scope = a.Label, a.Scope
+	r.Intensity, r.Zone, r.ZoneFrom = a.IntensityGPerKWh, a.IntensityZone, a.IntensityZoneFrom
+	r.IntensityProvider, r.IntensitySource = a.IntensityProvider, a.IntensitySource
+	r.IntensityYear, r.IntensityFallback = a.IntensityYear, a.IntensityFallback
+	r.EmissionsLowG, r.EmissionsHighG, r.EmissionsUncertainty = u.EmissionsLowG, u.EmissionsHighG, u.EmissionsUncertainty
+	if a.PUE > 0 {
+		r.PUE = a.PUE
+	}
+}
+
 // readFinal reads the final record: the whole run and its parts, or, in
 // an older log, the epochs' totals and the run's device energy.
 func (r *Run) readFinal(final *finalLine) {
@@ -439,19 +478,11 @@ func (r *Run) readFinal(final *finalLine) {
 		r.MeasuredElsewhere = append(r.MeasuredElsewhere, Elsewhere{Name: e.Name, Kind: e.Kind, By: e.By})
 	}
 	r.SharingNote = final.SharingNote
-	r.Label, r.Scope = final.Label, final.Scope
-	r.Intensity, r.Zone, r.ZoneFrom = final.IntensityGPerKWh, final.IntensityZone, final.IntensityZoneFrom
-	r.IntensityProvider, r.IntensitySource = final.IntensityProvider, final.IntensitySource
-	r.IntensityYear, r.IntensityFallback = final.IntensityYear, final.IntensityFallback
+	r.readAbout(&final.About, &final.Uncertainty)
 	r.Work, r.WorkUnit = final.Work, final.WorkUnit
-	r.EmissionsLowG, r.EmissionsHighG = final.EmissionsLowG, final.EmissionsHighG
-	r.EmissionsUncertainty = final.EmissionsUncertainty
 	r.Epochs = final.Epochs
 	r.Completed = final.CompletedEpochs
 	r.Interrupted = final.Interrupted
-	if final.PUE > 0 {
-		r.PUE = final.PUE
-	}
 	if final.InEpochs != nil {
 		// Top-level totals are the whole run; the parts split it.
 		w := consumption(&final.Totals, final.CompletedEpochs)
