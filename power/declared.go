@@ -195,9 +195,7 @@ func MergeDeclared(sources []Source, declared ...*Declared) (merged, dropped []S
 func (d *Discovery) Declare(declared ...*Declared) (warnings []string) {
 	merged, dropped, warnings := MergeDeclared(d.Sources, declared...)
 	for _, s := range dropped {
-		if c, ok := s.(Closer); ok {
-			_ = c.Close()
-		}
+		closeSource(s)
 	}
 	d.Sources = merged
 	return warnings

@@ -149,3 +149,10 @@ func Discover(ctx context.Context, opts ...Option) (*Discovery, error) {
 	}
 	return d, nil
 }
+
+// closeSource closes s if it holds resources.
+func closeSource(s Source) {
+	if c, ok := s.(Closer); ok {
+		_ = c.Close()
+	}
+}

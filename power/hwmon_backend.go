@@ -54,10 +54,3 @@ type hwmonFS struct {
 	root string
 	open func(name string) (*os.File, error)
 }
-
-// closeSource closes s if it holds resources.
-func closeSource(s Source) {
-	if c, ok := s.(Closer); ok {
-		_ = c.Close()
-	}
-}

@@ -67,7 +67,7 @@ func (p *ProcessGPU) runsOnGPU(ctx context.Context) bool {
 	if ret != nvml.SUCCESS {
 		return false
 	}
-	pids := p.tree.pids(ctx)
+	pids := p.tree.procs(ctx)
 	for _, pr := range procs {
 		if _, ok := pids[int32(pr.Pid)]; ok {
 			return true

@@ -84,7 +84,3 @@ func (t *procTree) procs(ctx context.Context) map[int32]int32 {
 	t.members = next
 	return next
 }
-
-// pids returns the tree's processes (a set keyed by pid, each mapped to its
-// parent). The map must not be modified.
-func (t *procTree) pids(ctx context.Context) map[int32]int32 { return t.procs(ctx) }

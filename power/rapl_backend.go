@@ -23,9 +23,7 @@ func (raplBackend) discover(_ context.Context, o *options, _ *found) ([]Source, 
 		case k == KindCPU && o.kinds[KindCPU], k == KindDRAM && o.kinds[KindDRAM]:
 			sources = append(sources, src)
 		default:
-			if c, ok := src.(Closer); ok {
-				_ = c.Close()
-			}
+			closeSource(src)
 		}
 	}
 	return sources, unavail

@@ -26,11 +26,13 @@ const minPowerPoint = time.Second
 // epoch boundaries are points and the energies are exact. Devices read
 // more often between (power-only GPUs, every WithPowerInterval) are merged
 // into the point, which then also gives the lowest and highest power read
-// by kind ("min_power_w", "max_power_w", left out where they are equal).
-// No point is shorter than 1 s (faster reads are merged; the rest at Stop
-// joins the last point), unless the whole run is, so the file has
-// at most one line per second of the run, about 100 bytes each (360 kB an
-// hour); with energy counters and no power-only device, one line per
+// by kind ("min_power_w", "max_power_w", left out where they are equal to
+// a part in 10^9). No point is shorter than 1 s (faster reads are merged;
+// the rest at Stop joins the last point), unless the whole run is, so the
+// file has at most one line per second of the run: 144 bytes with two
+// kinds and no range, 260 to 276 with their ranges (on "carbontrack run"
+// logs), so at most about 1 MB an hour; with energy counters and no
+// power-only device, one line per
 // background read (WithInterval, at most the checkpoint interval) and one
 // per epoch boundary. The lines are written at each checkpoint (but the
 // latest point, which waits for the next) and at Stop. The series' energy is the run's device energy (Report.Sources).
@@ -227,7 +229,9 @@ func (s *powerSink) handle(ev *event) {
 			w := max(v[0], 0) / dt
 			rec.PowerW[kind] = w
 			// The range holds the mean (a first reading may not).
-			if lo, hi := min(v[1], w), max(v[2], w); v[3] > 1 && lo < hi && !math.IsNaN(lo+hi) {
+			// A range narrower than rounding (a constant power read
+			// twice) is no range.
+			if lo, hi := min(v[1], w), max(v[2], w); v[3] > 1 && hi-lo > 1e-9*hi && !math.IsNaN(lo+hi) {
 				if rec.MinPowerW == nil {
 					rec.MinPowerW, rec.MaxPowerW = map[string]float64{}, map[string]float64{}
 				}

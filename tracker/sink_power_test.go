@@ -171,11 +171,11 @@ func twoLevels(start time.Time) *powertest.Source {
 	return s
 }
 
-// A short run's series follows the reads: a 6 s run with two epochs has a
-// point at each epoch boundary (a GPU counter is read there), and the
-// power-only CPU's fast readings in between give each point its lowest and
-// highest power. The series' energy is the run's.
-func TestPowerSeriesFollowsTheReads(t *testing.T) {
+// seriesRun runs a tracker writing the power series over a GPU counter
+// (steps) and a power-only CPU (twoLevels), drives it with body, and
+// returns the series, each point's end since the start, the series' energy
+// and the run's device energy (J).
+func seriesRun(t *testing.T, body func(tr *tracker.Tracker)) (pts []runlog.PowerPoint, ends []time.Duration, joules, run float64) {
 	dir := t.TempDir()
 	var rep tracker.Report
 	var start time.Time
@@ -184,28 +184,36 @@ func TestPowerSeriesFollowsTheReads(t *testing.T) {
 		tr, err := tracker.New(2, quiet([]power.Source{steps(start), twoLevels(start)},
 			tracker.WithLogDir(dir), tracker.WithPowerSeries(true))...)
 		require.NoError(t, err)
-		time.Sleep(time.Second)
-		runEpochs(tr, 2, 2*time.Second)
-		time.Sleep(time.Second)
+		body(tr)
 		tr.Stop()
 		rep = tr.Report()
 	})
 	pts, err := runlog.ReadPower(rep.Files[len(rep.Files)-1])
 	require.NoError(t, err)
-	var ends []time.Duration
-	var joules float64
 	for _, p := range pts {
 		ends = append(ends, p.Time.Sub(start))
 		for _, w := range p.Watts {
 			joules += w * p.Interval.Seconds()
 		}
 	}
-	// The boundaries at 1, 3 and 5 s, and Stop at 6 s.
-	assert.Equal(t, []time.Duration{time.Second, 3 * time.Second, 5 * time.Second, 6 * time.Second}, ends)
-	var run float64
 	for _, s := range rep.Sources {
 		run += float64(s.DeviceEnergy)
 	}
+	return pts, ends, joules, run
+}
+
+// A short run's series follows the reads: a 6 s run with two epochs has a
+// point at each epoch boundary (a GPU counter is read there), and the
+// power-only CPU's fast readings in between give each point its lowest and
+// highest power. The series' energy is the run's.
+func TestPowerSeriesFollowsTheReads(t *testing.T) {
+	pts, ends, joules, run := seriesRun(t, func(tr *tracker.Tracker) {
+		time.Sleep(time.Second)
+		runEpochs(tr, 2, 2*time.Second)
+		time.Sleep(time.Second)
+	})
+	// The boundaries at 1, 3 and 5 s, and Stop at 6 s.
+	assert.Equal(t, []time.Duration{time.Second, 3 * time.Second, 5 * time.Second, 6 * time.Second}, ends)
 	assert.InEpsilon(t, run, joules, 1e-9)
 	require.Len(t, pts, 4)
 	assert.InDelta(t, 100, pts[1].Watts["gpu"], 1e-9)
@@ -219,34 +227,13 @@ func TestPowerSeriesFollowsTheReads(t *testing.T) {
 // milliseconds: it joins the last point instead of making a point of its
 // own, whose mean power over a moment would be noise.
 func TestPowerSeriesShortRestJoinsTheLastPoint(t *testing.T) {
-	dir := t.TempDir()
-	var rep tracker.Report
-	var start time.Time
-	synctest.Test(t, func(t *testing.T) {
-		start = time.Now()
-		tr, err := tracker.New(2, quiet([]power.Source{steps(start), twoLevels(start)},
-			tracker.WithLogDir(dir), tracker.WithPowerSeries(true))...)
-		require.NoError(t, err)
+	pts, ends, joules, run := seriesRun(t, func(tr *tracker.Tracker) {
 		runEpochs(tr, 2, 2*time.Second)
 		time.Sleep(5 * time.Millisecond)
-		tr.Stop()
-		rep = tr.Report()
 	})
-	pts, err := runlog.ReadPower(rep.Files[len(rep.Files)-1])
-	require.NoError(t, err)
-	var ends []time.Duration
-	var joules float64
 	for _, p := range pts {
-		ends = append(ends, p.Time.Sub(start))
 		assert.GreaterOrEqual(t, p.Interval, time.Second)
-		for _, w := range p.Watts {
-			joules += w * p.Interval.Seconds()
-		}
 	}
 	assert.Equal(t, []time.Duration{2 * time.Second, 4*time.Second + 5*time.Millisecond}, ends)
-	var run float64
-	for _, s := range rep.Sources {
-		run += float64(s.DeviceEnergy)
-	}
 	assert.InEpsilon(t, run, joules, 1e-9)
 }

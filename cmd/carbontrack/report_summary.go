@@ -116,14 +116,8 @@ func runPara(r runlog.Run) para {
 	if r.Label != "" {
 		ids = append(ids, "logs "+r.Name)
 	}
-	if r.Node != "" {
-		ids = append(ids, "node "+r.Node)
-	}
-	if r.Rank >= 0 {
-		ids = append(ids, fmt.Sprintf("rank %d", r.Rank))
-	}
-	if r.RunID != "" {
-		ids = append(ids, "job "+r.RunID)
+	if w := r.Whose(); w != "" {
+		ids = append(ids, w)
 	}
 	if len(ids) > 0 {
 		p.say(" (%s)", strings.Join(ids, ", "))

@@ -269,8 +269,9 @@ func light(c color.Color, a uint8) color.Color {
 	return color.RGBA{R: uint8(float64(r>>8) * f), G: uint8(float64(g>>8) * f), B: uint8(float64(b>>8) * f), A: a}
 }
 
-// timeUnit picks seconds, minutes or hours for a span.
-func timeUnit(span time.Duration) (time.Duration, string) {
+// TimeUnit picks the unit of a time axis over span: seconds up to 2 min,
+// minutes up to 3 h, hours beyond, and its symbol ("s", "min", "h").
+func TimeUnit(span time.Duration) (time.Duration, string) {
 	switch {
 	case span <= 2*time.Minute:
 		return time.Second, "s"
@@ -476,7 +477,7 @@ func charts(runs []Run) (*figure, error) {
 	labels := RunLabels(runs)
 	f := &figure{}
 
-	unit, unitName := timeUnit(span)
+	unit, unitName := TimeUnit(span)
 	top := plot.New()
 	top.Title.Text = "Power draw of the devices by component (before PUE)"
 	if len(sers) == 0 {

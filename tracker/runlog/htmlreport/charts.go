@@ -120,15 +120,18 @@ func drawSVG(c *chart, p *plot.Plot) error {
 	return nil
 }
 
-// timeAxis picks seconds, minutes or hours for a span.
-func timeAxis(span time.Duration) (time.Duration, string) {
-	switch {
-	case span <= 2*time.Minute:
-		return time.Second, "s"
-	case span <= 3*time.Hour:
-		return time.Minute, "min"
+// bars adds vals to p as bars of width w from x = 1, and their legend.
+func (c *chart) bars(p *plot.Plot, vals plotter.Values, w vg.Length, label string) error {
+	b, err := plotter.NewBarChart(vals, w)
+	if err != nil {
+		return fmt.Errorf("htmlreport: chart: %w", err)
 	}
-	return time.Hour, "h"
+	b.XMin = 1
+	b.Color = barColor
+	b.LineStyle.Width = 0
+	p.Add(b)
+	c.Legend = append(c.Legend, legendItem{Color: css(barColor), Label: label, Kind: "bar"})
+	return nil
 }
 
 func line(xys plotter.XYs, c color.Color, width vg.Length, dashes ...vg.Length) (*plotter.Line, error) {
@@ -221,7 +224,7 @@ func powerChart(id string, r runlog.Run, _ float64) (*chart, error) {
 	if len(steps) == 0 {
 		return nil, nil
 	}
-	unit, unitName := timeAxis(span)
+	unit, unitName := runlog.TimeUnit(span)
 	x := func(d time.Duration) float64 { return float64(d) / float64(unit) }
 	p := newPlot(fmt.Sprintf("Time since the start of the run (%s)", unitName), "Power (W)")
 	maxW := 0.0
@@ -329,15 +332,9 @@ func epochChart(id string, r runlog.Run, _ float64) (*chart, error) {
 	}
 	// About 400 points of plot area share the bars.
 	w := vg.Points(max(0.5, min(30, 400*0.7/float64(n))))
-	b, err := plotter.NewBarChart(vals, w)
-	if err != nil {
-		return nil, fmt.Errorf("htmlreport: chart: %w", err)
+	if err := c.bars(p, vals, w, "emissions of the epoch"); err != nil {
+		return nil, err
 	}
-	b.XMin = 1
-	b.Color = barColor
-	b.LineStyle.Width = 0
-	p.Add(b)
-	c.Legend = append(c.Legend, legendItem{Color: css(barColor), Label: "emissions of the epoch", Kind: "bar"})
 	c.Alt = fmt.Sprintf("Bar chart of the emissions of %d epochs, %s in all, at most %s in one.", n, grams(total), grams(maxG))
 	if pr := r.Projection; pr != nil && pr.Epochs > 0 {
 		per := pr.Grams / float64(pr.Epochs)
@@ -499,7 +496,7 @@ func intensityChart(id string, r runlog.Run, _ float64) (*chart, error) {
 	if len(steps) == 0 {
 		return nil, nil
 	}
-	unit, unitName := timeAxis(span)
+	unit, unitName := runlog.TimeUnit(span)
 	x := func(d time.Duration) float64 { return float64(d) / float64(unit) }
 	c := &chart{ID: id, Title: "Carbon intensity of each epoch (g CO2e/kWh)"}
 	p := newPlot(fmt.Sprintf("Time since the start of the run (%s)", unitName), "Intensity (g CO2e/kWh)")
@@ -550,15 +547,9 @@ func totalChart(runs []runlog.Run, budget float64) (*chart, error) {
 	if len(runs) > 30 {
 		ticks = nil
 	}
-	b, err := plotter.NewBarChart(vals, vg.Points(max(1, min(30, 400*0.6/float64(len(runs))))))
-	if err != nil {
-		return nil, fmt.Errorf("htmlreport: chart: %w", err)
+	if err := c.bars(p, vals, vg.Points(max(1, min(30, 400*0.6/float64(len(runs))))), "emissions of the run"); err != nil {
+		return nil, err
 	}
-	b.XMin = 1
-	b.Color = barColor
-	b.LineStyle.Width = 0
-	p.Add(b)
-	c.Legend = append(c.Legend, legendItem{Color: css(barColor), Label: "emissions of the run", Kind: "bar"})
 	l, pts, err := plotter.NewLinePoints(cum)
 	if err != nil {
 		return nil, fmt.Errorf("htmlreport: chart: %w", err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
@@ -186,7 +187,7 @@ func buildView(runs []runlog.Run, opts Options) (*view, error) {
 	}
 	for i, r := range runs {
 		id := fmt.Sprintf("run-%d", i+1)
-		v.Rows = append(v.Rows, row{N: i + 1, ID: id, Name: runName(r), Where: where(r), Basis: string(r.Basis),
+		v.Rows = append(v.Rows, row{N: i + 1, ID: id, Name: runName(r), Where: r.Whose(), Basis: string(r.Basis),
 			Epochs: epochs(r), Duration: duration(r.Used.Duration), Facility: kwh(r.Used.FacilityKWh),
 			Device: deviceKWh(r.Used), Grams: grams(r.Used.Grams)})
 		budget := 0.0
@@ -250,21 +251,6 @@ func runName(r runlog.Run) string {
 	return r.Name
 }
 
-// where says whose run it is: node, rank and job.
-func where(r runlog.Run) string {
-	var parts []string
-	if r.Node != "" {
-		parts = append(parts, "node "+r.Node)
-	}
-	if r.Rank >= 0 {
-		parts = append(parts, "rank "+strconv.Itoa(r.Rank))
-	}
-	if r.RunID != "" {
-		parts = append(parts, "job "+r.RunID)
-	}
-	return strings.Join(parts, ", ")
-}
-
 func epochs(r runlog.Run) string {
 	if r.Epochs > 0 {
 		return fmt.Sprintf("%d of %d", r.Completed, r.Epochs)
@@ -284,7 +270,7 @@ func runFacts(r runlog.Run) []fact {
 	}
 	fs := []fact{
 		{Name: "Label", Value: r.Label},
-		{Name: "Node, rank, job", Value: where(r)},
+		{Name: "Node, rank, job", Value: r.Whose()},
 		{Name: "Log", Value: r.Name, Note: string(r.Format) + " format, in " + r.Dir},
 		{Name: "Started", Value: timestamp(r.Start)},
 		{Name: "Status", Value: status},
@@ -424,21 +410,9 @@ func equivalents(g float64) []equivalent {
 	return out
 }
 
-// num formats v with about 3 significant digits, without an exponent.
-func num(v float64) string {
-	a := math.Abs(v)
-	prec := 0
-	switch {
-	case a == 0 || a >= 100:
-	case a >= 10:
-		prec = 1
-	case a >= 1:
-		prec = 2
-	default:
-		prec = min(6, 2-int(math.Floor(math.Log10(a))))
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64)
-}
+// num formats v with 3 significant digits (estimate.FormatSig): small
+// values keep theirs (0.0000123), large ones group thousands.
+func num(v float64) string { return estimate.FormatSig(v, 3) }
 
 func grams(g float64) string {
 	if math.Abs(g) >= 1e4 {
