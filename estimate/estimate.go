@@ -556,20 +556,21 @@ func (r *Result) performance(job Job) (bool, error) {
 // OffsetCost returns what offsetting kg of CO2e costs at price per tonne,
 // in currency (an ISO 4217 code, returned upper-case). No price or currency
 // is ever assumed: a price without a currency, or the other way round, is
-// ErrInvalid; no price (0) and no currency is a zero cost and "". Say
+// an error whose message, for people, says what to give (Estimate wraps it
+// in ErrInvalid); no price (0) and no currency is a zero cost and "". Say
 // OffsetCaveat with every cost.
 func OffsetCost(kg, price float64, currency string) (cost float64, cur string, err error) {
 	cur = strings.ToUpper(strings.TrimSpace(currency))
 	switch {
 	case !finite(price) || price < 0:
-		return 0, "", fmt.Errorf("%w: offset price must be a positive amount per tonne CO2e, got %v", ErrInvalid, price)
+		return 0, "", fmt.Errorf("offset price must be a positive amount per tonne CO2e, got %v", price)
 	case price == 0 && cur != "":
-		return 0, "", fmt.Errorf("%w: a currency without an offset price: give the price per tonne CO2e too", ErrInvalid)
+		return 0, "", errors.New("a currency without an offset price: give the price per tonne CO2e too")
 	case price == 0:
 		return 0, "", nil
 	case !isCurrency(cur):
-		return 0, "", fmt.Errorf("%w: the offset price needs its currency, as an ISO 4217 code such as EUR or USD, got %q "+
-			"(none is assumed)", ErrInvalid, clip(currency))
+		return 0, "", fmt.Errorf("the offset price needs its currency, as an ISO 4217 code such as EUR or USD, got %q "+
+			"(none is assumed)", clip(currency))
 	}
 	return kg / 1000 * price, cur, nil
 }
@@ -577,8 +578,11 @@ func OffsetCost(kg, price float64, currency string) (cost float64, cur string, e
 // addOffset prices the offsetting of TotalKg at the price the job gives.
 func (r *Result) addOffset(job Job) error {
 	cost, cur, err := OffsetCost(r.TotalKg, job.OffsetPrice, job.Currency)
-	if err != nil || cur == "" {
-		return err
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if cur == "" {
+		return nil
 	}
 	r.OffsetPrice, r.OffsetCurrency = job.OffsetPrice, cur
 	tonnes := r.TotalKg / 1000

@@ -77,7 +77,7 @@ const (
 // Texts for Info.UncertaintySource.
 const (
 	cpuEstimateUncertaintySource = "median error of the TDP model against RAPL on CodeCarbon's published load profiles (106 points, 4 CPUs)"
-	cpuVCPUUncertaintySource     = "the TDP model's median error against RAPL on CodeCarbon's published load profiles (106 points, 4 CPUs); the per-vCPU figures were not checked and are likely worse"
+	cpuVCPUUncertaintySource     = "not quantified: the per-vCPU figures (Cloud Carbon Footprint) have not been checked against a measurement"
 	cpuCalibratedUncertainySrc   = "median error of idle/full-load calibrations on the same machine, CodeCarbon's published load profiles (87 points, 4 CPUs); not valid for other hardware"
 )
 
@@ -154,8 +154,8 @@ func chooseCPUModel(modelName string, sockets, vcpus int, vm bool, cal *CPUCalib
 			why = "VM whose share of the host CPU is unknown"
 		}
 		return cpuPowerModel{vcpus: vcpus,
-			summary:     fmt.Sprintf("%s: %d vCPU × %g–%g W by load (Cloud Carbon Footprint averages)", why, vcpus, float64(vCPUIdleWatts), float64(vCPUMaxWatts)),
-			uncertainty: cpuEstimateUncertainty, uncertaintySource: cpuVCPUUncertaintySource}
+			summary:           fmt.Sprintf("%s: %d vCPU × %g–%g W by load (Cloud Carbon Footprint averages)", why, vcpus, float64(vCPUIdleWatts), float64(vCPUMaxWatts)),
+			uncertaintySource: cpuVCPUUncertaintySource}
 	}
 }
 

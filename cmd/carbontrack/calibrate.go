@@ -98,7 +98,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "carbontrack calibrate: no readable RAPL package counter here, so nothing to calibrate with; run it where RAPL is readable (as root, or see 'carbontrack devices').")
 		for _, u := range d.Unavailable {
 			if strings.HasPrefix(u.Name, "rapl") || strings.HasPrefix(u.Name, "cpu:package") {
-				fmt.Fprintf(stderr, "  %s: %s\n", u.Name, u.Reason())
+				fmt.Fprintf(stderr, "  %s: %s\n", u.Name, unavailableReason(u))
 			}
 		}
 		return 1
@@ -111,6 +111,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "carbontrack calibrate: %s\n", plainError(err))
 		return 1
 	}
+	// Every CPU the process may run on, whatever GOMAXPROCS a cgroup's
+	// CPU quota gave it.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.NumCPU()))
 	fmt.Fprintf(stdout, "Full load on %d CPUs for %v...\n", runtime.NumCPU(), *load)
 	fullW, fullS, err := meanPackagePower(ctx, pkgs, *load, runtime.NumCPU())
 	if err != nil {

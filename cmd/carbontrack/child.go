@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -106,13 +107,17 @@ func inForeground() bool {
 }
 
 // exitStatus returns the command's exit code: its own, or 128+N when
-// signal N killed it.
+// signal N killed it, with the signal's name ("SIGKILL").
 func exitStatus(ps *os.ProcessState) (int, string) {
 	if ps == nil {
 		return 1, ""
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal()), ws.Signal().String()
+		name := unix.SignalName(ws.Signal())
+		if name == "" {
+			name = ws.Signal().String()
+		}
+		return 128 + int(ws.Signal()), name
 	}
 	return ps.ExitCode(), ""
 }

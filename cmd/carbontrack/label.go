@@ -7,9 +7,11 @@ import (
 	"github.com/carbontrack/carbontrack/factor"
 )
 
-// secretOption matches the options whose value is a secret: --api-key,
-// --token, --hf_token, -password, AWS_SECRET_ACCESS_KEY=..., and the like.
-var secretOption = regexp.MustCompile(`(?i)(key|token|secret|passw(or)?d|pwd|auth|credential)`)
+// secretOption matches the names whose value is a secret: --api-key,
+// --apikey, --token, --hf_token, -password, AWS_SECRET_ACCESS_KEY, X-Api-Key:,
+// Authorization:. The secret word ends the name (after "-", "_" or "."),
+// so --max-tokens, --tokenizer, --author and --keyframes keep their values.
+var secretOption = regexp.MustCompile(`(?i)(^|[-_.]|api|access|secret|auth)(key|token|secret|passw(or)?d|pwd|credentials?|auth|authorization)$`)
 
 // redactedMask stands for a value left out of a label.
 const redactedMask = "xxxxx"
@@ -59,7 +61,7 @@ func redactWords(words []string) {
 			continue
 		}
 		name, _, hasValue := strings.Cut(a, "=")
-		if !secretOption.MatchString(name) || strings.Contains(name, "/") {
+		if !secretOption.MatchString(strings.TrimLeft(strings.TrimSuffix(name, ":"), "-")) || strings.Contains(name, "/") {
 			continue
 		}
 		switch {

@@ -20,9 +20,11 @@ func TestRedactedCommand(t *testing.T) {
 			"env AWS_SECRET_ACCESS_KEY=xxxxx WANDB_API_KEY=xxxxx python t.py"},
 		{[]string{"curl", "https://user:SECRET5@example.com/x"}, "curl 'https://user:xxxxx@example.com/x'"},
 		{[]string{"t.py", "--password", "--verbose"}, "t.py --password --verbose"},
-		// A name that merely contains one of the words is masked too: a
-		// label may lose a harmless value, never keep a secret.
-		{[]string{"t.py", "--keyframes", "10"}, "t.py --keyframes xxxxx"},
+		// A name that merely contains one of the words keeps its value.
+		{[]string{"t.py", "--keyframes", "10", "--max-tokens", "2048", "--tokenizer", "gpt2", "--author", "me"},
+			"t.py --keyframes 10 --max-tokens 2048 --tokenizer gpt2 --author me"},
+		{[]string{"t.py", "--apikey", "SECRET10", "--db.password=SECRET11", "--credentials", "SECRET12"},
+			"t.py --apikey xxxxx --db.password=xxxxx --credentials xxxxx"},
 		{[]string{"t.py", "data/tokenizer.json"}, "t.py data/tokenizer.json"},
 		{[]string{"sh", "-c", "python train.py --api-key SECRET6 --lr 3e-4"}, "sh -c 'python train.py --api-key xxxxx --lr 3e-4'"},
 		{[]string{"sh", "-c", "HF_TOKEN=SECRET7 python train.py"}, "sh -c 'HF_TOKEN=xxxxx python train.py'"},

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/carbontrack/carbontrack/estimate"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
@@ -41,8 +39,6 @@ func printOffset(w io.Writer, o *reportOffsetJSON) {
 // checkOffset checks an offset price and its currency as the estimator
 // does (estimate.OffsetCost), with a message for the command line.
 func checkOffset(price float64, currency string) error {
-	if _, _, err := estimate.OffsetCost(0, price, currency); err != nil {
-		return errors.New(strings.TrimPrefix(plainError(err), "invalid job: "))
-	}
-	return nil
+	_, _, err := estimate.OffsetCost(0, price, currency)
+	return err
 }

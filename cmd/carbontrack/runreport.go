@@ -210,7 +210,7 @@ func buildRunJSON(argv []string, code int, sig string, dur time.Duration, rep *t
 func printRunReport(w io.Writer, out *runJSON, rep *tracker.Report) {
 	how := fmt.Sprintf("exited with code %d", out.ExitCode)
 	if out.Signal != "" {
-		how = fmt.Sprintf("was killed by signal %s (exit code %d)", out.Signal, out.ExitCode)
+		how = fmt.Sprintf("was killed by %s (exit code %d)", out.Signal, out.ExitCode)
 	}
 	fmt.Fprintf(w, "\ncarbontrack: %s %s after %s\n", shellQuote(out.Command), how, clock(fromSeconds(out.DurationS)))
 	scope := "this machine"
