@@ -240,12 +240,18 @@ func TestFailingSourceIsLostOthersGoOn(t *testing.T) {
 
 func TestErrLostIsImmediate(t *testing.T) {
 	src := powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 200, time.Unix(0, 0))
-	s, err := sampler.New([]power.Source{src})
+	var lost []bool // Tick.Lost as the tick func saw it, each tick
+	s, err := sampler.New([]power.Source{src}, sampler.WithTickFunc(func(tk *sampler.Tick) {
+		lost = append(lost, tk.Lost[0])
+	}))
 	require.NoError(t, err)
 	s.SampleAt(t.Context(), time.Now())
 	src.SetErr(power.ErrLost)
 	s.SampleAt(t.Context(), time.Now())
 	assert.True(t, s.Snapshot().Sources[0].Lost)
+	require.NotEmpty(t, lost)
+	assert.False(t, lost[0], "read: not lost")
+	assert.True(t, lost[len(lost)-1], "the tick says the source is lost")
 }
 
 type panicky struct{}

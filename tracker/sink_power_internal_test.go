@@ -1,6 +1,8 @@
 package tracker
 
 import (
+	"github.com/stretchr/testify/assert"
+
 	"testing"
 	"time"
 
@@ -87,4 +89,36 @@ func BenchmarkTickPowerSeries(b *testing.B) {
 	for b.Loop() {
 		pts, vals = seriesTicks(tr, tk, pts, vals)
 	}
+}
+
+// A source lost (its read failing for good) no longer holds points open:
+// a tick that read every other source closes the point, as one that read
+// them all did. Without Lost, the power series of a run with a lost
+// device would be one point from the loss to Stop.
+func TestPowerSeriesLostSourceLetsPointsClose(t *testing.T) {
+	tr := seriesTracker(t)
+	tk := newSeriesTick(tr)
+	tick := func(readCPU, lostCPU bool) {
+		tk.Time = tk.Time.Add(time.Second)
+		tk.Delta[0], tk.Read[0] = 300, true
+		tk.Delta[1], tk.Read[1], tk.Lost[1] = 0, readCPU, lostCPU
+		if readCPU {
+			tk.Delta[1] = 50
+		}
+		tr.tick(tk)
+	}
+	take := func() []seriesPoint {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		pts, _ := tr.series.take(nil, nil)
+		return pts
+	}
+	take()
+	tick(false, false) // the CPU not read: the point stays open
+	tick(false, false)
+	assert.Empty(t, take(), "a point waits for every source")
+	tick(true, false) // both read: it closes (and is kept back for a rest at Stop)
+	tick(false, true) // the CPU lost: the GPU's read closes the next one
+	tick(false, true)
+	assert.Len(t, take(), 2, "points close again once the CPU is lost")
 }
