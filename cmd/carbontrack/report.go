@@ -557,8 +557,12 @@ func printReport(w io.Writer, runs []runlog.Run, total runlog.Total, perEpoch, w
 		for _, l := range intervals {
 			fmt.Fprintln(w, l)
 		}
-		if lo, hi, _ := totalInterval(runs); len(runs) > 1 {
+		switch lo, hi, _ := totalInterval(runs); {
+		case len(runs) < 2:
+		case hi > lo:
 			fmt.Fprintf(w, "  TOTAL: %s g CO2e (%s–%s)\n", human(total.Used.Grams), human(lo), human(hi))
+		default:
+			fmt.Fprintf(w, "  TOTAL: %s g CO2e (not quantified)\n", human(total.Used.Grams))
 		}
 	}
 	var elsewhere []string

@@ -108,7 +108,7 @@ func runFlagSet(o *runOptions, stderr io.Writer) *cliFlags {
 	fs.StringVar(&o.reportFile, "report-file", "", env("report-file", "CARBONTRACK_REPORT_FILE", "write the final report as JSON to this file"))
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", env("metrics-addr", "CARBONTRACK_METRICS_ADDR", "serve Prometheus metrics on this host:port while the command runs, loopback unless --allow-public (e.g. 127.0.0.1:9464)"))
 	fs.boolVar(&o.allowPublic, "allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC", "let --metrics-addr listen on a non-loopback address (this exposes the run's data)"))
-	fs.StringVar(&o.label, "label", "", env("label", "CARBONTRACK_LABEL", "the run's name in the logs and reports (default: the command line, with passwords in URLs and the values of key, token, secret and password options masked)"))
+	fs.StringVar(&o.label, "label", "", env("label", "CARBONTRACK_LABEL", "the run's name in the logs, the plots and the HTML and --format reports (default: the command line, with passwords in URLs and the values of key, token, secret and password options masked)"))
 	fs.StringVar(&o.runID, "run-id", "", env("run-id", "CARBONTRACK_RUN_ID", "label run_id on every metric and record, the same on every node of a run (default: SLURM_JOB_ID or TORCHELASTIC_RUN_ID)"))
 	fs.StringVar(&o.node, "node", "", env("node", "CARBONTRACK_NODE", "label node on every metric and record (default: the host name)"))
 	fs.StringVar(&o.leaseDir, "lease-dir", "", env("lease-dir", tracker.LeaseDirEnv, "directory through which the trackers of this machine share its devices, each counted once (default: carbontrack-leases in the temporary directory; off: no sharing)"))

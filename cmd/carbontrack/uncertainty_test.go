@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"testing/synctest"
@@ -12,6 +13,7 @@ import (
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
+	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
 // TestReportShowsTheEstimatesInterval: a run whose CPU was estimated shows
@@ -51,4 +53,19 @@ func TestIntervalNote(t *testing.T) {
 	assert.Empty(t, intervalNote(0, 0, ""))
 	assert.Equal(t, " (DRAM estimated (not quantified))", intervalNote(5, 5, "DRAM estimated (not quantified)"))
 	assert.Equal(t, " (9.80–14.1, CPU estimated ±34 %)", intervalNote(9.8, 14.1, "CPU estimated ±34 %"))
+}
+
+// Runs whose estimates are all unquantified give the total no interval of
+// zero width: it says "not quantified".
+func TestReportTotalIntervalNotQuantified(t *testing.T) {
+	run := func(name string) runlog.Run {
+		c := runlog.Consumption{Grams: 5, FacilityKWh: 0.01}
+		return runlog.Run{Name: name, Rank: -1, Used: c, Whole: &c, Basis: runlog.BasisRun,
+			EmissionsLowG: 5, EmissionsHighG: 5, EmissionsUncertainty: "CPU estimated (not quantified)"}
+	}
+	runs := []runlog.Run{run("a"), run("b")}
+	var buf bytes.Buffer
+	printReport(&buf, runs, runlog.Sum(runs), false, false)
+	assert.Contains(t, buf.String(), "g CO2e (not quantified)\n")
+	assert.NotContains(t, buf.String(), "10.0–10.0")
 }
