@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carbontrack/carbontrack/tracker/runlog"
+	"github.com/carbontrack/carbontrack/tracker/runlog/runplot"
 )
 
 const reportHelp = `Usage: carbontrack report [--format table|text|markdown|latex] [--json]
@@ -297,7 +298,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "carbontrack report: HTML report written to %s\n", *htmlPath)
 	}
 	if *plotPath != "" {
-		if err := runlog.PlotFile(*plotPath, runs); err != nil {
+		if err := runplot.PlotFile(*plotPath, runs); err != nil {
 			fmt.Fprintf(stderr, "carbontrack report: %s\n", plainError(err))
 			return 1
 		}

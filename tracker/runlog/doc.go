@@ -4,8 +4,10 @@
 // tracker.Tracker writes, the log pairs written by the Python tool
 // carbontracker, and the power series (…_carbontrack_power.jsonl) that
 // "carbontrack run", or a tracker with tracker.WithPowerSeries, writes beside
-// them. It also draws them (Plot). The records are tracker/records', which
-// the tracker writes with; this package does not import tracker.
+// them. Package runlog/runplot draws them; this package imports neither it
+// nor gonum/plot, so that a program that only reads logs does not parse
+// gonum/plot's fonts when it starts. The records are tracker/records',
+// which the tracker writes with; this package does not import tracker.
 //
 //	runs, err := runlog.Read("logs/node0", "logs/node1")
 //	if err != nil {
@@ -15,7 +17,7 @@
 //		fmt.Printf("%s: %.3f kWh facility, %.1f g (%s)\n", r.Name, r.Used.FacilityKWh, r.Used.Grams, r.Basis)
 //	}
 //	total := runlog.Sum(runs)
-//	err = runlog.PlotFile("runs.png", runs)
+//	err = runplot.PlotFile("runs.png", runs)
 //
 // # Two energies
 //

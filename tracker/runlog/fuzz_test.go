@@ -1,9 +1,7 @@
 package runlog
 
 import (
-	"errors"
 	"math"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -149,48 +147,4 @@ func FuzzParseJSONLines(f *testing.F) {
 		summarize(&r)
 		checkRun(t, &r)
 	})
-}
-
-// FuzzPlot reads a carbontracker standard log and JSON lines, and plots
-// what was read: it never panics, and the plot's size follows the epochs
-// logged, not their numbers (the seeds: "Epoch 4000000000:",
-// "Epoch 99999999999999999999:", "epoch":100000000).
-func FuzzPlot(f *testing.F) {
-	std := "2024-03-05 14:12:12 - Epoch 1:\n2024-03-05 14:12:12 - Duration: 0:10:00.00\n" +
-		"2024-03-05 14:12:12 - Average power usage (W) for gpu: [ 90.5  209.5]\n"
-	f.Add([]byte(std), []byte(fuzzJSONL))
-	f.Add([]byte(strings.Replace(std, "Epoch 1:", "Epoch 4000000000:", 1)), []byte(strings.Replace(fuzzJSONL, `"epoch":1,`, `"epoch":100000000,`, 1)))
-	f.Add([]byte(strings.Replace(std, "Epoch 1:", "Epoch 99999999999999999999:", 1)), []byte(""))
-	f.Fuzz(func(t *testing.T, std, jsonl []byte) {
-		var runs []Run
-		r := Run{Name: "pair", Rank: -1}
-		if err := parsePair(std, nil, "fuzz", &r); err == nil {
-			summarize(&r)
-			runs = append(runs, r)
-		}
-		r = Run{Name: "jsonl", Rank: -1}
-		if err := parseJSONLines(jsonl, "fuzz", &r); err == nil {
-			summarize(&r)
-			runs = append(runs, r)
-		}
-		var buf countWriter
-		before := allocs()
-		err := Plot(&buf, "svg", runs)
-		if err != nil && !errors.Is(err, ErrNothingToPlot) && !strings.Contains(err.Error(), "runlog: plot:") {
-			t.Errorf("Plot: %v", err)
-		}
-		if got := allocs() - before; got > 1<<30 {
-			t.Errorf("Plot allocated %d bytes", got)
-		}
-	})
-}
-
-type countWriter int
-
-func (w *countWriter) Write(p []byte) (int, error) { *w += countWriter(len(p)); return len(p), nil }
-
-func allocs() uint64 {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.TotalAlloc
 }

@@ -1,11 +1,8 @@
 package runlog_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -595,71 +592,6 @@ func TestPowerLogRoundTrip(t *testing.T) {
 	assert.True(t, at.Equal(pts[0].Time))
 	assert.Equal(t, 5*time.Second, pts[0].Interval)
 	assert.Equal(t, 41.5, pts[0].Watts["cpu"])
-}
-
-func TestPlot(t *testing.T) {
-	dir := t.TempDir()
-	trackerRun(t, filepath.Join(dir, "a"), 3, 3)
-	write(t, dir, "b/7.8_2025-03-01T120000Z"+runlog.SuffixJSONLines, killedJSONL)
-	runs, err := runlog.Read(dir)
-	require.NoError(t, err)
-	require.Len(t, runs, 2)
-
-	png1 := filepath.Join(dir, "runs.png")
-	require.NoError(t, runlog.PlotFile(png1, runs))
-	f, err := os.Open(png1)
-	require.NoError(t, err)
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
-	b := img.Bounds()
-	assert.Equal(t, 768, b.Dx(), "8 inches at 96 DPI")
-	assert.Equal(t, 768, b.Dy())
-	colours := map[color.RGBA]int{}
-	nonWhite := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			c := color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(bl >> 8), A: uint8(a >> 8)}
-			colours[c]++
-			if c != (color.RGBA{R: 255, G: 255, B: 255, A: 255}) {
-				nonWhite++
-			}
-		}
-	}
-	assert.Greater(t, len(colours), 10, "lines, bars, text and grid in several colours")
-	assert.Greater(t, nonWhite, 768*768/50, "not blank")
-	// Two runs: each has its colour, in the lines and the bars.
-	for _, run := range []color.RGBA{{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, {R: 0xd6, G: 0x27, B: 0x28, A: 0xff}} {
-		assert.Greater(t, colours[run], 50, "the runs' lines and bars are drawn: %v", run)
-	}
-	// One run: the components have theirs.
-	png2 := filepath.Join(dir, "run.png")
-	require.NoError(t, runlog.PlotFile(png2, runs[:1]))
-	f2, err := os.Open(png2)
-	require.NoError(t, err)
-	defer f2.Close()
-	img, err = png.Decode(f2)
-	require.NoError(t, err)
-	clear(colours)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			colours[color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(bl >> 8), A: uint8(a >> 8)}]++
-		}
-	}
-	for _, kind := range []color.RGBA{{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, {R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}} {
-		assert.Greater(t, colours[kind], 50, "the gpu and cpu lines are drawn: %v", kind)
-	}
-
-	var svg bytes.Buffer
-	require.NoError(t, runlog.Plot(&svg, "svg", runs))
-	assert.True(t, strings.HasPrefix(svg.String(), "<?xml"), svg.String()[:min(50, svg.Len())])
-	assert.Contains(t, svg.String(), "Emissions per epoch")
-
-	assert.ErrorIs(t, runlog.Plot(&svg, "svg", []runlog.Run{{Name: "empty"}}), runlog.ErrNothingToPlot)
-	assert.Error(t, runlog.PlotFile(filepath.Join(dir, "x.jpg"), runs))
-	assert.Error(t, runlog.Plot(&svg, "gif", runs))
 }
 
 func TestSum(t *testing.T) {

@@ -53,7 +53,7 @@ type legendItem struct {
 	Color, Label, Kind string
 }
 
-// Colours: the components', as runlog.Plot draws them, then the others.
+// Colours: the components', as runplot.Plot draws them, then the others.
 var (
 	kindColors = map[string]color.RGBA{
 		"gpu":  {R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, // green

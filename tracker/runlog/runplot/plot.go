@@ -1,4 +1,4 @@
-package runlog
+package runplot
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -21,6 +21,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/carbontrack/carbontrack/tracker/runlog"
 )
 
 // Plot sizes: 8 × 8 inches, 768 × 768 pixels at vgimg's 96 DPI.
@@ -41,7 +43,7 @@ var kindColors = map[string]color.Color{
 
 // PlotFile draws the runs (see Plot) into path, a PNG or an SVG by its
 // extension (.png, .svg).
-func PlotFile(path string, runs []Run) error {
+func PlotFile(path string, runs []runlog.Run) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	if format != "png" && format != "svg" {
 		return fmt.Errorf("runlog: plot: %q: the file must end in .png or .svg", path)
@@ -66,16 +68,16 @@ func PlotFile(path string, runs []Run) error {
 // the devices' power (W, before PUE) by component over the time since each
 // run's start, and the emissions of each epoch (g CO2e, PUE included) as
 // bars. The power comes from the run's power series when it has one
-// (Run.Power: a step per point, at the series' resolution, with a light
-// band from the lowest to the highest power read where the points give
-// them; a series of more than maxPlotPoints points is merged to that many
-// with Downsample), else each epoch's average power as a step; epoch
-// boundaries are thin vertical lines. With one run the components have
-// colours of their own; with several, each run has a colour, the same in
-// both charts, and the components are told apart by dashes. Runs are named
-// by RunLabels. It returns ErrNothingToPlot when no run has power or
-// epochs.
-func Plot(w io.Writer, format string, runs []Run) error {
+// (runlog.Run.Power: a step per point, at the series' resolution, with a
+// light band from the lowest to the highest power read where the points
+// give them; a series of more than maxPlotPoints points is merged to that
+// many with runlog.Downsample), else each epoch's average power as a step;
+// epoch boundaries are thin vertical lines. With one run the components
+// have colours of their own; with several, each run has a colour, the same
+// in both charts, and the components are told apart by dashes. Runs are
+// named by runlog.RunLabels. It returns ErrNothingToPlot when no run has
+// power or epochs.
+func Plot(w io.Writer, format string, runs []runlog.Run) error {
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":
@@ -97,147 +99,12 @@ func Plot(w io.Writer, format string, runs []Run) error {
 }
 
 // maxPlotPoints is the most points of a run's power series drawn: more are
-// merged (Downsample), keeping their energy and their range.
+// merged (runlog.Downsample), keeping their energy and their range.
 const maxPlotPoints = 2000
 
 // maxBoundaries is the most epoch boundaries drawn for a run: a run of
 // more epochs has none drawn (they would fill the chart).
 const maxBoundaries = 500
-
-// maxLabel is the longest run label in runes: longer ones keep their
-// start and their end around an ellipsis.
-const maxLabel = 44
-
-// ProcessShare ends the label of a run that measured a process tree's
-// share of the devices (Run.Scope "process"), in RunLabels and the plot.
-const ProcessShare = " (process share)"
-
-// RunLabels names the runs for people, in a legend or a table: by the
-// run's label (Run.Label, the command line of "carbontrack run"), else its
-// run id (Run.RunID), else its file name (Run.Name); with the node and the
-// rank when runs share a name, and a number when they still do; cut in the
-// middle past 44 runes; and marked ProcessShare when the run measured a
-// process tree's share of the devices rather than the machine.
-func RunLabels(runs []Run) []string {
-	base := make([]string, len(runs))
-	count := map[string]int{}
-	for i, r := range runs {
-		switch {
-		case strings.TrimSpace(r.Label) != "":
-			base[i] = oneLine(r.Label)
-		case strings.TrimSpace(r.RunID) != "":
-			base[i] = oneLine(r.RunID)
-		case strings.TrimSpace(r.Name) != "":
-			base[i] = oneLine(r.Name)
-		default:
-			base[i] = fmt.Sprintf("run %d", i+1)
-		}
-		count[base[i]]++
-	}
-	// Runs of one job on several nodes or ranks share a label: the node
-	// and the rank tell them apart.
-	where := make([]string, len(runs))
-	for i, r := range runs {
-		if count[base[i]] < 2 {
-			continue
-		}
-		if r.Node != "" {
-			where[i] += " " + oneLine(r.Node)
-		}
-		if r.Rank >= 0 {
-			where[i] += fmt.Sprintf(" rank %d", r.Rank)
-		}
-	}
-	out := make([]string, len(runs))
-	short := map[string][]int{}
-	for i := range runs {
-		out[i] = truncateMiddle(base[i], maxLabel-utf8.RuneCountInString(where[i])) + where[i]
-		short[out[i]] = append(short[out[i]], i)
-	}
-	// Labels that differ where they were cut keep where they differ.
-	for _, group := range short {
-		for _, i := range group {
-			at := -1
-			for _, j := range group {
-				if base[j] != base[i] {
-					at = max(at, commonPrefix(base[i], base[j]))
-				}
-			}
-			if at >= 0 {
-				out[i] = keepFrom(base[i], at, maxLabel-utf8.RuneCountInString(where[i])) + where[i]
-			}
-		}
-	}
-	seen := map[string]int{}
-	for i, r := range runs {
-		l := out[i]
-		if seen[l]++; seen[l] > 1 {
-			l += fmt.Sprintf(" #%d", seen[l])
-		}
-		if r.Scope == scopeProcess {
-			l += ProcessShare
-		}
-		out[i] = l
-	}
-	return out
-}
-
-// scopeProcess is the Scope of a run that measured a process tree's share
-// (tracker.ScopeProcess).
-const scopeProcess = "process"
-
-// oneLine returns s with its runs of white space (newlines, tabs) made one
-// space, trimmed.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// truncateMiddle cuts s to n runes (at least 9), keeping its start and its
-// end around an ellipsis: a command line keeps its program and its last
-// arguments.
-func truncateMiddle(s string, n int) string {
-	n = max(n, 9)
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	head := (n - 1) * 2 / 3
-	tail := n - 1 - head
-	return strings.TrimRight(string(r[:head]), " ") + "…" + strings.TrimLeft(string(r[len(r)-tail:]), " ")
-}
-
-// commonPrefix returns the number of runes a and b begin with alike.
-func commonPrefix(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	n := 0
-	for n < len(ra) && n < len(rb) && ra[n] == rb[n] {
-		n++
-	}
-	return n
-}
-
-// keepFrom cuts s to n runes (at least 24) so that it shows rune at: its
-// start, an ellipsis, some runes before at, and from at on as much as
-// fits, cut at the end.
-func keepFrom(s string, at, n int) string {
-	n = max(n, 24)
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	// The start is the program's name when it is short, else a quarter.
-	head := n / 4
-	if sp := strings.IndexByte(s, ' '); sp > 0 && utf8.RuneCountInString(s[:sp]) < n/3 {
-		head = utf8.RuneCountInString(s[:sp]) + 1
-	}
-	from := max(at-n/4, head)
-	rest := r[from:]
-	if room := n - head - 1; len(rest) > room {
-		rest = append(rest[:room-1:room-1], '…')
-	}
-	if from == head {
-		return string(r[:head]) + string(rest)
-	}
-	return string(r[:head]) + "…" + string(rest)
-}
 
 // runColors are the runs' colours when there are several (Tableau 10), in
 // the order of the runs, repeated past ten.
@@ -269,18 +136,6 @@ func light(c color.Color, a uint8) color.Color {
 	return color.RGBA{R: uint8(float64(r>>8) * f), G: uint8(float64(g>>8) * f), B: uint8(float64(b>>8) * f), A: a}
 }
 
-// TimeUnit picks the unit of a time axis over span: seconds up to 2 min,
-// minutes up to 3 h, hours beyond, and its symbol ("s", "min", "h").
-func TimeUnit(span time.Duration) (time.Duration, string) {
-	switch {
-	case span <= 2*time.Minute:
-		return time.Second, "s"
-	case span <= 3*time.Hour:
-		return time.Minute, "min"
-	}
-	return time.Hour, "h"
-}
-
 // series is one step line: a run's component.
 type series struct {
 	kind   string
@@ -307,7 +162,7 @@ func finite(vs ...float64) bool {
 	return true
 }
 
-func powerSeries(runs []Run) ([]series, time.Duration) {
+func powerSeries(runs []runlog.Run) ([]series, time.Duration) {
 	var out []series
 	var span time.Duration
 	for ri, r := range runs {
@@ -326,7 +181,7 @@ func powerSeries(runs []Run) ([]series, time.Duration) {
 			span = max(span, s.to)
 		}
 		if len(r.Power) > 0 {
-			pts := Downsample(r.Power, maxPlotPoints)
+			pts := runlog.Downsample(r.Power, maxPlotPoints)
 			start := r.Start
 			if start.IsZero() {
 				start = pts[0].Time.Add(-pts[0].Interval)
@@ -360,6 +215,29 @@ func powerSeries(runs []Run) ([]series, time.Duration) {
 	return out, span
 }
 
+// scopeProcess is the Scope of a run that measured a process tree's share
+// (tracker.ScopeProcess).
+const scopeProcess = "process"
+
+// kindOrder sorts component names as runlog orders Run.Components: gpu,
+// cpu, dram, then the others by name.
+func kindOrder(kinds map[string]bool) []string {
+	var out []string
+	for _, k := range []string{"gpu", "cpu", "dram"} {
+		if kinds[k] {
+			out = append(out, k)
+		}
+	}
+	var rest []string
+	for k := range kinds {
+		if k != "gpu" && k != "cpu" && k != "dram" {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
 func keys[V any](m map[string]V) map[string]bool {
 	out := make(map[string]bool, len(m))
 	for k := range m {
@@ -370,7 +248,7 @@ func keys[V any](m map[string]V) map[string]bool {
 
 // boundaries returns the run's epoch boundaries (starts and ends, each
 // once) since its start; none past maxBoundaries.
-func boundaries(r *Run) []time.Duration {
+func boundaries(r *runlog.Run) []time.Duration {
 	var out []time.Duration
 	for _, e := range r.EpochRecords {
 		for _, d := range []time.Duration{e.Offset, e.Offset + e.Duration} {
@@ -461,7 +339,7 @@ type figure struct {
 	runs, keys  []legendEntry
 }
 
-func charts(runs []Run) (*figure, error) {
+func charts(runs []runlog.Run) (*figure, error) {
 	sers, span := powerSeries(runs)
 	nEpochs := 0
 	for i := range runs {
@@ -474,10 +352,10 @@ func charts(runs []Run) (*figure, error) {
 		return nil, ErrNothingToPlot
 	}
 	multi := len(runs) > 1
-	labels := RunLabels(runs)
+	labels := runlog.RunLabels(runs)
 	f := &figure{}
 
-	unit, unitName := TimeUnit(span)
+	unit, unitName := runlog.TimeUnit(span)
 	top := plot.New()
 	top.Title.Text = "Power draw of the devices by component (before PUE)"
 	if len(sers) == 0 {
@@ -755,7 +633,7 @@ func (f *figure) draw(dc draw.Canvas) {
 
 // epochNumbers returns the epoch numbers (from 1) that the runs logged,
 // sorted, each once.
-func epochNumbers(runs []Run) []int {
+func epochNumbers(runs []runlog.Run) []int {
 	seen := map[int]bool{}
 	var out []int
 	for _, r := range runs {
