@@ -1,7 +1,0 @@
-//go:build !(linux && cgo)
-
-package main
-
-// nvmlBuilt says whether this test binary can load NVML (go-nvml is cgo):
-// without cgo, or off Linux, NVML is unavailable whatever the machine has.
-const nvmlBuilt = false
