@@ -238,12 +238,12 @@ func presetMatcher(name string) (*epochMatcher, error) {
 var (
 	// Keras' ProgbarLogger.on_epoch_begin: f"Epoch {epoch + 1}/{self.epochs}"
 	// (printed only when epochs > 1; pinned, after "\033[H\033[K").
-	kerasStart = regexp.MustCompile(`^Epoch (\d+)/(\d+)\s*$`)
+	kerasStart = lazyRegexp(`^Epoch (\d+)/(\d+)\s*$`)
 	// Keras' Progbar.update at finalize (on_epoch_end, after the silent
 	// validation): "%{numdigits}d/%d" then the bar "━━━" (Keras 3), "[===]"
 	// (tf.keras 2) or, with verbose=2, " - 1s - ...". Mid-epoch updates
 	// are redrawn (\b...\r) and have current < target.
-	kerasEnd = regexp.MustCompile(`^\s*(\d+)/(\d+) (?:━|\[=|- )`)
+	kerasEnd = lazyRegexp(`^\s*(\d+)/(\d+) (?:━|\[=|- )`)
 	// Lightning's TQDMProgressBar.on_train_epoch_start:
 	// set_description(f"Epoch {trainer.current_epoch}"), drawn by tqdm as
 	// "Epoch 0:  45%|████▌     | 45/100 [...]"; its RichProgressBar
@@ -257,12 +257,12 @@ var (
 	// logs["epoch"] = round(state.epoch, 2): "{'loss': 0.69, ..., 'epoch':
 	// 1.0}", newer versions quote the values ("'epoch': '2'");
 	// PrinterCallback prints the same dict.
-	hfEpoch = regexp.MustCompile(`\{.*['"]epoch['"]: ['"]?(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)['"]?[,}]`)
+	hfEpoch = lazyRegexp(`\{.*['"]epoch['"]: ['"]?(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)['"]?[,}]`)
 	// Trainer._inner_training_loop: logger.info(f"  Num Epochs = {num_train_epochs:,}").
-	hfTotal = regexp.MustCompile(`Num Epochs = (\d[\d,]*)`)
+	hfTotal = lazyRegexp(`Num Epochs = (\d[\d,]*)`)
 	// plain: "epoch 3", "Epoch 3/10", "EPOCH 3 of 10", "[Epoch 3/10]",
 	// "epoch: 3" at the start of a line.
-	plainStart = regexp.MustCompile(`(?i)^\s*\[?epoch\s*[:=#]?\s*(\d+)(?:\s*(?:/|of)\s*(\d+))?(?:\D|$)`)
+	plainStart = lazyRegexp(`(?i)^\s*\[?epoch\s*[:=#]?\s*(\d+)(?:\s*(?:/|of)\s*(\d+))?(?:\D|$)`)
 )
 
 // kerasMark reads Keras' (keras 3 and tf.keras 2) fit output.
@@ -271,7 +271,7 @@ func kerasMark(text []byte, final bool) epochMark {
 		return epochMark{}
 	}
 	if bytes.HasPrefix(text, []byte("Epoch ")) {
-		if m := kerasStart.FindSubmatch(text); m != nil {
+		if m := kerasStart().FindSubmatch(text); m != nil {
 			n, ok1 := atoi(m[1])
 			total, ok2 := atoi(m[2])
 			if ok1 && ok2 {
@@ -280,7 +280,7 @@ func kerasMark(text []byte, final bool) epochMark {
 		}
 		return epochMark{}
 	}
-	if m := kerasEnd.FindSubmatch(text); m != nil && bytes.Equal(m[1], m[2]) {
+	if m := kerasEnd().FindSubmatch(text); m != nil && bytes.Equal(m[1], m[2]) {
 		return epochMark{end: true}
 	}
 	return epochMark{}
@@ -313,7 +313,7 @@ func lightningMark(text []byte, _ bool) epochMark {
 // second), so its whole part, when it grows, ends that many epochs.
 func transformersMark(text []byte, final bool) epochMark {
 	if final && bytes.Contains(text, []byte("Num Epochs")) {
-		if m := hfTotal.FindSubmatch(text); m != nil {
+		if m := hfTotal().FindSubmatch(text); m != nil {
 			if n, ok := atoi(bytes.ReplaceAll(m[1], []byte(","), nil)); ok {
 				return epochMark{total: n}
 			}
@@ -322,7 +322,7 @@ func transformersMark(text []byte, final bool) epochMark {
 	if !bytes.Contains(text, []byte("epoch")) {
 		return epochMark{}
 	}
-	m := hfEpoch.FindSubmatch(text)
+	m := hfEpoch().FindSubmatch(text)
 	if m == nil {
 		return epochMark{}
 	}
@@ -336,7 +336,7 @@ func transformersMark(text []byte, final bool) epochMark {
 
 // plainMark reads a line that starts with "epoch N".
 func plainMark(text []byte, final bool) epochMark {
-	m := plainStart.FindSubmatch(text)
+	m := plainStart().FindSubmatch(text)
 	if m == nil {
 		return epochMark{}
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/carbontrack/carbontrack/factor"
@@ -11,7 +10,7 @@ import (
 // --apikey, --token, --hf_token, -password, AWS_SECRET_ACCESS_KEY, X-Api-Key:,
 // Authorization:. The secret word ends the name (after "-", "_" or "."),
 // so --max-tokens, --tokenizer, --author and --keyframes keep their values.
-var secretOption = regexp.MustCompile(`(?i)(^|[-_.]|api|access|secret|auth)(key|token|secret|passw(or)?d|pwd|credentials?|auth|authorization)$`)
+var secretOption = lazyRegexp(`(?i)(^|[-_.]|api|access|secret|auth)(key|token|secret|passw(or)?d|pwd|credentials?|auth|authorization)$`)
 
 // redactedMask stands for a value left out of a label.
 const redactedMask = "xxxxx"
@@ -61,7 +60,7 @@ func redactWords(words []string) {
 			continue
 		}
 		name, _, hasValue := strings.Cut(a, "=")
-		if !secretOption.MatchString(strings.TrimLeft(strings.TrimSuffix(name, ":"), "-")) || strings.Contains(name, "/") {
+		if !secretOption().MatchString(strings.TrimLeft(strings.TrimSuffix(name, ":"), "-")) || strings.Contains(name, "/") {
 			continue
 		}
 		switch {

@@ -3,6 +3,7 @@ package cli
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The library's errors say where they come from ("factor: ", "power: ") and
@@ -10,11 +11,11 @@ import (
 
 // pkgPrefix matches the library's package prefixes (and the function name
 // "for zone: " of factor.ForZone) where a message or a part of it begins.
-var pkgPrefix = regexp.MustCompile(`(^|: |\(|; |\n)(?:(?:tracker|factor|estimate|runlog|htmlreport|power|promexport|sampler|for zone): )+`)
+var pkgPrefix = lazyRegexp(`(^|: |\(|; |\n)(?:(?:tracker|factor|estimate|runlog|htmlreport|power|promexport|sampler|for zone): )+`)
 
 // partStart matches the first word of a message or of a part of it, with
 // its ": ", to find stutters ("rapl: rapl: ").
-var partStart = regexp.MustCompile(`(?:^|: |\(|; |\n)([A-Za-z][A-Za-z0-9_.-]*): `)
+var partStart = lazyRegexp(`(?:^|: |\(|; |\n)([A-Za-z][A-Za-z0-9_.-]*): `)
 
 // apiWords are the library's Go advice and its words for the command line.
 var apiWords = strings.NewReplacer(
@@ -35,7 +36,7 @@ func cliError(cmd string, err error) string { return cliText(cmd, err.Error()) }
 // twice in a row ("rapl: rapl: "), with the command's flags and variables
 // where the library names its Go options.
 func cliText(cmd, msg string) string {
-	msg = pkgPrefix.ReplaceAllString(msg, "$1")
+	msg = pkgPrefix().ReplaceAllString(msg, "$1")
 	msg = apiWords.Replace(msg)
 	if cmd != "" {
 		msg = strings.ReplaceAll(msg, "carbontrack --allow-public", "carbontrack "+cmd+" --allow-public")
@@ -43,7 +44,7 @@ func cliText(cmd, msg string) string {
 	// Stutters: "rapl: rapl: no powercap zones" → "rapl: no powercap zones".
 	for {
 		done := true
-		for _, m := range partStart.FindAllStringSubmatchIndex(msg, -1) {
+		for _, m := range partStart().FindAllStringSubmatchIndex(msg, -1) {
 			word := msg[m[2]:m[3]] + ": "
 			if end := m[1]; strings.HasPrefix(msg[end:], word) {
 				msg = msg[:end] + msg[end+len(word):]
@@ -61,4 +62,10 @@ func cliText(cmd, msg string) string {
 // "rapl: no powercap zones ...".
 func reasonText(name, reason string) string {
 	return cliText("", name+": "+reason)
+}
+
+// lazyRegexp compiles expr on first use, not when the program starts:
+// most runs never need most expressions.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

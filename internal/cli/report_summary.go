@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -402,7 +401,7 @@ func sayTool(p *para, r runlog.Run) {
 
 // reVersion matches the first line of a carbontracker log pair's standard
 // log: "2024-03-05 14:02:11 - carbontracker version 2.0.0".
-var reVersion = regexp.MustCompile(`^\S+ \S+ - (carbontracker|carbontrack) version (\S+)`)
+var reVersion = lazyRegexp(`^\S+ \S+ - (carbontracker|carbontrack) version (\S+)`)
 
 // pairTool reads which tool and version wrote a run's log pair, from the
 // first line of its standard log; "" when it does not say.
@@ -417,7 +416,7 @@ func pairTool(r runlog.Run) (tool, version string) {
 		}
 		defer fh.Close()
 		line, _ := bufio.NewReader(io.LimitReader(fh, 4096)).ReadString('\n')
-		if m := reVersion.FindStringSubmatch(line); m != nil {
+		if m := reVersion().FindStringSubmatch(line); m != nil {
 			return m[1], m[2]
 		}
 	}
