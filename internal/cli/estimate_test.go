@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The -update flag: "go test ./cmd/carbontrack -run TestEstimateGolden -update"
+// The -update flag: "go test ./internal/cli -run TestEstimateGolden -update"
 // rewrites the golden files in testdata/estimate. It is registered only if no
 // other test file of the package has registered it, and read through
 // flag.Lookup, so other golden tests here can share it.
@@ -56,7 +56,7 @@ func golden(t *testing.T, name, got string) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./cmd/carbontrack -run TestEstimateGolden -update to create it")
+	require.NoError(t, err, "run go test ./internal/cli -run TestEstimateGolden -update to create it")
 	assert.Equal(t, string(want), got, "golden file %s (rerun with -update if the change is intended)", path)
 }
 

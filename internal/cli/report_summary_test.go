@@ -112,7 +112,7 @@ func summaryGolden(t *testing.T, name, got string) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./cmd/carbontrack -run TestReportSummaryGolden -update to create it")
+	require.NoError(t, err, "run go test ./internal/cli -run TestReportSummaryGolden -update to create it")
 	assert.Equal(t, string(want), got, "golden file %s (rerun with -update if the change is intended)", path)
 }
 
