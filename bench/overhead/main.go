@@ -1,9 +1,10 @@
 //go:build linux
 
 // Command overhead measures carbontrack's own CPU cost while it tracks an
-// idle job, so anyone can check the figure on their machine:
+// idle job, and how soon carbontrack run starts its command, so anyone can
+// check the figures on their machine:
 //
-//	go run ./bench/overhead -duration 2m -rounds 3 [-gpus 8] [-config default,interval30s,interval1s,gpus-only,logged,cli|all] [-json]
+//	go run ./bench/overhead -duration 2m -rounds 3 [-gpus 8] [-config default,interval30s,interval1s,gpus-only,logged,cli,cli-startup|all] [-startup-runs 7] [-json]
 //
 // Per configuration it reports CPU seconds per hour tracked and context
 // switches (wake-ups) per second, each the median over rounds, and the CPU
@@ -20,6 +21,16 @@
 //   - cli: carbontrack run --nvml-lib <stand-in> -- sleep D, built from
 //     ./cmd/carbontrack, read from outside over the sleep (from when the
 //     sleep has started to a second before it ends).
+//   - cli-startup: no window, no CPU row; how soon carbontrack run starts its
+//     command, and its peak RSS, for both builds of the CLI (./cmd/carbontrack
+//     and ./cmd/carbontrack-full): carbontrack run --nvml-lib <stand-in>
+//     --log-dir <tmp> -- <stamp>, where the stamp is a C program (compiled
+//     with gcc) that prints the wall clock and exits. Exec to command start is
+//     the stamp's clock less the clock just before exec; peak RSS is wait4's
+//     Maxrss. Each round runs each build -startup-runs times, alternating,
+//     each run paired with one under GODEBUG=inittrace=1 for the time from
+//     the Go runtime's start to main; medians, min and max over all runs.
+//     The floor runs only when a configuration with a window is chosen.
 //
 // How: the GPUs are a C stand-in for libnvidia-ml.so.1 with energy counters
 // (power/internal/fakenvml, compiled with gcc by powertest.BuildFakeNVML
@@ -65,7 +76,7 @@ const floorName = "floor"
 
 // configNames returns the configurations, in the order of the table.
 func configNames() []string {
-	return []string{"default", "interval30s", "interval1s", "gpus-only", "logged", "cli"}
+	return []string{"default", "interval30s", "interval1s", "gpus-only", "logged", "cli", startupName}
 }
 
 // describe says what a row runs.
@@ -85,6 +96,8 @@ func describe(name string) string {
 		return "tracker.WithComponents(power.KindGPU)"
 	case "cli":
 		return "carbontrack run -- sleep (default flags)"
+	case startupName:
+		return "carbontrack and carbontrack-full run -- stamp: start-up and peak RSS"
 	}
 	return ""
 }
@@ -166,6 +179,8 @@ type result struct {
 	Rounds    int       `json:"rounds"`
 	GPUs      int       `json:"gpus"`
 	Rows      []row     `json:"rows"`
+	// CLIStartup is the cli-startup configuration's result.
+	CLIStartup *cliStartup `json:"cli_startup,omitempty"`
 }
 
 func main() {
@@ -194,6 +209,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rounds := fs.Int("rounds", 3, "rounds; each runs the floor and every configuration once")
 	gpus := fs.Int("gpus", 8, "stand-in GPUs, with energy counters (0 to 16)")
 	configs := fs.String("config", "default", "comma-separated configurations: "+strings.Join(configNames(), ", ")+", or all")
+	startupRuns := fs.Int("startup-runs", 7, "cli-startup: runs of each build per round")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -212,7 +228,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-rounds %d: at least 1", *rounds)
 	case *gpus < 0 || *gpus > 16:
 		return fmt.Errorf("-gpus %d: 0 to 16", *gpus)
+	case *startupRuns < 1:
+		return fmt.Errorf("-startup-runs %d: at least 1", *startupRuns)
 	}
+	startupChosen := slices.Contains(names, startupName)
+	names = slices.DeleteFunc(names, func(n string) bool { return n == startupName })
 
 	dir, err := os.MkdirTemp("", "carbontrack-overhead-")
 	if err != nil {
@@ -227,9 +247,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	floorBin, err := goBuild(ctx, dir, "floor", "github.com/carbontrack/carbontrack/bench/overhead/floor")
-	if err != nil {
-		return err
+	var all []string // the rows with a window
+	var floorBin string
+	if len(names) > 0 {
+		all = append([]string{floorName}, names...)
+		if floorBin, err = goBuild(ctx, dir, "floor", "github.com/carbontrack/carbontrack/bench/overhead/floor"); err != nil {
+			return err
+		}
 	}
 	var cliBin string
 	if slices.Contains(names, "cli") {
@@ -238,11 +262,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	all := append([]string{floorName}, names...)
+	var sb *startupBench
+	if startupChosen {
+		if sb, err = newStartupBench(ctx, dir, nv, *startupRuns); err != nil {
+			return err
+		}
+	}
+
 	total := time.Duration(*rounds*len(all)) * (*duration)
-	fmt.Fprintf(stderr, "overhead: %d round(s) × %d runs of %v: %v\n", *rounds, len(all), *duration, total)
+	if len(all) > 0 {
+		fmt.Fprintf(stderr, "overhead: %d round(s) × %d runs of %v: %v\n", *rounds, len(all), *duration, total)
+	}
 	runs := make(map[string][]sample)
 	for r := 1; r <= *rounds; r++ {
+		if sb != nil {
+			err := sb.round(ctx, r, *rounds, stderr)
+			if ctx.Err() != nil {
+				return errors.New("interrupted")
+			}
+			if err != nil {
+				return fmt.Errorf("round %d, %s: %w", r, startupName, err)
+			}
+		}
 		for _, name := range all {
 			var s sample
 			switch name {
@@ -270,9 +311,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, name := range all {
 		res.Rows = append(res.Rows, summarize(name, runs[name]))
 	}
-	floor := res.Rows[0].CPUSecondsPerHour
+	if sb != nil {
+		if res.CLIStartup, err = sb.result(); err != nil {
+			return err
+		}
+	}
 	for i := range res.Rows {
-		if floor > 0 {
+		if floor := res.Rows[0].CPUSecondsPerHour; floor > 0 {
 			res.Rows[i].RatioToFloor = res.Rows[i].CPUSecondsPerHour / floor
 		}
 	}
@@ -390,9 +435,13 @@ func median(runs []sample, f func(sample) float64) float64 {
 func printTable(w io.Writer, res result) {
 	m := res.Machine
 	fmt.Fprintf(w, "machine: %s, %d CPUs, %s, %s, %s\n", m.CPU, m.NProc, m.Go, m.OS, m.Kernel)
-	fmt.Fprintf(w, "%s: %d stand-in GPUs with energy counters; median of %d round(s) of %v, start-up excluded\n\n",
-		res.Date.Format(time.DateOnly), res.GPUs, res.Rounds, time.Duration(res.DurationS*float64(time.Second)))
-	fmt.Fprintf(w, "%-14s %10s %15s %8s  %s\n", "configuration", "CPU s/hour", "ctx switches/s", "x floor", "what")
+	if len(res.Rows) == 0 {
+		fmt.Fprintf(w, "%s: %d stand-in GPUs with energy counters; %d round(s)\n\n", res.Date.Format(time.DateOnly), res.GPUs, res.Rounds)
+	} else {
+		fmt.Fprintf(w, "%s: %d stand-in GPUs with energy counters; median of %d round(s) of %v, start-up excluded\n\n",
+			res.Date.Format(time.DateOnly), res.GPUs, res.Rounds, time.Duration(res.DurationS*float64(time.Second)))
+		fmt.Fprintf(w, "%-14s %10s %15s %8s  %s\n", "configuration", "CPU s/hour", "ctx switches/s", "x floor", "what")
+	}
 	for _, r := range res.Rows {
 		fmt.Fprintf(w, "%-14s %10.3f %15.1f %8.1f  %s\n", r.Config, r.CPUSecondsPerHour, r.CtxSwitchesPerS, r.RatioToFloor, r.What)
 	}
@@ -409,6 +458,12 @@ func printTable(w io.Writer, res result) {
 		s := r.Startup
 		fmt.Fprintf(w, "%-14s %17.0f ms %7.0f ms %7.0f ms %6.1f MiB\n", r.Config, 1000*s.ToNewS, 1000*s.NewS, 1000*s.CPUS,
 			float64(s.PeakRSSBytes)/(1<<20))
+	}
+	if res.CLIStartup != nil {
+		if len(res.Rows) > 0 {
+			fmt.Fprintln(w)
+		}
+		printStartup(w, res.CLIStartup)
 	}
 }
 
