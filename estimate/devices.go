@@ -56,11 +56,16 @@ type Accelerator struct {
 	PeakSource string
 }
 
-// noise are words dropped when matching names: vendors, product lines and
-// memory types, so that "NVIDIA H100 80GB HBM3" (nvidia-smi) matches "h100 80gb".
-var noise = map[string]bool{
-	"nvidia": true, "tesla": true, "google": true, "cloud": true, "gpu": true, "tensor": true, "core": true,
-	"hbm": true, "hbm2": true, "hbm2e": true, "hbm3": true, "hbm3e": true,
+// noise reports whether w is a word dropped when matching names: vendors,
+// product lines and memory types, so that "NVIDIA H100 80GB HBM3"
+// (nvidia-smi) matches "h100 80gb".
+func noise(w string) bool {
+	switch w {
+	case "nvidia", "tesla", "google", "cloud", "gpu", "tensor", "core",
+		"hbm", "hbm2", "hbm2e", "hbm3", "hbm3e":
+		return true
+	}
+	return false
 }
 
 // nameKeys returns the two keys a name is matched on: its words sorted
@@ -78,7 +83,7 @@ func nameKeys(s string) (sorted, joined string) {
 			f += "gb"
 			i++
 		}
-		if !noise[f] {
+		if !noise(f) {
 			words = append(words, f)
 		}
 	}

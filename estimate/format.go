@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // FormatNumber formats v for the arithmetic: six significant digits (all
@@ -89,13 +90,29 @@ func FormatMass(kg float64) string {
 	}
 }
 
-// countSuffixes are the abbreviations ParseCount takes, as model cards and
-// papers write sizes and token counts ("7B parameters", "2T tokens").
-var countSuffixes = map[byte]float64{'k': 1e3, 'm': 1e6, 'b': 1e9, 't': 1e12}
+// countSuffix returns the multiplier of an abbreviation ParseCount takes
+// (lower case), as model cards and papers write sizes and token counts
+// ("7B parameters", "2T tokens").
+func countSuffix(c byte) (float64, bool) {
+	switch c {
+	case 'k':
+		return 1e3, true
+	case 'm':
+		return 1e6, true
+	case 'b':
+		return 1e9, true
+	case 't':
+		return 1e12, true
+	}
+	return 0, false
+}
 
 // thousands matches a number whose commas separate thousands: "70,000",
 // "7,000,000,000.5", not "1,5" (a decimal comma, which ParseCount refuses).
-var thousands = regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$`)
+// It is compiled on the first ParseCount, not when the package is loaded.
+var thousands = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$`)
+})
 
 // ParseCount parses a count of parameters, tokens or FLOPs: a number
 // ("7e9", "3.14e23", "7000000000", digit groups separated by "_", or by
@@ -106,16 +123,16 @@ var thousands = regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$`)
 func ParseCount(s string) (float64, error) {
 	t := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
 	if n := len(t); n > 1 {
-		if _, ok := countSuffixes[t[n-1]|0x20]; ok && strings.Contains(t, ",") && thousands.MatchString(t[:n-1]) {
+		if _, ok := countSuffix(t[n-1] | 0x20); ok && strings.Contains(t, ",") && thousands().MatchString(t[:n-1]) {
 			t = strings.ReplaceAll(t, ",", "")
 		}
 	}
-	if thousands.MatchString(t) {
+	if thousands().MatchString(t) {
 		t = strings.ReplaceAll(t, ",", "")
 	}
 	mult := 1.0
 	if n := len(t); n > 1 {
-		if m, ok := countSuffixes[t[n-1]|0x20]; ok {
+		if m, ok := countSuffix(t[n-1] | 0x20); ok {
 			mult, t = m, t[:n-1]
 		}
 	}

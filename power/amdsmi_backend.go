@@ -57,7 +57,7 @@ var amdsmiDefaultLibraries = []string{"libamd_smi.so", "/opt/rocm/lib/libamd_smi
 var amdsmiCheck = libraryCheck{
 	what: "amdsmi",
 	want: "AMD SMI (libamd_smi.so)",
-	hint: fmt.Sprintf("point %s at ROCm's libamd_smi.so (such as /opt/rocm/lib/libamd_smi.so), or leave it unset", EnvAMDSMILibrary),
+	hint: "point " + EnvAMDSMILibrary + " at ROCm's libamd_smi.so (such as /opt/rocm/lib/libamd_smi.so), or leave it unset",
 	symbols: []symbolGroup{
 		{"amdsmi_init"},
 		{"amdsmi_shut_down"},

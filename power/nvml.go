@@ -85,7 +85,7 @@ func (s *nvmlSession) release() error {
 var nvmlCheck = libraryCheck{
 	what: "nvml",
 	want: "NVML (libnvidia-ml.so.1)",
-	hint: fmt.Sprintf("point --nvml-lib or %s at libnvidia-ml.so.1, or leave them unset", EnvNVMLLibrary),
+	hint: "point --nvml-lib or " + EnvNVMLLibrary + " at libnvidia-ml.so.1, or leave them unset",
 	symbols: []symbolGroup{
 		{"nvmlInit_v2", "nvmlInit"},
 		{"nvmlShutdown"},

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -62,17 +63,26 @@ type Log struct {
 	Run *Consumption
 }
 
-var (
-	reComponents = regexp.MustCompile(`The following components were found:(.*)\n`)
-	reDevice     = regexp.MustCompile(` (.*?) with device\(s\) (.*?)\.`)
-	reDuration   = regexp.MustCompile(`Duration: (\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
-	rePower      = regexp.MustCompile(`Average power usage \(W\) for (.+?): (\[[^\]\n]*\]|[0-9.eE+-]+|None)`)
-	reEarly      = regexp.MustCompile(`(?i)Training was interrupted`)
-	reBlock      = regexp.MustCompile(`(?i)(Actual|Predicted|Measured) consumption(?: for (\d+) epoch\(s\)| of the whole run)?:` +
-		`[\s\S]*?Time:\s*(.*)\n\s*Energy:\s*(.*?)\s+kWh[\s\S]*?CO2eq:\s*(.*?)\s+g` +
-		`(?:\s*This is equivalent to:\s*([\s\S]*?))?\s*(?:\n\d{4}-\d{2}-\d{2}|\z)`)
-	reHMS = regexp.MustCompile(`(\d+):(\d{2}):(\d\d?(?:.\d{2})?)`)
-)
+// logPatterns are carbontracker's log patterns.
+type logPatterns struct {
+	components, device, duration, power, early, block, hms *regexp.Regexp
+}
+
+// patterns compiles the log patterns on the first ParseLog, not when the
+// package is loaded: a program that only writes logs never needs them.
+var patterns = sync.OnceValue(func() *logPatterns {
+	return &logPatterns{
+		components: regexp.MustCompile(`The following components were found:(.*)\n`),
+		device:     regexp.MustCompile(` (.*?) with device\(s\) (.*?)\.`),
+		duration:   regexp.MustCompile(`Duration: (\d+):(\d{2}):(\d\d?(?:.\d{2})?)`),
+		power:      regexp.MustCompile(`Average power usage \(W\) for (.+?): (\[[^\]\n]*\]|[0-9.eE+-]+|None)`),
+		early:      regexp.MustCompile(`(?i)Training was interrupted`),
+		block: regexp.MustCompile(`(?i)(Actual|Predicted|Measured) consumption(?: for (\d+) epoch\(s\)| of the whole run)?:` +
+			`[\s\S]*?Time:\s*(.*)\n\s*Energy:\s*(.*?)\s+kWh[\s\S]*?CO2eq:\s*(.*?)\s+g` +
+			`(?:\s*This is equivalent to:\s*([\s\S]*?))?\s*(?:\n\d{4}-\d{2}-\d{2}|\z)`),
+		hms: regexp.MustCompile(`(\d+):(\d{2}):(\d\d?(?:.\d{2})?)`),
+	}
+})
 
 // ParseLog reads a carbontracker log pair, the standard log std and the
 // output log out (either may be nil), with the rules of carbontracker's own
@@ -101,8 +111,9 @@ func ParseLog(std, out io.Reader) (*Log, error) {
 }
 
 func (l *Log) parseStd(s string) error {
-	if m := reComponents.FindStringSubmatch(s); m != nil {
-		for _, d := range reDevice.FindAllStringSubmatch(m[1], -1) {
+	re := patterns()
+	if m := re.components.FindStringSubmatch(s); m != nil {
+		for _, d := range re.device.FindAllStringSubmatch(m[1], -1) {
 			c := &ComponentLog{}
 			for _, dev := range strings.Split(d[2], ",") {
 				c.Devices = append(c.Devices, strings.TrimSpace(dev))
@@ -110,14 +121,14 @@ func (l *Log) parseStd(s string) error {
 			l.Components[strings.ToLower(d[1])] = c
 		}
 	}
-	for _, m := range reDuration.FindAllStringSubmatch(s, -1) {
+	for _, m := range re.duration.FindAllStringSubmatch(s, -1) {
 		sec, err := hms(m[1], m[2], m[3])
 		if err != nil {
 			return err
 		}
 		l.EpochDurations = append(l.EpochDurations, sec)
 	}
-	for _, m := range rePower.FindAllStringSubmatch(s, -1) {
+	for _, m := range re.power.FindAllStringSubmatch(s, -1) {
 		c := l.Components[m[1]]
 		if c == nil {
 			c = &ComponentLog{}
@@ -143,12 +154,13 @@ func (l *Log) parseStd(s string) error {
 		}
 		c.AvgPower = append(c.AvgPower, sum)
 	}
-	l.EarlyStop = reEarly.MatchString(s)
+	l.EarlyStop = re.early.MatchString(s)
 	return nil
 }
 
 func (l *Log) parseOut(s string) error {
-	for _, m := range reBlock.FindAllStringSubmatch(s, -1) {
+	re := patterns()
+	for _, m := range re.block.FindAllStringSubmatch(s, -1) {
 		c := &Consumption{}
 		if m[2] != "" {
 			n, err := strconv.Atoi(m[2])
@@ -157,7 +169,7 @@ func (l *Log) parseOut(s string) error {
 			}
 			c.Epochs = n
 		}
-		if t := reHMS.FindStringSubmatch(m[3]); t != nil {
+		if t := re.hms.FindStringSubmatch(m[3]); t != nil {
 			sec, err := hms(t[1], t[2], t[3])
 			if err != nil {
 				return err

@@ -8,27 +8,37 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/carbontrack/carbontrack/tracker/records"
 )
 
-var (
-	// A line starts with Python logging's asctime, "2024-03-05 14:02:11"
-	// (then ",123" in carbontracker's older format).
-	reStamp = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})`)
-	reEpoch = regexp.MustCompile(` - Epoch (\d+):\s*$`)
-	reDur   = regexp.MustCompile(` - Duration: (\d+):(\d{2}):(\d\d?(?:\.\d+)?)\s*$`)
-	// carbontracker prints a numpy array, one value per device:
-	// "[251.0775 248.3122]", "[ 9.5  58.91]", or "None"; the tracker a
-	// plain number.
-	rePow = regexp.MustCompile(` - Average power usage \(W\) for ([^:]+): (\[[^\]]*\]|None|nan|[-+0-9.eE]+)\s*$`)
-	rePUE = regexp.MustCompile(`PUE coefficient of ([0-9.]+)`)
-	// The line after the whole run's block that the tracker adds to the
-	// output log at Stop: how the run splits.
-	reRunSplit = regexp.MustCompile(`Of the run: (\d+) completed epoch\(s\) (\S+) kWh, (\S+) g; ` +
-		`(?:the interrupted epoch (\S+) kWh, (\S+) g; )?outside epochs (\S+) kWh, (\S+) g \((\d+):(\d{2}):(\d\d?(?:\.\d+)?) before`)
-)
+// pairPatterns are the patterns of the carbontracker log pair's lines.
+type pairPatterns struct {
+	stamp, epoch, dur, pow, pue, runSplit *regexp.Regexp
+}
+
+// patterns compiles the pair patterns on first use, not when the package is
+// loaded: a program that never reads a log pair never needs them.
+var patterns = sync.OnceValue(func() *pairPatterns {
+	return &pairPatterns{
+		// A line starts with Python logging's asctime, "2024-03-05 14:02:11"
+		// (then ",123" in carbontracker's older format).
+		stamp: regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})`),
+		epoch: regexp.MustCompile(` - Epoch (\d+):\s*$`),
+		dur:   regexp.MustCompile(` - Duration: (\d+):(\d{2}):(\d\d?(?:\.\d+)?)\s*$`),
+		// carbontracker prints a numpy array, one value per device:
+		// "[251.0775 248.3122]", "[ 9.5  58.91]", or "None"; the tracker a
+		// plain number.
+		pow: regexp.MustCompile(` - Average power usage \(W\) for ([^:]+): (\[[^\]]*\]|None|nan|[-+0-9.eE]+)\s*$`),
+		pue: regexp.MustCompile(`PUE coefficient of ([0-9.]+)`),
+		// The line after the whole run's block that the tracker adds to the
+		// output log at Stop: how the run splits.
+		runSplit: regexp.MustCompile(`Of the run: (\d+) completed epoch\(s\) (\S+) kWh, (\S+) g; ` +
+			`(?:the interrupted epoch (\S+) kWh, (\S+) g; )?outside epochs (\S+) kWh, (\S+) g \((\d+):(\d{2}):(\d\d?(?:\.\d+)?) before`),
+	}
+})
 
 // readPair reads a carbontracker log pair (either path may be empty).
 func readPair(stdPath, outPath string, r *Run) error {
@@ -80,7 +90,7 @@ func parsePair(std, out []byte, name string, r *Run) error {
 	}
 	r.Format = FormatCarbontracker
 	r.PUE = records.DefaultPUE
-	if m := rePUE.FindSubmatch(std); m != nil {
+	if m := patterns().pue.FindSubmatch(std); m != nil {
 		if v, err := strconv.ParseFloat(string(m[1]), 64); err == nil && v >= 1 {
 			r.PUE = v
 		}
@@ -137,7 +147,7 @@ func parsePair(std, out []byte, name string, r *Run) error {
 // of the run.
 func (r *Run) readRunBlock(c *records.Consumption, out []byte) error {
 	r.Finished = true
-	if s := reRunSplit.FindSubmatch(out); s != nil {
+	if s := patterns().runSplit.FindSubmatch(out); s != nil {
 		n, err := strconv.Atoi(string(s[1]))
 		if err != nil {
 			return fmt.Errorf("whole run: completed epochs %q: %w", s[1], err)
@@ -230,6 +240,7 @@ func checkConsumption(c *records.Consumption) error {
 // "Duration: H:MM:SS.ss" and one "Average power usage (W) for KIND: ..."
 // per component.
 func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
+	re := patterns()
 	var cur *Epoch
 	finish := func() {
 		if cur == nil {
@@ -251,14 +262,14 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 	for n, line := range strings.Split(string(std), "\n") {
 		line = strings.TrimRight(line, "\r")
 		var stamp time.Time
-		if m := reStamp.FindStringSubmatch(line); m != nil {
+		if m := re.stamp.FindStringSubmatch(line); m != nil {
 			// Python's logging writes local time.
 			stamp, _ = time.ParseInLocation(records.LogTimeLayout, m[1], time.Local)
 			if r.Start.IsZero() {
 				r.Start = stamp
 			}
 		}
-		if m := reEpoch.FindStringSubmatch(line); m != nil {
+		if m := re.epoch.FindStringSubmatch(line); m != nil {
 			finish()
 			num, err := strconv.Atoi(m[1])
 			if err != nil || num > maxEpoch {
@@ -270,7 +281,7 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 		if cur == nil {
 			continue
 		}
-		if m := reDur.FindStringSubmatch(line); m != nil {
+		if m := re.dur.FindStringSubmatch(line); m != nil {
 			h, _ := strconv.ParseFloat(m[1], 64)
 			mi, _ := strconv.ParseFloat(m[2], 64)
 			s, err := strconv.ParseFloat(m[3], 64)
@@ -284,7 +295,7 @@ func (r *Run) readStd(std []byte, path string, kinds map[string]bool) error {
 			cur.Duration = seconds(sec)
 			continue
 		}
-		if m := rePow.FindStringSubmatch(line); m != nil {
+		if m := re.pow.FindStringSubmatch(line); m != nil {
 			kind := strings.ToLower(strings.TrimSpace(m[1]))
 			kinds[kind] = true
 			var w float64

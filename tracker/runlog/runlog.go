@@ -715,7 +715,7 @@ func firstStamp(path string) time.Time {
 		return time.Time{}
 	}
 	line, _, _ := strings.Cut(string(data[:min(len(data), 4096)]), "\n")
-	if m := reStamp.FindStringSubmatch(line); m != nil {
+	if m := patterns().stamp.FindStringSubmatch(line); m != nil {
 		// Python's logging writes local time.
 		if t, err := time.ParseInLocation(records.LogTimeLayout, m[1], time.Local); err == nil {
 			return t

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/carbontrack/carbontrack/estimate"
@@ -44,7 +45,11 @@ type Options struct {
 //go:embed report.html.tmpl
 var pageTemplate string
 
-var page = template.Must(template.New("report").Parse(pageTemplate))
+// page parses the page's template on the first Write, not when the package
+// is loaded (the command line links this package for every subcommand).
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(pageTemplate))
+})
 
 // Write writes the HTML page reporting runs, and their total when there
 // are several, to w. The page is built in memory first: when Write fails
@@ -133,7 +138,7 @@ func render(runs []runlog.Run, opts Options) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
+	if err := page().Execute(&buf, v); err != nil {
 		return nil, fmt.Errorf("htmlreport: %w", err)
 	}
 	return buf.Bytes(), nil
