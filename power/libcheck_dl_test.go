@@ -3,10 +3,12 @@
 package power
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
 
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,4 +31,22 @@ func TestCheckLibraryLoads(t *testing.T) {
 
 	err = checkLibrary(filepath.Join(t.TempDir(), "libnvidia-ml.so.1"), nvmlCheck)
 	assert.ErrorIs(t, err, errLibraryOpen)
+}
+
+// TestNVMLMissingLibrary checks that a library that cannot be loaded is
+// reported as go-nvml's Init reports it, from the one dlopen of the check.
+func TestNVMLMissingLibrary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "libnvidia-ml.so.1")
+	require.Equal(t, nvml.ERROR_LIBRARY_NOT_FOUND, nvml.New(nvml.WithLibraryPath(path)).Init())
+
+	o := defaultOptions()
+	o.nvmlLibrary = path
+	sources, unavail := discoverNVML(context.Background(), &o)
+	assert.Empty(t, sources)
+	require.Len(t, unavail, 1)
+	assert.Equal(t, "nvml", unavail[0].Name)
+	assert.ErrorIs(t, unavail[0].Err, ErrNotFound)
+	assert.ErrorIs(t, unavail[0].Err, nvml.ERROR_LIBRARY_NOT_FOUND)
+	assert.Equal(t, "power: nvml: Init: ERROR_LIBRARY_NOT_FOUND ("+path+" could not be loaded: no NVIDIA driver here, or set "+
+		EnvNVMLLibrary+" / --nvml-lib to its path); GPUs are not measured", unavail[0].Err.Error())
 }

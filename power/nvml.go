@@ -120,7 +120,12 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 		}
 		// A library that loads but is not NVML (a wrong --nvml-lib) would
 		// pass Init's dlopen, and its first call would end the process.
-		if err := checkLibrary(libName, nvmlCheck); err != nil && !errors.Is(err, errLibraryOpen) {
+		// One that does not load at all is reported as go-nvml's Init
+		// reports it, without searching for it a second time.
+		switch err := checkLibrary(libName, nvmlCheck); {
+		case errors.Is(err, errLibraryOpen):
+			return nil, []Unavailable{{Name: "nvml", Err: nvmlInitErr(nvml.ERROR_LIBRARY_NOT_FOUND, libName)}}
+		case err != nil:
 			return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf("%w; GPUs are not measured", err)}}
 		}
 		if o.nvmlLibrary != "" {
@@ -130,17 +135,7 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 		}
 	}
 	if ret := lib.Init(); ret != nvml.SUCCESS {
-		err := nvmlErr(ret, "Init")
-		hint := ""
-		switch ret {
-		case nvml.ERROR_LIBRARY_NOT_FOUND:
-			hint = fmt.Sprintf(" (%s could not be loaded: no NVIDIA driver here, or set %s / --nvml-lib to its path)", libName, EnvNVMLLibrary)
-		case nvml.ERROR_DRIVER_NOT_LOADED:
-			hint = " (the NVIDIA kernel driver is not loaded)"
-		case nvml.ERROR_NO_PERMISSION:
-			hint = " (no permission to open /dev/nvidia*)"
-		}
-		return nil, []Unavailable{{Name: "nvml", Err: fmt.Errorf("%w%s; GPUs are not measured", err, hint)}}
+		return nil, []Unavailable{{Name: "nvml", Err: nvmlInitErr(ret, libName)}}
 	}
 	sess := &nvmlSession{lib: lib}
 	o.logger.DebugContext(ctx, "nvml initialised", "library", libName)
@@ -180,6 +175,21 @@ func discoverNVML(ctx context.Context, o *options) ([]Source, []Unavailable) {
 		}
 	}
 	return sources, unavail
+}
+
+// nvmlInitErr is the reason NVML is unavailable when Init of the library
+// libName returned ret.
+func nvmlInitErr(ret nvml.Return, libName string) error {
+	hint := ""
+	switch ret {
+	case nvml.ERROR_LIBRARY_NOT_FOUND:
+		hint = fmt.Sprintf(" (%s could not be loaded: no NVIDIA driver here, or set %s / --nvml-lib to its path)", libName, EnvNVMLLibrary)
+	case nvml.ERROR_DRIVER_NOT_LOADED:
+		hint = " (the NVIDIA kernel driver is not loaded)"
+	case nvml.ERROR_NO_PERMISSION:
+		hint = " (no permission to open /dev/nvidia*)"
+	}
+	return fmt.Errorf("%w%s; GPUs are not measured", nvmlErr(ret, "Init"), hint)
 }
 
 // GPU is one NVIDIA GPU read through NVML. Its method is chosen when it is
