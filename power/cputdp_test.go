@@ -232,6 +232,7 @@ func TestCPUTDPTable(t *testing.T) {
 	}))
 	assert.Equal(t, len(recs), i)
 	assert.Equal(t, cpuTDPRowCount, i)
+	assert.True(t, plainCPUTable(cpuTDPCSV), "eachCPURow reads the embedded table without checking it is plain")
 	assert.Contains(t, cpuTDPCSV, "# Source: the CodeCarbon project")
 	assert.Contains(t, cpuTDPCSV, "# MIT License")
 }
@@ -263,6 +264,39 @@ func TestCPUTDPTableErrors(t *testing.T) {
 			return true
 		}))
 	assert.Equal(t, []string{"A, B=1.5", "C=2"}, names)
+}
+
+// FuzzCPUTablePlain checks that a table plainCPUTable accepts is read as
+// encoding/csv reads it: the same records, on the same lines.
+func FuzzCPUTablePlain(f *testing.F) {
+	for _, data := range []string{
+		cpuTDPCSV, "Name,TDP\nX,1\n", "# c, \"q\"\nName,TDP\n\n\"A, B\",1.5\nC,2", ",\n,", "Name,TDP\n\"\",1\n",
+		"Name,TDP\n\"A\"B,1\n", "Name,TDP\n\"A\",\n", "Name,TDP\nA,\"1\"\n", " \"A\",1\n", "A,1\r\n", "A,1,2\n", "A\n",
+		"\"A\n\",1\n", "\"\",\"\"\n", "\"A\"\n", "#\n#,\n", "\xff,\x00\n", "Name,TDP\nA,1\n\n\n#x\nB,2",
+	} {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		type rec struct {
+			line      int
+			name, tdp string
+		}
+		read := func(each func(string, func(int, string, string) (bool, error)) error) ([]rec, string) {
+			var recs []rec
+			err := each(data, func(line int, name, tdp string) (bool, error) {
+				recs = append(recs, rec{line, name, tdp})
+				return true, nil
+			})
+			return recs, fmt.Sprint(err)
+		}
+		if !plainCPUTable(data) {
+			return
+		}
+		want, wantErr := read(eachCSVCPURecord)
+		got, gotErr := read(eachPlainCPURecord)
+		assert.Equal(t, wantErr, gotErr)
+		assert.Equal(t, want, got)
+	})
 }
 
 // TestCPUModelCores checks the core count read from "N-Core" and "N-Cores",
@@ -353,6 +387,72 @@ func ExampleCPUModel() {
 	// Output:
 	// true AMD EPYC 7763 280 W 64
 	// false
+}
+
+// TestCPUMatchSkip checks what skip rests on: a row of ASCII without '('
+// holds, lower-cased, the part before any '-' of its first normalised word
+// (every row of the table, and made-up ones), so skip never passes over a
+// row that matches; and that lookups agree with those that normalise every
+// row.
+func TestCPUMatchSkip(t *testing.T) {
+	made := []string{
+		"i7 920", "Core i7 920", "Intel i5 750 CPU", "CPU,i7,920", "AMD Ryzen 7 5800X 8-Core Processor",
+		"13th Gen Intel Core i9-13900K", "Dual Core AMD Opteron 285", "Intel Celeron CPU N2840 @ 2.16GHz",
+		"Processor 0 Xeon", "APU with Radeon", "Intel", "@ 3GHz", "AMD-EPYC 7763", "Intel Xeon-Gold 6248",
+		"amd 3.0GHz EPYC", "Intel\tXeon\r\nGold", "i9 -13900K", "AMD EPYC", "AMD EPYC 7763",
+	}
+	var rows []string
+	require.NoError(t, eachCPURow(cpuTDPCSV, func(name string, _ Watts) bool {
+		rows = append(rows, name)
+		return true
+	}))
+	for _, name := range append(rows, made...) {
+		m := newCPUMatch(name)
+		if len(m.in) == 0 {
+			continue
+		}
+		_, skip := m.skip(nil, name)
+		assert.False(t, skip, "%q (%q) skips itself", name, m.in)
+	}
+
+	// lookupAll is lookupCPU without skip.
+	lookupAll := func(name string) (CPUModel, bool) {
+		m := newCPUMatch(name)
+		if len(m.in) == 0 {
+			return m.result()
+		}
+		require.NoError(t, eachCPURow(cpuTDPCSV, func(row string, tdp Watts) bool {
+			key, _ := appendCPUKey(nil, row)
+			return m.offer(key, row, tdp)
+		}))
+		return m.result()
+	}
+	names := append(made, "Intel(R) Xeon(R) CPU @ 2.20GHz", "Intel(R) Core(TM) i7 CPU 920 @ 2.67GHz",
+		"AMD EPYC 7763 64-Core Processor", "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz")
+	for i := 0; i < len(rows); i += 331 {
+		names = append(names, rows[i], rows[i]+" Processor", "Intel(R) "+rows[i]+" CPU @ 2.10GHz", rows[i]+"v2",
+			rows[i][:len(rows[i])-1], strings.ToUpper(rows[i]))
+	}
+	for _, name := range names {
+		want, wantOK := lookupAll(name)
+		got, ok := LookupCPU(name)
+		assert.Equal(t, wantOK, ok, name)
+		assert.Equal(t, want, got, name)
+	}
+}
+
+// FuzzCPUMatchSkip checks skip's premise on any name: a row never skips
+// itself.
+func FuzzCPUMatchSkip(f *testing.F) {
+	for _, s := range []string{"i7 920", "Intel Core i7 920", "AMD FX-8350", "a-b c", "x,i5,7", "-1 2", "Intel 13th Gen Core"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if m := newCPUMatch(name); len(m.in) > 0 {
+			_, skip := m.skip(nil, name)
+			assert.False(t, skip, "%q (%q) skips itself", name, m.in)
+		}
+	})
 }
 
 // BenchmarkLookupCPU measures one lookup, which parses the embedded table.
