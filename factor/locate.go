@@ -270,8 +270,10 @@ func locateTimeZone(o options) Location {
 	why := "no cloud metadata, no time zone"
 	if tz.Name != "" {
 		cc, ok := tzloc.Country(tz.Name)
-		if _, err := Lookup(cc); ok && err == nil {
-			return Location{Zone: cc, Method: LocatedTimeZone, From: "the time zone " + tz.Name}
+		if ok {
+			if _, err := Lookup(cc); err == nil {
+				return Location{Zone: cc, Method: LocatedTimeZone, From: "the time zone " + tz.Name}
+			}
 		}
 		why = "the time zone " + tz.Name + " names no country"
 		if ok {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // The embedded tables. Strings, so they cannot be changed at run time.
@@ -73,17 +74,21 @@ type tables struct {
 var loadTables = sync.OnceValues(parseTables)
 
 func parseTables() (*tables, error) {
-	t := &tables{
-		byKey:   map[string]*country{},
-		byA2:    map[string]*country{},
-		regions: map[string]*region{},
-		bare:    map[string][]string{},
-	}
-	byA3 := map[string]*country{}
 	iso, err := readCSV("iso3166.csv", isoCSV, []string{"alpha2", "alpha3", "name"})
 	if err != nil {
 		return nil, err
 	}
+	// The country maps at their sizes, not grown row by row: byKey holds
+	// two codes and about one name a country (two where OWID's differs),
+	// and the aliases.
+	t := &tables{
+		all:     make([]*country, 0, len(iso)),
+		byKey:   make(map[string]*country, 3*len(iso)+strings.Count(aliasesCSV, "\n")),
+		byA2:    make(map[string]*country, len(iso)),
+		regions: map[string]*region{},
+		bare:    map[string][]string{},
+	}
+	byA3 := make(map[string]*country, len(iso))
 	for _, r := range iso {
 		c := &country{alpha2: r[0], alpha3: r[1], name: r[2]}
 		if len(c.alpha2) != 2 || len(c.alpha3) != 3 {
@@ -220,5 +225,43 @@ func parseValueYear(v, y string) (float64, int, error) {
 // normKey folds a country code or name for matching: lower case, single
 // spaces, no surrounding space.
 func normKey(s string) string {
-	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+	folded := true // s is already lower case, single-spaced and trimmed
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return strings.ToLower(strings.Join(strings.Fields(s), " "))
+		case 'A' <= c && c <= 'Z', asciiSpace(c) && (c != ' ' || i == 0 || i == len(s)-1 || s[i-1] == ' '):
+			folded = false
+		}
+	}
+	if folded {
+		return s
+	}
+	// ASCII: what strings.Fields, Join and ToLower would make of it, in one
+	// allocation (the tables' names and codes are parsed at start-up).
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false // a space is due before the next word
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if asciiSpace(c) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// asciiSpace reports whether c is one of the ASCII bytes unicode.IsSpace
+// accepts, as strings.Fields splits on.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }

@@ -24,14 +24,19 @@ const (
 // maxRead bounds the bytes read from /etc/timezone and the length of a name.
 const maxRead = 256
 
-// noCountry are IANA names without a "/" that name no place. FindLocal
-// accepts them from TZ, where a bare word could otherwise be a POSIX rule.
-var noCountry = map[string]bool{
-	"UTC": true, "UCT": true, "Universal": true, "Zulu": true,
-	"GMT": true, "GMT0": true, "GMT+0": true, "GMT-0": true, "Greenwich": true,
-	"Factory": true, "CET": true, "EET": true, "MET": true, "WET": true,
-	"EST": true, "HST": true, "MST": true,
-	"CST6CDT": true, "EST5EDT": true, "MST7MDT": true, "PST8PDT": true,
+// noCountry reports whether name is one of the IANA names without a "/"
+// that name no place. FindLocal accepts them from TZ, where a bare word
+// could otherwise be a POSIX rule.
+func noCountry(name string) bool {
+	switch name {
+	case "UTC", "UCT", "Universal", "Zulu",
+		"GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich",
+		"Factory", "CET", "EET", "MET", "WET",
+		"EST", "HST", "MST",
+		"CST6CDT", "EST5EDT", "MST7MDT", "PST8PDT":
+		return true
+	}
+	return false
 }
 
 // FindLocal finds the machine's IANA time zone name, in this order:
@@ -94,7 +99,7 @@ func nameFromTZ(tz string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if strings.Contains(name, "/") || noCountry[name] {
+	if strings.Contains(name, "/") || noCountry(name) {
 		return name, true
 	}
 	_, ok = Country(name)

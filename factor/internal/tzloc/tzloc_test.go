@@ -1,6 +1,7 @@
 package tzloc
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -45,18 +46,86 @@ func TestCountry(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
-	m := countries()
+	m, err := parseTable(zoneCountryCSV)
+	require.NoError(t, err)
 	require.Greater(t, len(m), 400)
 	require.Less(t, len(m), 1000)
 	for name, cc := range m {
 		assert.True(t, isAlpha2(cc), "%s: %q", name, cc)
 		assert.True(t, validName(name), name)
 		assert.False(t, strings.HasPrefix(name, "Etc/"), name)
+		got, ok := Country(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, cc, got, name)
 	}
 
 	// The header names its source and version.
 	assert.Contains(t, zoneCountryCSV, "# Source: IANA tz database")
 	assert.Regexp(t, `version 20\d\d[a-z], public domain`, zoneCountryCSV)
+}
+
+// TestLookup checks that lookup finds in a table what parseTable reads in
+// it, and nothing else.
+func TestLookup(t *testing.T) {
+	const data = "# a comment, XX\n# Factory,CET\ntz,alpha2\nEurope/Berlin,DE\n\nBerlin,XY\nAsia/Tokyo,JP"
+	m, err := parseTable(data)
+	require.NoError(t, err)
+	for name, cc := range m {
+		got, ok := lookup(data, name)
+		assert.True(t, ok, name)
+		assert.Equal(t, cc, got, name)
+	}
+	for _, name := range []string{"", "tz", "# a comment", "# Factory", "Europe", "Berlin,XY\nAsia/Tokyo", "Asia/Tok", "erlin", "Europe/Berlin,DE"} {
+		got, ok := lookup(data, name)
+		assert.False(t, ok, name)
+		assert.Empty(t, got, name)
+	}
+	for _, data := range []string{"tz,alpha2\nA,DEX\n", "tz,alpha2\nA,D\n", "tz,alpha2\nA,de\n", "tz,alpha2\nA,DE,\n"} {
+		_, ok := lookup(data, "A")
+		assert.False(t, ok, data)
+	}
+}
+
+func BenchmarkCountry(b *testing.B) {
+	for _, name := range []string{"Europe/Berlin", "Etc/UTC"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Country(name)
+			}
+		})
+	}
+}
+
+// parseTable parses lines "tz,alpha2" after "#" comment lines and a
+// "tz,alpha2" header: the checks of the embedded table.
+func parseTable(data string) (map[string]string, error) {
+	m := make(map[string]string, 600)
+	header := false
+	for i, line := range strings.Split(data, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !header {
+			if line != "tz,alpha2" {
+				return nil, fmt.Errorf("line %d: header %q, want %q", i+1, line, "tz,alpha2")
+			}
+			header = true
+			continue
+		}
+		name, cc, ok := strings.Cut(line, ",")
+		if !ok || name == "" || !isAlpha2(cc) {
+			return nil, fmt.Errorf("line %d: malformed row %q", i+1, line)
+		}
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("line %d: %s again", i+1, name)
+		}
+		m[name] = cc
+	}
+	if !header {
+		return nil, fmt.Errorf("no header")
+	}
+	return m, nil
 }
 
 func TestParseTable(t *testing.T) {
@@ -70,6 +139,7 @@ func TestParseTable(t *testing.T) {
 		"tz,alpha2\nEurope/Berlin\n",
 		"tz,alpha2\nEurope/Berlin,de\n",
 		"tz,alpha2\n,DE\n",
+		"tz,alpha2\nEurope/Berlin,DE\nEurope/Berlin,DE\n",
 	} {
 		_, err := parseTable(bad)
 		assert.Error(t, err, "%q", bad)
