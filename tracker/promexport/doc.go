@@ -3,7 +3,10 @@
 // HTTP on a loopback address.
 //
 // It is a sub-package so that importing tracker does not pull in
-// client_golang.
+// client_golang. Its address policy (the default address, loopback only
+// unless allowed) is in promaddr, which imports no Prometheus package, so
+// that a command can check its flags without linking client_golang;
+// DefaultAddr and CheckAddr here forward to it.
 //
 //	t, err := tracker.New(epochs, tracker.WithLogDir("logs"))
 //	if err != nil { ... }

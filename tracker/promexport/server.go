@@ -7,23 +7,25 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/carbontrack/carbontrack/tracker/promexport/promaddr"
 )
 
 // Defaults.
 const (
-	// DefaultPort is the port carbontrack's metrics are served on by
-	// default: 9464, the default port of the OpenTelemetry SDKs' Prometheus
-	// exporter (OTEL_EXPORTER_PROMETHEUS_PORT).
-	DefaultPort = 9464
-	// DefaultAddr is the default metrics address: loopback only.
-	DefaultAddr = "127.0.0.1:9464"
+	// DefaultPort is promaddr.DefaultPort, forwarded: 9464, the default
+	// port of the OpenTelemetry SDKs' Prometheus exporter.
+	DefaultPort = promaddr.DefaultPort
+	// DefaultAddr is promaddr.DefaultAddr, forwarded: the default metrics
+	// address, loopback only. A command that only checks or shows it
+	// should use promaddr, which does not link client_golang.
+	DefaultAddr = promaddr.DefaultAddr
 	// DefaultShutdownTimeout bounds how long Stop waits for scrapes in
 	// flight before closing their connections.
 	DefaultShutdownTimeout = 5 * time.Second
@@ -34,8 +36,9 @@ const (
 )
 
 // ErrNotLoopback is wrapped by the error of Serve and CheckAddr for an
-// address that is not loopback, without WithAllowPublic(true).
-var ErrNotLoopback = errors.New("promexport: not a loopback address")
+// address that is not loopback, without WithAllowPublic(true). It is
+// promaddr.ErrNotLoopback.
+var ErrNotLoopback = promaddr.ErrNotLoopback
 
 // ServerOption configures Serve.
 type ServerOption func(*serverOptions)
@@ -69,52 +72,11 @@ func WithLogger(l *slog.Logger) ServerOption {
 	}
 }
 
-// CheckAddr returns nil when addr is a host:port Serve would listen on: a
-// loopback address (127.0.0.0/8, ::1 or "localhost"), or any address when
-// allowPublic is true. Otherwise the error, wrapping ErrNotLoopback, says how
-// to allow it and that it exposes the metrics. Call it to check a flag before
-// starting anything. Port 0 picks a free port.
-func CheckAddr(addr string, allowPublic bool) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("promexport: metrics address %q: %w (want host:port, such as %s)", addr, err, DefaultAddr)
-	}
-	if port == "" {
-		return fmt.Errorf("promexport: metrics address %q: missing port (want host:port, such as %s)", addr, DefaultAddr)
-	}
-	if allowPublic || isLoopbackHost(host) {
-		return nil
-	}
-	return notLoopback(addr, port)
-}
-
-func notLoopback(addr, port string) error {
-	where := ""
-	if host, _, _ := net.SplitHostPort(addr); host == "" {
-		where = " (all interfaces)"
-	} else if a, err := netip.ParseAddr(host); err == nil && a.IsUnspecified() {
-		where = " (all interfaces)"
-	}
-	return fmt.Errorf("%w: refusing to serve metrics on %q%s: it would expose this machine's energy, power and "+
-		"emissions, and the run_id and node labels, to anyone who can reach the port. Listen on loopback "+
-		"(127.0.0.1:%s or [::1]:%s) and let Prometheus scrape it on this node or through an SSH tunnel, or, "+
-		"on a trusted network, allow it explicitly: carbontrack --allow-public (env CARBONTRACK_ALLOW_PUBLIC=1), "+
-		"promexport.WithAllowPublic(true) in Go", ErrNotLoopback, addr, where, port, port)
-}
-
-// isLoopbackHost reports whether host is a loopback IP literal (an
-// IPv4-mapped one included) or "localhost". Other names are not resolved
-// here: they could name any interface.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	return a.Unmap().IsLoopback()
-}
+// CheckAddr is promaddr.Check, forwarded: nil when addr is a host:port
+// Serve would listen on (loopback, or any address when allowPublic is
+// true), else an error wrapping ErrNotLoopback. A command that checks a
+// flag should call promaddr.Check, which does not link client_golang.
+func CheckAddr(addr string, allowPublic bool) error { return promaddr.Check(addr, allowPublic) }
 
 // Server serves a gatherer's metrics over HTTP at MetricsPath. Create it with
 // Serve; it serves from its own goroutine until Stop or until Serve's
@@ -170,8 +132,7 @@ func Serve(ctx context.Context, addr string, g prometheus.Gatherer, opts ...Serv
 	bound := ln.Addr().String()
 	if tcp, ok := ln.Addr().(*net.TCPAddr); !o.allowPublic && (!ok || !tcp.IP.IsLoopback()) {
 		_ = ln.Close()
-		_, port, _ := net.SplitHostPort(bound)
-		return nil, notLoopback(bound, port)
+		return nil, promaddr.NotLoopback(bound)
 	}
 
 	mux := http.NewServeMux()
@@ -228,7 +189,7 @@ func loopbackHostHeader(hostport string) bool {
 	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1] // "[::1]" without a port
 	}
-	return host == "" || isLoopbackHost(host)
+	return host == "" || promaddr.IsLoopbackHost(host)
 }
 
 func (s *Server) serve(ln net.Listener) {

@@ -3,6 +3,7 @@ package promexport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,55 +21,21 @@ import (
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/promexport"
+	"github.com/carbontrack/carbontrack/tracker/promexport/promaddr"
 )
 
-func TestCheckAddr(t *testing.T) {
-	for _, tc := range []struct {
-		addr   string
-		public bool   // allowPublic
-		want   string // "" for nil, else a substring of the error
-		guard  bool   // the error wraps ErrNotLoopback
-	}{
-		{addr: "127.0.0.1:9464"},
-		{addr: "127.0.0.1:0"},
-		{addr: "127.1.2.3:9464"},
-		{addr: "[::1]:9464"},
-		{addr: "[::ffff:127.0.0.1]:9464"},
-		{addr: "localhost:9464"},
-		{addr: "LocalHost:9464"},
-		{addr: "0.0.0.0:9464", want: "all interfaces", guard: true},
-		{addr: ":9464", want: "all interfaces", guard: true},
-		{addr: "[::]:9464", want: "all interfaces", guard: true},
-		{addr: "192.168.1.20:9464", want: "not a loopback address", guard: true},
-		{addr: "10.0.0.5:9464", want: "--allow-public", guard: true},
-		{addr: "[fe80::1%eth0]:9464", want: "it would expose", guard: true},
-		{addr: "node1.cluster:9464", want: "not a loopback address", guard: true},
-		{addr: "localhost.evil.example:9464", want: "not a loopback address", guard: true},
-		{addr: "0.0.0.0:9464", public: true},
-		{addr: ":9464", public: true},
-		{addr: "192.168.1.20:9464", public: true},
-		{addr: "127.0.0.1", want: "missing port"},
-		{addr: "127.0.0.1:", want: "missing port"},
-		{addr: "", want: "missing port"},
-		{addr: "::1:9464", want: "too many colons"},
-	} {
-		t.Run(tc.addr, func(t *testing.T) {
-			err := promexport.CheckAddr(tc.addr, tc.public)
-			if tc.want == "" {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
-			assert.Equal(t, tc.guard, errors.Is(err, promexport.ErrNotLoopback))
-			if tc.guard {
-				// The message says what it exposes and how to allow it.
-				assert.Contains(t, err.Error(), "energy, power and emissions")
-				assert.Contains(t, err.Error(), "--allow-public")
-				assert.Contains(t, err.Error(), "WithAllowPublic(true)")
-			}
-		})
+// TestCheckAddrForwards checks that the policy promexport exports is
+// promaddr's.
+func TestCheckAddrForwards(t *testing.T) {
+	assert.Equal(t, promaddr.DefaultAddr, promexport.DefaultAddr)
+	assert.Equal(t, promaddr.DefaultPort, promexport.DefaultPort)
+	assert.Same(t, promaddr.ErrNotLoopback, promexport.ErrNotLoopback)
+	for _, addr := range []string{"127.0.0.1:9464", "0.0.0.0:9464", "10.0.0.5:9464", "127.0.0.1", "::1:9464"} {
+		for _, public := range []bool{false, true} {
+			assert.Equal(t, fmt.Sprint(promaddr.Check(addr, public)), fmt.Sprint(promexport.CheckAddr(addr, public)), addr)
+		}
 	}
+	require.ErrorIs(t, promexport.CheckAddr("0.0.0.0:9464", false), promexport.ErrNotLoopback)
 }
 
 func TestServe(t *testing.T) {
