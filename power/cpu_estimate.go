@@ -260,7 +260,7 @@ func newCPUEstimate(ctx context.Context, procRoot string, tree *procTree, cal *C
 		return nil, fmt.Errorf("power: cpu estimate: %w", err)
 	}
 	if tree != nil {
-		pids, err := newPIDStatReader(procRoot)
+		pids, err := newPIDStatReader(tree)
 		if err != nil {
 			_ = c.times.close()
 			return nil, err

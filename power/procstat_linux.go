@@ -64,18 +64,35 @@ type pidStatReader struct {
 	buf       [1024]byte
 }
 
-func newPIDStatReader(procRoot string) (*pidStatReader, error) {
-	p := filepath.Join(procRoot, "stat")
-	b, err := os.ReadFile(p)
+// newPIDStatReader returns a reader of the processes of tree.
+func newPIDStatReader(tree *procTree) (*pidStatReader, error) {
+	boot, err := tree.bootMillis()
 	if err != nil {
-		return nil, fmt.Errorf("power: process view: %w", err)
+		return nil, err
 	}
-	boot, err := parseBootTime(b)
-	if err != nil {
-		return nil, fmt.Errorf("power: process view: %s: %w", p, err)
-	}
-	return &pidStatReader{procRoot: procRoot, bootMs: boot * 1000, pageBytes: uint64(os.Getpagesize()),
+	return &pidStatReader{procRoot: tree.procRoot, bootMs: boot, pageBytes: uint64(os.Getpagesize()),
 		files: map[int32]*os.File{}}, nil
+}
+
+// bootMillis returns the boot time ("btime" of the tree's /proc/stat), ms
+// since the Unix epoch. It reads the file once for all the sources of the
+// view, which the kernel writes out in full at each read (a line a CPU).
+func (t *procTree) bootMillis() (int64, error) {
+	t.bootOnce.Do(func() {
+		p := filepath.Join(t.procRoot, "stat")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.bootErr = fmt.Errorf("power: process view: %w", err)
+			return
+		}
+		boot, err := parseBootTime(b)
+		if err != nil {
+			t.bootErr = fmt.Errorf("power: process view: %s: %w", p, err)
+			return
+		}
+		t.bootMs = boot * 1000
+	})
+	return t.bootMs, t.bootErr
 }
 
 // read returns pid's stat. On failure (the process has exited and been

@@ -49,8 +49,8 @@ type pidStatReader struct {
 	procs map[int32]*process.Process
 }
 
-func newPIDStatReader(procRoot string) (*pidStatReader, error) {
-	return &pidStatReader{env: procEnv(procRoot), procs: map[int32]*process.Process{}}, nil
+func newPIDStatReader(tree *procTree) (*pidStatReader, error) {
+	return &pidStatReader{env: procEnv(tree.procRoot), procs: map[int32]*process.Process{}}, nil
 }
 
 // read returns pid's stat.

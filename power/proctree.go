@@ -24,6 +24,12 @@ type procTree struct {
 	parent map[int32]int32
 	in     map[int32]bool
 	stack  []int32
+
+	// The boot time, read once for all the sources of the view (Linux:
+	// bootMillis).
+	bootOnce sync.Once
+	bootMs   int64
+	bootErr  error
 }
 
 // procTreeRefresh bounds how often the process table is walked (one read of

@@ -69,7 +69,7 @@ func newRAMEstimate(ctx context.Context, procRoot string, tree *procTree) (*RAME
 		UncertaintySource: ramUncertaintySource,
 	}}
 	if tree != nil {
-		if r.pids, err = newPIDStatReader(procRoot); err != nil {
+		if r.pids, err = newPIDStatReader(tree); err != nil {
 			return nil, err
 		}
 		r.tree = tree
