@@ -13,7 +13,7 @@ import (
 	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/tracker"
-	"github.com/carbontrack/carbontrack/tracker/promexport"
+	"github.com/carbontrack/carbontrack/tracker/promexport/promaddr"
 )
 
 // The flags of carbontrack run, their environment twins and their checks.
@@ -246,7 +246,7 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		return usage("%s must be a finite number, at least 0, got %v", flagName("work-per-epoch"), o.workPerEpoch)
 	}
 	if o.metricsAddr != "" {
-		if err := promexport.CheckAddr(o.metricsAddr, o.allowPublic); err != nil {
+		if err := promaddr.Check(o.metricsAddr, o.allowPublic); err != nil {
 			return usage("%s: %s", flagName("metrics-addr"), cliError("run", err))
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/carbontrack/carbontrack/internal/cli/extras"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/sampler"
-	"github.com/carbontrack/carbontrack/tracker/promexport"
+	"github.com/carbontrack/carbontrack/tracker/promexport/promaddr"
 )
 
 const serveHelp = `Usage: carbontrack serve [--metrics-addr ADDR] [--allow-public] [--interval D]
@@ -56,7 +56,7 @@ Flags:
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	f := newFlags("serve", serveHelp, stderr)
 	env := f.env
-	addr := f.String("metrics-addr", promexport.DefaultAddr, env("metrics-addr", "CARBONTRACK_METRICS_ADDR",
+	addr := f.String("metrics-addr", promaddr.DefaultAddr, env("metrics-addr", "CARBONTRACK_METRICS_ADDR",
 		"host:port to serve /metrics on, loopback unless --allow-public"))
 	allowPublic := f.bool("allow-public", false, env("allow-public", "CARBONTRACK_ALLOW_PUBLIC",
 		"allow a --metrics-addr that is not loopback: exposes the metrics to the network"))
@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return f.usageError("%s must be positive, got %v", f.what("interval"), *interval)
 	}
 	// Check the address before discovering anything.
-	if err := promexport.CheckAddr(*addr, *allowPublic); err != nil {
+	if err := promaddr.Check(*addr, *allowPublic); err != nil {
 		return f.usageError("%s: %s", f.what("metrics-addr"), cliError("serve", err))
 	}
 	if features.ServeSampler == nil {
