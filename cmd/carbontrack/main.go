@@ -20,8 +20,9 @@
 // (client_golang), so that "carbontrack run" starts its command sooner and
 // holds less memory: "report --plot", "report --html", "serve" and
 // "run --metrics-addr" are handed, arguments and all, to carbontrack-full
-// (the same commands, with every feature), found beside this executable, on
-// PATH, or where CARBONTRACK_FULL says. Install both with
+// (the same commands, with every feature): the one CARBONTRACK_FULL names
+// when it is set, else the one beside this executable, else the one on
+// PATH. Install both with
 // "go install github.com/carbontrack/carbontrack/cmd/...@latest".
 package main
 

@@ -111,6 +111,6 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "\nRun 'carbontrack help COMMAND' or 'carbontrack COMMAND --help' for a command's flags and examples.\n")
 	if !features.Complete() {
 		fmt.Fprintf(w, "\nreport --plot and --html, serve and run --metrics-addr are handed to %s (charts and\n"+
-			"Prometheus, left out of this build to start lighter), beside this binary, on PATH or in $%s.\n", FullName, FullEnv)
+			"Prometheus, left out of this build to start lighter): $%s, else the one beside this binary, else on PATH.\n", FullName, FullEnv)
 	}
 }

@@ -261,9 +261,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	switch {
 	case *htmlPath != "" && features.WriteHTML == nil:
-		return delegate(ctx, "report", "--html", stderr)
+		return delegate(ctx, "report", f.what("html"), stderr)
 	case *plotPath != "" && features.PlotFile == nil:
-		return delegate(ctx, "report", "--plot", stderr)
+		return delegate(ctx, "report", f.what("plot"), stderr)
 	}
 
 	runs, err := runlog.Read(dirs...)

@@ -59,7 +59,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, de
 		return code
 	}
 	if o.metricsAddr != "" && features.ServeTracker == nil {
-		return delegate(ctx, "run", "--metrics-addr", stderr)
+		return delegate(ctx, "run", o.metricsWhat, stderr)
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "carbontrack run: "+format+"\n", a...)

@@ -52,6 +52,7 @@ type runOptions struct {
 	asJSON       bool
 	reportFile   string
 	metricsAddr  string
+	metricsWhat  string // --metrics-addr as messages name it (or its twin)
 	allowPublic  bool
 	runID, node  string
 	label        string
@@ -249,6 +250,7 @@ func parseRunFlags(args []string, stderr io.Writer) (o runOptions, argv []string
 		if err := promaddr.Check(o.metricsAddr, o.allowPublic); err != nil {
 			return usage("%s: %s", flagName("metrics-addr"), cliError("run", err))
 		}
+		o.metricsWhat = flagName("metrics-addr")
 	}
 	return o, argv, re, -1
 }

@@ -78,7 +78,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return f.usageError("%s: %s", f.what("metrics-addr"), cliError("serve", err))
 	}
 	if features.ServeSampler == nil {
-		return delegate(ctx, "serve", "", stderr)
+		return delegate(ctx, "serve", "the exporter", stderr)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []power.Option{power.WithSysfsRoot(*sysfsRoot), power.WithNVMLLibrary(*nvmlLib), power.WithLogger(logger)}

@@ -17,7 +17,7 @@ import (
 
 // Set is the features a build links; a nil field is one it does not.
 type Set struct {
-	// PlotFile draws runs into a PNG, SVG or PDF file (report --plot).
+	// PlotFile draws runs into a PNG or SVG file (report --plot).
 	PlotFile func(path string, runs []runlog.Run) error
 	// WriteHTML writes the HTML report of runs (report --html), with the
 	// budget in grams drawn when not 0.

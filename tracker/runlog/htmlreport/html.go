@@ -46,7 +46,7 @@ type Options struct {
 var pageTemplate string
 
 // page parses the page's template on the first Write, not when the package
-// is loaded (the command line links this package for every subcommand).
+// is loaded (a program that links it may never write a report).
 var page = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("report").Parse(pageTemplate))
 })
