@@ -2,7 +2,6 @@ package runlog_test
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -11,22 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbontrack/carbontrack/tracker/runlog"
+	"github.com/carbontrack/carbontrack/tracker/runlog/internal/runlogtest"
 )
-
-// allocated returns the bytes f allocates.
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // A file past the cap is an error naming it.
 func TestReadFileTooLarge(t *testing.T) {
 	defer runlog.SetMaxFileSize(1 << 10)()
 	dir := t.TempDir()
-	p := write(t, dir, "9.9_x"+runlog.SuffixStdLog, strings.Repeat(ctStd, 10))
+	p := runlogtest.Write(t, dir, "9.9_x"+runlog.SuffixStdLog, strings.Repeat(runlogtest.CTStd, 10))
 	_, err := runlog.Read(dir)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), p)
@@ -37,11 +28,11 @@ func TestReadFileTooLarge(t *testing.T) {
 // JSON lines file falls back to the pair.
 func TestReadJSONLinesBadLineSkipped(t *testing.T) {
 	dir := t.TempDir()
-	lines := strings.SplitAfter(killedJSONL, "\n")
+	lines := strings.SplitAfter(runlogtest.KilledJSONL, "\n")
 	jl := lines[0] + "garbage\x00{]\n" + lines[1] + lines[2]
-	p := write(t, dir, "7.8_x"+runlog.SuffixJSONLines, jl)
-	write(t, dir, "7.8_x"+runlog.SuffixStdLog, ctStd)
-	write(t, dir, "7.8_x"+runlog.SuffixOutputLog, ctOut)
+	p := runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixJSONLines, jl)
+	runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixStdLog, runlogtest.CTStd)
+	runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixOutputLog, runlogtest.CTOut)
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
@@ -56,9 +47,9 @@ func TestReadJSONLinesFallsBackToPair(t *testing.T) {
 	for name, jl := range map[string]string{"empty": "", "blank": "\n\n", "all garbage": "garbage\n{]\n", "partial line": `{"type":"epo`} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, dir, "7.8_x"+runlog.SuffixJSONLines, jl)
-			write(t, dir, "7.8_x"+runlog.SuffixStdLog, ctStd)
-			write(t, dir, "7.8_x"+runlog.SuffixOutputLog, ctOut)
+			runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixJSONLines, jl)
+			runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixStdLog, runlogtest.CTStd)
+			runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixOutputLog, runlogtest.CTOut)
 			runs, err := runlog.Read(dir)
 			require.NoError(t, err)
 			require.Len(t, runs, 1)
@@ -67,7 +58,7 @@ func TestReadJSONLinesFallsBackToPair(t *testing.T) {
 		})
 	}
 	dir := t.TempDir()
-	write(t, dir, "7.8_x"+runlog.SuffixJSONLines, "")
+	runlogtest.Write(t, dir, "7.8_x"+runlog.SuffixJSONLines, "")
 	_, err := runlog.Read(dir)
 	require.Error(t, err, "an empty JSON lines file without a pair")
 }
@@ -89,8 +80,8 @@ func TestReadJSONLinesValuesCheckedAlike(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tc.line == "" {
-				write(t, dir, "1.2_x"+runlog.SuffixJSONLines, ep)
-				write(t, dir, "1.2_x"+runlog.SuffixPower, `{"type":"power","time":"2025-03-01T12:05:00Z","interval_s":-1e300,"power_w":{"gpu":-290}}`+"\n")
+				runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixJSONLines, ep)
+				runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixPower, `{"type":"power","time":"2025-03-01T12:05:00Z","interval_s":-1e300,"power_w":{"gpu":-290}}`+"\n")
 				runs, err := runlog.Read(dir)
 				require.NoError(t, err, "the run is read without its power series")
 				require.Len(t, runs, 1)
@@ -98,7 +89,7 @@ func TestReadJSONLinesValuesCheckedAlike(t *testing.T) {
 				assert.Contains(t, runs[0].Note, "the power series was not read")
 				return
 			}
-			write(t, dir, "1.2_x"+runlog.SuffixJSONLines, ep+tc.line+"\n")
+			runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixJSONLines, ep+tc.line+"\n")
 			runs, err := runlog.Read(dir)
 			if err != nil {
 				return

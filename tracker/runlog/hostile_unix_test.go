@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carbontrack/carbontrack/tracker/runlog"
+	"github.com/carbontrack/carbontrack/tracker/runlog/internal/runlogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,8 +42,8 @@ func TestReadNotRegularFiles(t *testing.T) {
 	})
 	t.Run("fifo beside a pair", func(t *testing.T) {
 		dir := t.TempDir()
-		write(t, dir, "9.9_x"+runlog.SuffixStdLog, ctStd)
-		write(t, dir, "9.9_x"+runlog.SuffixOutputLog, ctOut)
+		runlogtest.Write(t, dir, "9.9_x"+runlog.SuffixStdLog, runlogtest.CTStd)
+		runlogtest.Write(t, dir, "9.9_x"+runlog.SuffixOutputLog, runlogtest.CTOut)
 		p := filepath.Join(dir, "9.9_x"+runlog.SuffixJSONLines)
 		if err := syscall.Mkfifo(p, 0o644); err != nil {
 			t.Skip("mkfifo:", err)
@@ -71,13 +72,13 @@ func TestReadNotRegularFiles(t *testing.T) {
 			p := filepath.Join(dir, "9.9_x"+suffix)
 			require.NoError(t, os.Symlink("/dev/zero", p))
 			if suffix == runlog.SuffixPower {
-				write(t, dir, "9.9_x"+runlog.SuffixJSONLines, killedJSONL)
+				runlogtest.Write(t, dir, "9.9_x"+runlog.SuffixJSONLines, runlogtest.KilledJSONL)
 			}
 			var (
 				runs []runlog.Run
 				err  error
 			)
-			got := allocated(func() { runs, err = runlog.Read(dir) })
+			got := runlogtest.Allocated(func() { runs, err = runlog.Read(dir) })
 			assert.Less(t, got, uint64(64<<20))
 			if suffix == runlog.SuffixPower {
 				require.NoError(t, err)

@@ -389,7 +389,7 @@ func finishJSONLines(r *Run, final *finalLine, ckpt *checkpointLine, cums []cumu
 	for k := range kindsOf(r.Power) {
 		kinds[k] = true
 	}
-	r.Components = kindOrder(kinds)
+	r.Components = SortComponents(kinds)
 	offsets(r)
 	return nil
 }

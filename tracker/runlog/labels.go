@@ -78,7 +78,7 @@ func RunLabels(runs []Run) []string {
 		if seen[l]++; seen[l] > 1 {
 			l += fmt.Sprintf(" #%d", seen[l])
 		}
-		if r.Scope == scopeProcess {
+		if r.Scope == ScopeProcess {
 			l += ProcessShare
 		}
 		out[i] = l
@@ -86,9 +86,9 @@ func RunLabels(runs []Run) []string {
 	return out
 }
 
-// scopeProcess is the Scope of a run that measured a process tree's share
+// ScopeProcess is the Scope of a run that measured a process tree's share
 // (tracker.ScopeProcess).
-const scopeProcess = "process"
+const ScopeProcess = "process"
 
 // oneLine returns s with its runs of white space (newlines, tabs) made one
 // space, trimmed.

@@ -16,6 +16,7 @@ import (
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
+	"github.com/carbontrack/carbontrack/tracker/runlog/internal/runlogtest"
 )
 
 // jobNodes are the machines of the simulated job; each has jobRanks ranks.
@@ -218,11 +219,11 @@ func TestReadSameLogsTwiceCountsOnce(t *testing.T) {
 			i := strings.Index(string(b), `"type":"final"`)
 			require.Positive(t, i)
 			i = strings.LastIndexByte(string(b[:i]), '\n') + 1
-			write(t, filepath.Join(partial, "running"), filepath.Base(f), string(b[:i]))
+			runlogtest.Write(t, filepath.Join(partial, "running"), filepath.Base(f), string(b[:i]))
 		case strings.HasSuffix(f, runlog.SuffixStdLog), strings.HasSuffix(f, runlog.SuffixOutputLog):
 			b, err := os.ReadFile(f)
 			require.NoError(t, err)
-			write(t, filepath.Join(partial, "pair"), filepath.Base(f), string(b))
+			runlogtest.Write(t, filepath.Join(partial, "pair"), filepath.Base(f), string(b))
 		}
 	}
 	runs = check("partial copies", 2, partial, base)
@@ -241,7 +242,7 @@ func TestReadSameLogsTwiceCountsOnce(t *testing.T) {
 			b, err := os.ReadFile(f)
 			require.NoError(t, err)
 			require.Contains(t, string(b), `"node":"n0"`)
-			write(t, other, filepath.Base(f), strings.ReplaceAll(string(b), `"node":"n0"`, `"node":"n9"`))
+			runlogtest.Write(t, other, filepath.Base(f), strings.ReplaceAll(string(b), `"node":"n0"`, `"node":"n9"`))
 		}
 	}
 	runs, err = runlog.Read(base, other)
@@ -264,10 +265,10 @@ func TestReadSameLogsTwiceCountsOnce(t *testing.T) {
 // node, rank -1, nothing measured elsewhere.
 func TestReadWithoutIdentity(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, "11.1_2025-03-01T120000Z"+runlog.SuffixJSONLines,
+	runlogtest.Write(t, dir, "11.1_2025-03-01T120000Z"+runlog.SuffixJSONLines,
 		`{"type":"final","duration_s":3600,"device_energy_kwh":0.5,"facility_energy_kwh":0.5,"emissions_g":50,"epochs":1,"completed_epochs":1,"pue":1,`+
 			`"in_epochs":{"duration_s":3600,"device_energy_kwh":0.5,"facility_energy_kwh":0.5,"emissions_g":50}}`+"\n")
-	write(t, dir, "other/11.1_2025-03-01T120000Z"+runlog.SuffixJSONLines,
+	runlogtest.Write(t, dir, "other/11.1_2025-03-01T120000Z"+runlog.SuffixJSONLines,
 		`{"run_id":"j","node":"a","rank":3,"type":"checkpoint","at":"2025-03-01T12:00:10Z","duration_s":10,"device_energy_kwh":0.1,"facility_energy_kwh":0.1,"emissions_g":10,"completed_epochs":0}`+"\n"+
 			`{"run_id":"j","node":"a","rank":3,"type":"final","duration_s":3600,"device_energy_kwh":0.5,"facility_energy_kwh":0.5,"emissions_g":50,"epochs":1,"completed_epochs":1,"pue":1,`+
 			`"in_epochs":{"duration_s":3600,"device_energy_kwh":0.5,"facility_energy_kwh":0.5,"emissions_g":50},`+
@@ -299,8 +300,8 @@ func TestReadWithoutIdentity(t *testing.T) {
 
 	// carbontracker's pairs: no rank either.
 	pair := t.TempDir()
-	write(t, pair, "41237.582913_2024-03-05T140211Z"+runlog.SuffixStdLog, ctStd)
-	write(t, pair, "41237.582913_2024-03-05T140211Z"+runlog.SuffixOutputLog, ctOut)
+	runlogtest.Write(t, pair, "41237.582913_2024-03-05T140211Z"+runlog.SuffixStdLog, runlogtest.CTStd)
+	runlogtest.Write(t, pair, "41237.582913_2024-03-05T140211Z"+runlog.SuffixOutputLog, runlogtest.CTOut)
 	runs, err = runlog.Read(pair)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
@@ -314,7 +315,7 @@ func copyDir(t *testing.T, dir, to string) {
 	for _, f := range filesIn(t, dir) {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
-		write(t, to, filepath.Base(f), string(b))
+		runlogtest.Write(t, to, filepath.Base(f), string(b))
 	}
 }
 

@@ -102,7 +102,7 @@ func parsePair(std, out []byte, name string, r *Run) error {
 	if err := r.readStd(std, name, kinds); err != nil {
 		return err
 	}
-	r.Components = kindOrder(kinds)
+	r.Components = SortComponents(kinds)
 	r.Interrupted = l.EarlyStop
 	if l.Actual != nil {
 		r.Finished = true

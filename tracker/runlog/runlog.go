@@ -770,9 +770,10 @@ func offsets(r *Run) {
 	}
 }
 
-// kindOrder sorts component names as carbontracker does: gpu, cpu, dram,
+// SortComponents returns the component names of a set in the order
+// carbontracker gives them, the order of Run.Components: gpu, cpu, dram,
 // then the others by name.
-func kindOrder(kinds map[string]bool) []string {
+func SortComponents(kinds map[string]bool) []string {
 	var out []string
 	for _, k := range []string{"gpu", "cpu", "dram"} {
 		if kinds[k] {

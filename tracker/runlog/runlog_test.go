@@ -13,64 +13,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
-	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
+	"github.com/carbontrack/carbontrack/tracker/runlog/internal/runlogtest"
 )
 
-func TestMain(m *testing.M) {
-	// No test asks a cloud metadata service or depends on this machine's
-	// time zone: without a zone, trackers use the world average.
-	os.Setenv(factor.CloudMetadataEnv, "off")
-	os.Setenv("TZ", "UTC")
-	os.Unsetenv(factor.ZoneEnv)
-	goleak.VerifyTestMain(m)
-}
-
-func write(t *testing.T, dir, name, text string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
-	return p
-}
-
-// trackerRun runs a tracker on fake sources (a 300 W GPU, a 50 W CPU) for
-// epochs of 10 minutes, stopping after done epochs, and returns its Report.
-func trackerRun(t *testing.T, dir string, epochs, done int) tracker.Report {
-	t.Helper()
-	var rep tracker.Report
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		srcs := []power.Source{
-			powertest.Constant("gpu:0", power.KindGPU, power.MethodCounter, 300, start),
-			powertest.Constant("cpu:0", power.KindCPU, power.MethodCounter, 50, start),
-		}
-		tr, err := tracker.New(epochs, tracker.WithSources(srcs), tracker.WithLogDir(dir), tracker.WithVerbose(0),
-			tracker.WithFixedIntensity(200), tracker.WithInterval(time.Second))
-		require.NoError(t, err)
-		for range done {
-			tr.EpochStart()
-			time.Sleep(10 * time.Minute)
-			tr.EpochEnd()
-		}
-		if done < epochs {
-			tr.EpochStart()
-			time.Sleep(5 * time.Minute)
-		}
-		tr.Stop()
-		rep = tr.Report()
-	})
-	return rep
-}
+func TestMain(m *testing.M) { runlogtest.Main(m) }
 
 func TestReadTrackerLogs(t *testing.T) {
 	dir := t.TempDir()
-	rep := trackerRun(t, dir, 3, 3)
+	rep := runlogtest.TrackerRun(t, dir, 3, 3)
 
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
@@ -325,7 +280,7 @@ func TestReadTrackerPairOnly(t *testing.T) {
 	// Without the JSON lines, the tracker's pair is read like
 	// carbontracker's, and its whole-run block gives the same totals.
 	dir := t.TempDir()
-	rep := trackerRun(t, dir, 2, 2)
+	rep := runlogtest.TrackerRun(t, dir, 2, 2)
 	removeJSONLines(t, dir)
 
 	runs, err := runlog.Read(dir)
@@ -353,7 +308,7 @@ func TestReadTrackerPairOnly(t *testing.T) {
 
 func TestReadInterruptedTrackerRun(t *testing.T) {
 	dir := t.TempDir()
-	trackerRun(t, dir, 4, 1)
+	runlogtest.TrackerRun(t, dir, 4, 1)
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
@@ -374,18 +329,13 @@ func TestReadInterruptedTrackerRun(t *testing.T) {
 	assert.InDelta(t, 350*600*1.58/3.6e6*200, r.Actual.Grams, 1e-6)
 }
 
-const killedJSONL = `{"type":"epoch","epoch":1,"start":"2025-03-01T12:00:00Z","end":"2025-03-01T12:10:00Z","duration_s":600,"energy_kwh":0.05,"facility_energy_kwh":0.079,"gpu_energy_kwh":0.05,"cpu_energy_kwh":0,"dram_energy_kwh":0,"emissions_g":15.8,"intensity_g_per_kwh":200,"pue":1.58,"interrupted":false,"devices":[{"name":"gpu:0","kind":"gpu","device":"H100","method":"counter","energy_kwh":0.05}]}
-{"type":"projection","epochs":10,"known_epochs":1,"duration_s":6000,"facility_energy_kwh":0.79,"emissions_g":158,"trend":false,"emissions_low_g":158,"emissions_high_g":158}
-{"type":"epoch","epoch":2,"start":"2025-03-01T12:10:00Z","end":"2025-03-01T12:20:00Z","duration_s":600,"energy_kwh":0.05,"facility_energy_kwh":0.079,"gpu_energy_kwh":0.05,"emissions_g":15.8,"pue":1.58,"devices":[{"name":"gpu:0","kind":"gpu","energy_kwh":0.05}]}
-{"type":"epoch","epoch":3,"start":"2025-03-01T12:2`
-
 // JSON lines of an older carbontrack (energy_kwh was the device energy),
 // killed before it wrote checkpoints: carbontracker's rule counts the
 // projection.
 func TestReadOldKilledRunCountsProjection(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, "7.8_2025-03-01T120000Z"+runlog.SuffixJSONLines, killedJSONL)
-	write(t, dir, "7.8_2025-03-01T120000Z"+runlog.SuffixPower,
+	runlogtest.Write(t, dir, "7.8_2025-03-01T120000Z"+runlog.SuffixJSONLines, runlogtest.KilledJSONL)
+	runlogtest.Write(t, dir, "7.8_2025-03-01T120000Z"+runlog.SuffixPower,
 		`{"type":"power","time":"2025-03-01T12:05:00Z","interval_s":300,"power_w":{"gpu":290}}`+"\n"+
 			`{"type":"power","time":"2025-03-01T12:10:00Z","interval_s":300,"power_w":{"gpu":310}}`+"\n")
 	runs, err := runlog.Read(dir)
@@ -415,10 +365,10 @@ func TestReadOldKilledRunCountsProjection(t *testing.T) {
 // the run's device energy.
 func TestReadOldFinalRecord(t *testing.T) {
 	dir := t.TempDir()
-	epochs := strings.Join(strings.SplitAfter(killedJSONL, "\n")[:3], "")
+	epochs := strings.Join(strings.SplitAfter(runlogtest.KilledJSONL, "\n")[:3], "")
 	final := `{"type":"final","epochs":10,"completed_epochs":2,"interrupted":true,"duration_s":1500,"energy_kwh":0.125,"facility_energy_kwh":0.1975,"run_energy_kwh":0.15,"gpu_energy_kwh":0.125,"cpu_energy_kwh":0,"dram_energy_kwh":0,"emissions_g":39.5,"intensity_g_per_kwh":200,"pue":1.58,` +
 		`"actual_duration_s":1200,"actual_facility_energy_kwh":0.158,"actual_emissions_g":31.6}` + "\n"
-	write(t, dir, "7.8_2025-03-01T120000Z"+runlog.SuffixJSONLines, epochs+final)
+	runlogtest.Write(t, dir, "7.8_2025-03-01T120000Z"+runlog.SuffixJSONLines, epochs+final)
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
@@ -433,37 +383,12 @@ func TestReadOldFinalRecord(t *testing.T) {
 	assert.Contains(t, r.Note, "the whole run's device energy was 0.15 kWh (before PUE)")
 }
 
-// A carbontracker (Python) pair with two GPUs, as its loggerutil writes it:
-// numpy arrays of one average power per device.
-const ctStd = `2024-03-05 14:02:11 - carbontracker version 2.0.0
-2024-03-05 14:02:11 - Only predicted and actual consumptions are multiplied by a PUE coefficient of 1.5 (Daniel Bizo, 2023, Uptime Institute Global Data Center Survey).
-2024-03-05 14:02:12 - The following components were found: GPU with device(s) NVIDIA A100-SXM4-40GB, NVIDIA A100-SXM4-40GB. CPU with device(s) cpu:0.
-2024-03-05 14:02:12 - Monitoring thread started.
-2024-03-05 14:12:12 - Epoch 1:
-2024-03-05 14:12:12 - Duration: 0:10:00.00
-2024-03-05 14:12:12 - Average power usage (W) for gpu: [ 90.5  209.5]
-2024-03-05 14:12:12 - Average power usage (W) for cpu: [50.]
-2024-03-05 14:22:12 - Epoch 2:
-2024-03-05 14:22:12 - Duration: 0:10:00.00
-2024-03-05 14:22:12 - Average power usage (W) for gpu: None
-2024-03-05 14:22:12 - Average power usage (W) for cpu: [50.]
-`
-
-const ctOut = `2024-03-05 14:12:13 - CarbonTracker: 
-Predicted consumption for 4 epoch(s):
-	Time:	0:40:00
-	Energy:	0.350000000000 kWh
-	CO2eq:	70.000000000000 g
-	This is equivalent to:
-	0.651162790698 km travelled by car
-`
-
 func TestReadCarbontrackerPair(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, "node1/41237.582913_2024-03-05T140211Z"+runlog.SuffixStdLog, ctStd)
-	write(t, dir, "node1/41237.582913_2024-03-05T140211Z"+runlog.SuffixOutputLog, ctOut)
-	write(t, dir, "node1/41237.582913_2024-03-05T140211Z_carbontracker_err.log", "ignored\n")
-	write(t, dir, "node1/emissions.csv", "ignored\n")
+	runlogtest.Write(t, dir, "node1/41237.582913_2024-03-05T140211Z"+runlog.SuffixStdLog, runlogtest.CTStd)
+	runlogtest.Write(t, dir, "node1/41237.582913_2024-03-05T140211Z"+runlog.SuffixOutputLog, runlogtest.CTOut)
+	runlogtest.Write(t, dir, "node1/41237.582913_2024-03-05T140211Z_carbontracker_err.log", "ignored\n")
+	runlogtest.Write(t, dir, "node1/emissions.csv", "ignored\n")
 
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
@@ -508,21 +433,21 @@ func TestBasis(t *testing.T) {
 		finished  bool
 		completed int
 	}{
-		{"finished", ctStd, ctOut + actual(4), runlog.BasisActual, 60, "", true, 2},
-		{"monitor epochs fewer than epochs", ctStd, ctOut + actual(2), runlog.BasisProjection, 70, "monitored 2 of 4", true, 2},
-		{"stopped early", ctStd + "2024-03-05 15:00:00 - Training was interrupted before all 4 epochs were monitored.\n",
-			ctOut + actual(2), runlog.BasisActual, 60, "stopped after 2 of 4", true, 2},
-		{"killed", ctStd, ctOut, runlog.BasisProjection, 70, "the log ends after 2 of 4", false, 2},
-		{"no consumption", ctStd, "", runlog.BasisMeasured, 0, "the 2 epoch(s) logged", false, 2},
+		{"finished", runlogtest.CTStd, runlogtest.CTOut + actual(4), runlog.BasisActual, 60, "", true, 2},
+		{"monitor epochs fewer than epochs", runlogtest.CTStd, runlogtest.CTOut + actual(2), runlog.BasisProjection, 70, "monitored 2 of 4", true, 2},
+		{"stopped early", runlogtest.CTStd + "2024-03-05 15:00:00 - Training was interrupted before all 4 epochs were monitored.\n",
+			runlogtest.CTOut + actual(2), runlog.BasisActual, 60, "stopped after 2 of 4", true, 2},
+		{"killed", runlogtest.CTStd, runlogtest.CTOut, runlog.BasisProjection, 70, "the log ends after 2 of 4", false, 2},
+		{"no consumption", runlogtest.CTStd, "", runlog.BasisMeasured, 0, "the 2 epoch(s) logged", false, 2},
 		{"nothing", "2024-03-05 14:02:11 - carbontracker version 2.0.0\n", "", runlog.BasisNone, 0, "nothing logged", false, 0},
-		{"whole run block", ctStd, ctOut + actual(4) + runBlock, runlog.BasisRun, 66, "", true, 2},
-		{"whole run block, stopped early", ctStd + "2024-03-05 15:00:00 - Training was interrupted before all 4 epochs were monitored.\n",
-			ctOut + actual(2) + runBlock, runlog.BasisRun, 66, "stopped after 2 of 4 epochs; the whole run", true, 2},
+		{"whole run block", runlogtest.CTStd, runlogtest.CTOut + actual(4) + runBlock, runlog.BasisRun, 66, "", true, 2},
+		{"whole run block, stopped early", runlogtest.CTStd + "2024-03-05 15:00:00 - Training was interrupted before all 4 epochs were monitored.\n",
+			runlogtest.CTOut + actual(2) + runBlock, runlog.BasisRun, 66, "stopped after 2 of 4 epochs; the whole run", true, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, dir, "1.2_x"+runlog.SuffixStdLog, tc.std)
-			write(t, dir, "1.2_x"+runlog.SuffixOutputLog, tc.out)
+			runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixStdLog, tc.std)
+			runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixOutputLog, tc.out)
 			runs, err := runlog.Read(dir)
 			require.NoError(t, err)
 			require.Len(t, runs, 1)
@@ -548,8 +473,8 @@ const runBlock = "2024-03-05 15:00:00 - CarbonTracker: \nMeasured consumption of
 
 func TestReadRunBlockParts(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, "1.2_x"+runlog.SuffixStdLog, ctStd)
-	write(t, dir, "1.2_x"+runlog.SuffixOutputLog, ctOut+strings.Replace(runBlock, "g; outside", "g; the interrupted epoch 0.010000000000 kWh, 2.000000000000 g; outside", 1))
+	runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixStdLog, runlogtest.CTStd)
+	runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixOutputLog, runlogtest.CTOut+strings.Replace(runBlock, "g; outside", "g; the interrupted epoch 0.010000000000 kWh, 2.000000000000 g; outside", 1))
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
@@ -568,8 +493,8 @@ func itoa(n int) string { return string(rune('0' + n)) }
 
 func TestReadErrors(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, "good/1.1_a"+runlog.SuffixStdLog, ctStd)
-	write(t, dir, "bad/2.2_b"+runlog.SuffixJSONLines, "{not json}\n")
+	runlogtest.Write(t, dir, "good/1.1_a"+runlog.SuffixStdLog, runlogtest.CTStd)
+	runlogtest.Write(t, dir, "bad/2.2_b"+runlog.SuffixJSONLines, "{not json}\n")
 	empty := t.TempDir()
 	runs, err := runlog.Read(dir, empty, filepath.Join(dir, "missing"))
 	require.Error(t, err)
@@ -632,8 +557,8 @@ func TestReadPairImpossibleValues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, dir, "1.2_x"+runlog.SuffixStdLog, tc.std)
-			write(t, dir, "1.2_x"+runlog.SuffixOutputLog, tc.out)
+			runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixStdLog, tc.std)
+			runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixOutputLog, tc.out)
 			_, err := runlog.Read(dir)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.err)
@@ -641,8 +566,8 @@ func TestReadPairImpossibleValues(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	write(t, dir, "1.2_x"+runlog.SuffixStdLog, fmt.Sprintf(ep, "0:10:00.00", "[NaN 250 nan]"))
-	write(t, dir, "1.2_x"+runlog.SuffixOutputLog, fmt.Sprintf(act, "0:10:00", "1e-320", "16"))
+	runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixStdLog, fmt.Sprintf(ep, "0:10:00.00", "[NaN 250 nan]"))
+	runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixOutputLog, fmt.Sprintf(act, "0:10:00", "1e-320", "16"))
 	runs, err := runlog.Read(dir)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
@@ -662,7 +587,7 @@ func TestReadJSONLinesImpossibleValues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, dir, "1.2_x"+runlog.SuffixJSONLines, tc.line+"\n")
+			runlogtest.Write(t, dir, "1.2_x"+runlog.SuffixJSONLines, tc.line+"\n")
 			_, err := runlog.Read(dir)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "line 1: "+tc.err)

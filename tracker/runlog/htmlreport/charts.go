@@ -153,24 +153,6 @@ func band(xys plotter.XYs, c color.Color) (*plotter.Polygon, error) {
 	return pg, nil
 }
 
-// componentOrder sorts components: gpu, cpu, dram, then the others by name.
-func componentOrder(m map[string]bool) []string {
-	var out []string
-	for _, k := range []string{"gpu", "cpu", "dram"} {
-		if m[k] {
-			out = append(out, k)
-		}
-	}
-	var rest []string
-	for k := range m {
-		if _, ok := kindColors[k]; !ok {
-			rest = append(rest, k)
-		}
-	}
-	slices.Sort(rest)
-	return append(out, rest...)
-}
-
 // powerStep is a component's power from one offset to another.
 type powerStep struct {
 	from, to          time.Duration
@@ -228,7 +210,7 @@ func powerChart(id string, r runlog.Run, _ float64) (*chart, error) {
 	x := func(d time.Duration) float64 { return float64(d) / float64(unit) }
 	p := newPlot(fmt.Sprintf("Time since the start of the run (%s)", unitName), "Power (W)")
 	maxW := 0.0
-	kinds := componentOrder(keys(steps))
+	kinds := runlog.SortComponents(keys(steps))
 	var alt []string
 	for i, k := range kinds {
 		col := componentColor(k, i)

@@ -15,24 +15,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
-	"github.com/carbontrack/carbontrack/factor"
 	"github.com/carbontrack/carbontrack/power"
 	"github.com/carbontrack/carbontrack/power/powertest"
 	"github.com/carbontrack/carbontrack/tracker"
 	"github.com/carbontrack/carbontrack/tracker/runlog"
 	"github.com/carbontrack/carbontrack/tracker/runlog/htmlreport"
+	"github.com/carbontrack/carbontrack/tracker/runlog/internal/runlogtest"
 )
 
-func TestMain(m *testing.M) {
-	// No test asks a cloud metadata service or depends on this machine's
-	// time zone.
-	os.Setenv(factor.CloudMetadataEnv, "off")
-	os.Setenv("TZ", "UTC")
-	os.Unsetenv(factor.ZoneEnv)
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { runlogtest.Main(m) }
 
 // generated is the time the test pages say they were generated at.
 var generated = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +187,7 @@ func powerSeries(runs []runlog.Run) ([]series, time.Duration) {
 			}
 			for _, p := range pts {
 				from, to := p.Time.Add(-p.Interval).Sub(start), p.Time.Sub(start)
-				for _, k := range kindOrder(keys(p.Watts)) {
+				for _, k := range runlog.SortComponents(keys(p.Watts)) {
 					w := p.Watts[k]
 					lo, hi := w, w
 					if v, ok := p.Min[k]; ok {
@@ -202,40 +201,17 @@ func powerSeries(runs []runlog.Run) ([]series, time.Duration) {
 			}
 		} else {
 			for _, e := range r.EpochRecords {
-				for _, k := range kindOrder(keys(e.Watts)) {
+				for _, k := range runlog.SortComponents(keys(e.Watts)) {
 					w := e.Watts[k]
 					add(k, step{from: e.Offset, to: e.Offset + e.Duration, watts: w, lo: w, hi: w})
 				}
 			}
 		}
-		for _, k := range kindOrder(keys(byKind)) {
+		for _, k := range runlog.SortComponents(keys(byKind)) {
 			out = append(out, *byKind[k])
 		}
 	}
 	return out, span
-}
-
-// scopeProcess is the Scope of a run that measured a process tree's share
-// (tracker.ScopeProcess).
-const scopeProcess = "process"
-
-// kindOrder sorts component names as runlog orders Run.Components: gpu,
-// cpu, dram, then the others by name.
-func kindOrder(kinds map[string]bool) []string {
-	var out []string
-	for _, k := range []string{"gpu", "cpu", "dram"} {
-		if kinds[k] {
-			out = append(out, k)
-		}
-	}
-	var rest []string
-	for k := range kinds {
-		if k != "gpu" && k != "cpu" && k != "dram" {
-			rest = append(rest, k)
-		}
-	}
-	sort.Strings(rest)
-	return append(out, rest...)
 }
 
 func keys[V any](m map[string]V) map[string]bool {
@@ -363,7 +339,7 @@ func charts(runs []runlog.Run) (*figure, error) {
 	}
 	process := 0
 	for _, r := range runs {
-		if r.Scope == scopeProcess {
+		if r.Scope == runlog.ScopeProcess {
 			process++
 		}
 	}
