@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // The embedded tables. Strings, so they cannot be changed at run time.
@@ -225,43 +224,5 @@ func parseValueYear(v, y string) (float64, int, error) {
 // normKey folds a country code or name for matching: lower case, single
 // spaces, no surrounding space.
 func normKey(s string) string {
-	folded := true // s is already lower case, single-spaced and trimmed
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= utf8.RuneSelf:
-			return strings.ToLower(strings.Join(strings.Fields(s), " "))
-		case 'A' <= c && c <= 'Z', asciiSpace(c) && (c != ' ' || i == 0 || i == len(s)-1 || s[i-1] == ' '):
-			folded = false
-		}
-	}
-	if folded {
-		return s
-	}
-	// ASCII: what strings.Fields, Join and ToLower would make of it, in one
-	// allocation (the tables' names and codes are parsed at start-up).
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false // a space is due before the next word
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if asciiSpace(c) {
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-// asciiSpace reports whether c is one of the ASCII bytes unicode.IsSpace
-// accepts, as strings.Fields splits on.
-func asciiSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }

@@ -181,10 +181,10 @@ var errCPUTable = errors.New("power: cpu tdp table: malformed row")
 // header or a TDP that is not a positive, finite number of watts, and one
 // wrapping the csv package's error for a row that is not two fields.
 //
-// A table whose lines are all plain (see plainCPURecord) is split by lines
-// without encoding/csv, which reads it the same but allocates a string a
-// row; any other is read by encoding/csv. The embedded table is plain (a
-// test checks it), so it is not checked again on each call.
+// The embedded table is split by lines without encoding/csv, which would
+// read it the same (its lines are all plain, see plainCPURecord; a test
+// checks it) but allocates a string a row; any other table is read by
+// encoding/csv.
 func eachCPURow(data string, fn func(name string, tdp Watts) bool) error {
 	header := true
 	row := func(line int, name, tdp string) (bool, error) {
@@ -201,7 +201,7 @@ func eachCPURow(data string, fn func(name string, tdp Watts) bool) error {
 		}
 		return fn(name, Watts(w)), nil
 	}
-	if data == cpuTDPCSV || plainCPUTable(data) {
+	if data == cpuTDPCSV {
 		return eachPlainCPURecord(data, row)
 	}
 	return eachCSVCPURecord(data, row)
@@ -229,23 +229,8 @@ func eachCSVCPURecord(data string, row func(line int, name, tdp string) (bool, e
 	}
 }
 
-// plainCPUTable reports whether every line of data is empty, a '#'
-// comment or a plain record (see plainCPURecord).
-func plainCPUTable(data string) bool {
-	for line := range strings.Lines(data) {
-		line = strings.TrimSuffix(line, "\n")
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if _, _, ok := plainCPURecord(line); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// eachPlainCPURecord is eachCSVCPURecord on a table of plain lines
-// (plainCPUTable).
+// eachPlainCPURecord is eachCSVCPURecord on a table whose lines are all
+// empty, '#' comments or plain records (plainCPURecord).
 func eachPlainCPURecord(data string, row func(line int, name, tdp string) (bool, error)) error {
 	n := 0
 	for line := range strings.Lines(data) {

@@ -469,3 +469,18 @@ func BenchmarkLookupCPU(b *testing.B) {
 		})
 	}
 }
+
+// plainCPUTable reports whether every line of data is empty, a '#'
+// comment or a plain record (see plainCPURecord).
+func plainCPUTable(data string) bool {
+	for line := range strings.Lines(data) {
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if _, _, ok := plainCPURecord(line); !ok {
+			return false
+		}
+	}
+	return true
+}

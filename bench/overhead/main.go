@@ -425,11 +425,7 @@ func median(runs []sample, f func(sample) float64) float64 {
 	for i, s := range runs {
 		v[i] = f(s)
 	}
-	slices.Sort(v)
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2
-	}
-	return v[len(v)/2]
+	return spreadOf(v).Median
 }
 
 func printTable(w io.Writer, res result) {

@@ -87,9 +87,9 @@ func delegate(ctx context.Context, command, what string, stderr io.Writer) int {
 	if !ok {
 		return fail(", and this build cannot hand the command over")
 	}
-	install := "install it with: go install github.com/carbontrack/carbontrack/cmd/" + FullName + "@latest (in a clone: go install ./cmd/...)"
+	install := "go install github.com/carbontrack/carbontrack/cmd/" + FullName + "@latest (in a clone: go install ./cmd/...)"
 	if a.delegatedFrom != "" {
-		return fail(", but %s, to which %s handed the command, is not it:\npoint %s at %s, or %s", selfPath(), a.delegatedFrom, FullEnv, FullName, install)
+		return fail(", but %s, to which %s handed the command, is not it:\npoint %s at %s, or install it with: %s", selfPath(), a.delegatedFrom, FullEnv, FullName, install)
 	}
 	path, err := findFull()
 	var envErr fullEnvError
@@ -97,8 +97,8 @@ func delegate(ctx context.Context, command, what string, stderr io.Writer) int {
 	case errors.As(err, &envErr):
 		return fail(", and %s: fix or unset %s", err, FullEnv)
 	case err != nil:
-		return fail(", and %s.\nInstall it with: go install github.com/carbontrack/carbontrack/cmd/%s@latest (in a clone: go install ./cmd/...),\n"+
-			"set %s to its path, or run it in place of carbontrack: go run ./cmd/%s %s ...", err, FullName, FullEnv, FullName, command)
+		return fail(", and %s.\nInstall it with: %s,\nset %s to its path, or run it in place of carbontrack: go run ./cmd/%s %s ...",
+			err, install, FullEnv, FullName, command)
 	}
 	env := append(os.Environ(), delegatedEnv+"="+selfPath(), delegatedVersionEnv+"="+tracker.Version)
 	// From here a SIGINT or SIGTERM ends this process, as it would end
@@ -107,11 +107,9 @@ func delegate(ctx context.Context, command, what string, stderr io.Writer) int {
 	if ctx.Err() != nil {
 		return signalCode(ctx)
 	}
-	code, err := execFull(path, a.argv, env)
-	if err != nil {
-		return fail(", and %s cannot start: %v", path, err)
-	}
-	return code
+	// Exec returns only when it fails.
+	err = syscall.Exec(path, append([]string{path}, a.argv...), env)
+	return fail(", and %s cannot start: %v", path, err)
 }
 
 // signalCode is the exit code for the signal that ended ctx, Main's signal
